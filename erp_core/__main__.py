@@ -1,0 +1,3 @@
+from erp_core.cli import main
+
+main()

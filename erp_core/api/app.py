@@ -1,0 +1,36 @@
+"""Building the Litestar app from a booted kernel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from erp_core.api.problems import EXCEPTION_HANDLERS
+from erp_core.api.system import SYSTEM_ROUTES
+from erp_core.kernel import Kernel
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Litestar:
+    """The app for ``kernel`` (booted first if it is not): kernel routes plus every enabled
+    plugin's routes under ``/api/v1/<plugin>``; OpenAPI under ``/schema``."""
+    if kernel.pm is None:
+        kernel.boot()
+    handlers: list[Any] = list(SYSTEM_ROUTES)
+    for plugin, routes in kernel.contribute("erp_register_routes"):
+        if routes:
+            handlers.append(Router(path=f"{API_PREFIX}/{plugin}", route_handlers=list(routes),
+                                   tags=[plugin]))
+    return Litestar(
+        route_handlers=handlers,
+        dependencies={"kernel": Provide(lambda: kernel, use_cache=True, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(title="ERP API", version=kernel.version, path="/schema"),
+        on_shutdown=[kernel.close] if close_kernel_on_shutdown else [],
+        state={"kernel": kernel},  # type: ignore[arg-type]
+        debug=False,
+    )

@@ -1,0 +1,42 @@
+"""The ``erp`` command.
+
+Sub-commands import their heavy dependencies lazily so ``erp plugins list`` stays as fast
+as importing the plugins themselves. Every ``ErpError`` ends the command with its message
+on stderr and exit status 1, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+from erp_core.cli.context import CliContext, ErpGroup
+
+
+@click.group(cls=ErpGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database-url", envvar="ERP_DATABASE_URL", metavar="URL",
+              help="Database to use (env ERP_DATABASE_URL; default sqlite:///erp.db).")
+@click.option("-v", "--verbose", is_flag=True, help="Log what the kernel does.")
+@click.version_option(package_name="erp-core", prog_name="erp")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
+    """Plugin-based ERP for e-commerce sellers."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = CliContext(database_url=database_url)
+    ctx.call_on_close(ctx.obj.close)
+
+
+ErpGroup.builtin_commands = {
+    "init": "erp_core.cli.database:init",
+    "migrate": "erp_core.cli.database:migrate",
+    "plugins": "erp_core.cli.plugins:plugins",
+    "serve": "erp_core.cli.serve:serve",
+    "demo": "erp_core.cli.serve:demo",
+}
+
+
+def run(*args: Any) -> None:  # pragma: no cover - convenience for `python -m`
+    main(*args)

@@ -1,0 +1,86 @@
+"""What every ``erp`` sub-command shares: a lazily built kernel and the error policy."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from erp_core.errors import ErpError
+
+
+class CliContext:
+    """Builds the kernel once per command invocation, on first use."""
+
+    def __init__(self, database_url: str | None = None) -> None:
+        self.database_url = database_url
+        self._kernel: Any = None
+
+    def kernel(self, *, boot: bool = False) -> Any:
+        from erp_core.kernel import Kernel
+        from erp_core.settings import Settings
+
+        if self._kernel is None:
+            self._kernel = Kernel(Settings.from_env(database_url=self.database_url))
+        if boot and self._kernel.pm is None:
+            self._kernel.boot()
+        return self._kernel
+
+    def close(self) -> None:
+        if self._kernel is not None:
+            self._kernel.close()
+            self._kernel = None
+
+
+class ErpGroup(click.Group):
+    """A group whose built-in commands load lazily and whose plugins add command groups.
+
+    ``ErpError`` raised anywhere below becomes a one-line message and exit status 1.
+    """
+
+    builtin_commands: dict[str, str] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.builtin_commands, *super().list_commands(ctx),
+                       *self._plugin_groups(ctx, quiet=True)})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.builtin_commands:
+            module, _, attr = self.builtin_commands[name].partition(":")
+            return getattr(importlib.import_module(module), attr)
+        command = super().get_command(ctx, name)
+        if command is not None:
+            return command
+        return self._plugin_groups(ctx, quiet=False).get(name)
+
+    def _plugin_groups(self, ctx: click.Context, *, quiet: bool) -> dict[str, click.Group]:
+        state = ctx.find_object(CliContext)
+        if state is None:
+            return {}
+        try:
+            kernel = state.kernel(boot=True)
+            contributed = kernel.contribute("erp_register_cli_commands")
+        except ErpError:
+            if quiet:
+                return {}
+            raise
+        groups = {}
+        for plugin, commands in contributed:
+            group = click.Group(plugin, help=f"Commands of the {plugin} plugin.")
+            for command in commands or ():
+                group.add_command(command)
+            groups[plugin] = group
+        return groups
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ErpError as exc:
+            raise click.ClickException(exc.message) from None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except ErpError as exc:
+            raise click.ClickException(exc.message) from None

@@ -1,0 +1,60 @@
+"""Engines for the embedded SQLite default and for PostgreSQL through psycopg 3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+
+from erp_core.errors import ConfigurationError
+
+_SUPPORTED = ("sqlite", "postgresql")
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Parse a database URL; plain ``postgresql://`` means psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ConfigurationError(f"ERP_DATABASE_URL {str(url)!r} is not a database URL: {exc}") from None
+    backend = parsed.get_backend_name()
+    if backend not in _SUPPORTED:
+        raise ConfigurationError(
+            f"database {backend!r} is not supported: use sqlite:///PATH or postgresql://..."
+        )
+    if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling is switched off (isolation_level=None) so
+    # that SQLAlchemy's "begin" event can issue BEGIN IMMEDIATE: writers then queue on
+    # the database lock up front instead of failing with "database is locked" on upgrade.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """Create an engine with the kernel's settings for the URL's database."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
+        engine = sa.create_engine(parsed, **kwargs)
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return sa.create_engine(parsed, **kwargs)

@@ -1,0 +1,91 @@
+"""Column types shared by every plugin: exact money and quantities, aware UTC timestamps."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+from sqlalchemy import DateTime, Numeric, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import mapped_column
+
+
+def utcnow() -> dt.datetime:
+    """The current time as an aware UTC datetime (the only kind the ERP stores)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class AwareDateTime(TypeDecorator[dt.datetime]):
+    """Stores aware datetimes as UTC and always returns them aware in UTC.
+
+    SQLite keeps no zone, PostgreSQL ``timestamptz`` does; this type makes both behave
+    the same and refuses naive datetimes, which would be ambiguous.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class ExactNumeric(TypeDecorator[Decimal]):
+    """``Numeric`` returned as ``Decimal`` and stored exactly on SQLite too.
+
+    SQLite has no decimal type and would round through a float; storing the canonical
+    string keeps every cent. PostgreSQL uses a real ``NUMERIC(precision, scale)``.
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int) -> None:
+        super().__init__(precision=precision, scale=scale, asdecimal=True)
+        self.scale = scale
+        self._quantum = Decimal(1).scaleb(-scale)
+
+    def load_dialect_impl(self, dialect: Dialect):  # type: ignore[no-untyped-def]
+        if dialect.name == "sqlite":
+            from sqlalchemy import String
+
+            return dialect.type_descriptor(String(self.impl.precision + 2))
+        return dialect.type_descriptor(Numeric(self.impl.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> object:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("floats are not accepted for money or quantities: use Decimal")
+        quantised = Decimal(value).quantize(self._quantum)
+        return str(quantised) if dialect.name == "sqlite" else quantised
+
+    def process_result_value(self, value: object, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(str(value)).quantize(self._quantum)
+
+
+MONEY_PRECISION, MONEY_SCALE = 18, 4
+QUANTITY_PRECISION, QUANTITY_SCALE = 18, 4
+
+Money = Annotated[Decimal, mapped_column(ExactNumeric(MONEY_PRECISION, MONEY_SCALE))]
+"""An amount of money (``Decimal``, four decimal places); pair it with a currency column."""
+
+Quantity = Annotated[Decimal, mapped_column(ExactNumeric(QUANTITY_PRECISION, QUANTITY_SCALE))]
+"""A quantity of goods (``Decimal``, four decimal places)."""
+
+UtcDateTime = Annotated[dt.datetime, mapped_column(AwareDateTime())]
+"""A timezone-aware UTC timestamp."""

@@ -1,0 +1,106 @@
+"""Every hook the kernel calls, grouped by lifecycle phase.
+
+A plugin implements a hook by defining a function of the same name decorated with
+``erp_sdk.hookimpl``; it may accept any subset of the documented arguments. Contribution
+hooks (``erp_register_*``) return plain value objects and are collected from every
+enabled plugin, in dependency order, with the contributing plugin's name attached by
+the kernel. A test fails when a hook here lacks a docstring naming each argument and
+the return contract.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import click
+    from sqlalchemy.orm import Session
+
+    from erp_core.kernel import Kernel
+
+PROJECT = "erp"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# -- set-up --------------------------------------------------------------------------
+
+
+@hookspec(historic=True)
+def erp_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    """Add a plugin's own hookspecs, so that its dependents can implement them.
+
+    :param pluginmanager: the kernel's ``pluggy.PluginManager``; call
+        ``pluginmanager.add_hookspecs(module_or_class)`` with a namespace whose functions
+        are decorated with ``erp_sdk.hookspec``.
+
+    Return value: ignored. The call is historic: plugins registered later still see it.
+    """
+
+
+# -- registration: what plugins contribute ----------------------------------------------
+
+
+@hookspec
+def erp_register_routes() -> Sequence[Any]:
+    """Contribute HTTP route handlers (Litestar handlers, controllers or routers).
+
+    Takes no argument.
+
+    Return value: a sequence of Litestar route handlers; the kernel mounts them under
+    ``/api/v1/<plugin>``, where ``<plugin>`` is the name of the plugin that returned them.
+    Handlers receive the kernel through the ``kernel`` dependency.
+    """
+
+
+@hookspec
+def erp_register_cli_commands() -> Sequence[click.Command]:
+    """Contribute command-line commands.
+
+    Takes no argument.
+
+    Return value: a sequence of ``click.Command`` objects; the kernel adds them to a
+    group named after the plugin, so ``erp <plugin> <command>`` runs them.
+    """
+
+
+# -- lifecycle ------------------------------------------------------------------------
+
+
+@hookspec
+def erp_boot(kernel: Kernel) -> None:
+    """Called once the enabled plugins are registered, in dependency order.
+
+    :param kernel: the booted ``Kernel``; its registries are complete at this point.
+
+    Return value: ignored. An exception here stops the boot with a ``PluginError``
+    naming the plugin.
+    """
+
+
+@hookspec
+def erp_shutdown(kernel: Kernel) -> None:
+    """Called when the kernel is closed (server shutdown, end of a CLI command).
+
+    :param kernel: the ``Kernel`` being closed; its database is still reachable.
+
+    Return value: ignored.
+    """
+
+
+@hookspec
+def erp_load_demo_data(session: Session, kernel: Kernel) -> None:
+    """Write a plugin's demo data into a fresh database (``erp demo``).
+
+    :param session: an open SQLAlchemy session inside the demo transaction; add rows to
+        it and do not commit (the kernel commits once every plugin has run).
+    :param kernel: the booted ``Kernel``.
+
+    Return value: ignored. Called in dependency order, so a plugin finds the demo data
+    of the plugins it depends on.
+    """

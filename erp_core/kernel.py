@@ -1,0 +1,295 @@
+"""The ``Kernel``: one per app, CLI command or test; it owns a plugin manager and an engine.
+
+Nothing here is module-level state, so two kernels on two databases can live in one
+process. Boot order: discover -> validate -> read the enabled set -> register in
+dependency order -> ``erp_boot``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import cached_property
+from typing import Any
+
+import pluggy
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp_core import __version__, hookspecs
+from erp_core.db.engine import create_engine
+from erp_core.errors import ConfigurationError, ErpError, PluginError
+from erp_core.migrations.runner import Branch, Migrator
+from erp_core.plugins.discovery import DiscoveredPlugin, describe, discover_plugins
+from erp_core.plugins.resolution import PluginSet, resolve_plugins
+from erp_core.plugins.state import enabled_plugin_names, record_enabled
+from erp_core.settings import Settings
+
+log = logging.getLogger("erp.kernel")
+
+KERNEL_BRANCH = "kernel"
+
+
+class Kernel:
+    """The running kernel of one database.
+
+    Construction is cheap (no import of any plugin, no connection); ``plugins`` discovers
+    lazily and ``boot()`` registers the enabled plugins.
+    """
+
+    version = __version__
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        self.settings = settings or Settings.from_env(**overrides)
+        self.engine = create_engine(self.settings.database_url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.migrator = Migrator()
+        self.pm: pluggy.PluginManager | None = None
+        self.enabled: tuple[str, ...] = ()
+        self.skipped: tuple[DiscoveredPlugin, ...] = ()
+
+    # -- discovery and state ---------------------------------------------------------
+
+    @cached_property
+    def plugins(self) -> PluginSet:
+        """Every installed plugin, validated; broken ones carry their error."""
+        found = resolve_plugins(discover_plugins(), self.version)
+        for plugin in found.broken:
+            log.warning("%s", plugin.error)
+        return found
+
+    def enabled_names(self) -> list[str] | None:
+        """What this database has enabled, or ``None`` if it was never initialised."""
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            from pathlib import Path
+
+            if not Path(url.database).exists():  # reading must not create the file
+                return None
+        with self.engine.connect() as connection:
+            return enabled_plugin_names(connection)
+
+    def is_initialised(self) -> bool:
+        return self.enabled_names() is not None
+
+    def branch(self, name: str) -> Branch:
+        """The migration branch of the kernel or of an installed plugin."""
+        if name == KERNEL_BRANCH:  # plugin names cannot start with "kernel"
+            return Branch(KERNEL_BRANCH, "erp_core")
+        others = frozenset(self.plugins.plugins) - {name}
+        return Branch(name, self.plugins.get(name).package, others)
+
+    # -- boot ------------------------------------------------------------------------
+
+    def boot(self) -> Kernel:
+        """Register the plugins enabled in this database and call ``erp_boot``.
+
+        Raises ``PluginError`` when an enabled plugin is broken or missing, unless
+        ``skip_broken_plugins`` is set, in which case it (and what depends on it) is left
+        out with a warning naming it.
+        """
+        enabled = self.enabled_names() or []
+        wanted = self._bootable(enabled)
+        self._register(wanted)
+        return self
+
+    def _bootable(self, enabled: Sequence[str]) -> list[str]:
+        problems: list[tuple[str, PluginError]] = []
+        for name in enabled:
+            if name not in self.plugins.plugins:
+                problems.append((name, PluginError(
+                    f"plugin {name!r} is enabled in this database but not installed;"
+                    f" pip install the distribution that provides it, or run"
+                    f" `erp plugins disable {name}`",
+                    plugin=name,
+                )))
+            elif self.plugins.plugins[name].error is not None:
+                problems.append((name, self.plugins.plugins[name].error))  # type: ignore[arg-type]
+        if problems and not self.settings.skip_broken_plugins:
+            raise problems[0][1]
+        bad = {name for name, _ in problems}
+        for name, error in problems:
+            log.warning("booting without %s: %s", name, error)
+        self.skipped = tuple(self.plugins.plugins[n] for n in bad if n in self.plugins.plugins)
+        usable = [n for n in enabled if n not in bad]
+        for name in usable:
+            missing = [d for d in self.plugins.plugins[name].depends if d not in usable]
+            if missing:
+                raise PluginError(
+                    f"{describe(name, self.plugins.plugins[name].distribution)} is enabled"
+                    f" but its dependency {missing[0]!r} is not; run"
+                    f" `erp plugins enable {name}` to enable its dependencies",
+                    plugin=name, distribution=self.plugins.plugins[name].distribution,
+                )
+        return [n for n in self.plugins.order if n in usable]
+
+    def _register(self, names: Sequence[str]) -> None:
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs)
+        pm.hook.erp_add_hookspecs.call_historic(kwargs={"pluginmanager": pm})
+        for name in names:
+            plugin = self.plugins.plugins[name]
+            try:
+                pm.register(plugin.target, name=name)
+            except (pluggy.PluginValidationError, ValueError) as exc:
+                raise PluginError(
+                    f"{describe(name, plugin.distribution)} has an invalid hook"
+                    f" implementation: {exc}", plugin=name, distribution=plugin.distribution,
+                ) from None
+        for hook_name, impls in self._unknown_hooks(pm).items():
+            culprit = impls[0].plugin_name
+            plugin = self.plugins.plugins[culprit]
+            raise PluginError(
+                f"{describe(culprit, plugin.distribution)} implements {hook_name!r}, which"
+                " no kernel or dependency hookspec declares; fix the name, add the plugin"
+                " defining it to `depends`, or mark it `optionalhook=True`",
+                plugin=culprit, distribution=plugin.distribution,
+            )
+        self.pm = pm
+        self.enabled = tuple(names)
+        self.contribute("erp_boot", kernel=self)
+
+    @staticmethod
+    def _unknown_hooks(pm: pluggy.PluginManager) -> dict[str, list[Any]]:
+        unknown: dict[str, list[Any]] = {}
+        for name in dir(pm.hook):
+            hook = getattr(pm.hook, name)
+            if isinstance(hook, pluggy.HookCaller) and not hook.has_spec():
+                impls = [i for i in hook.get_hookimpls() if not i.optionalhook]
+                if impls:
+                    unknown[name] = impls
+        return unknown
+
+    def contribute(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call one hook on every enabled plugin in dependency order.
+
+        Returns ``(plugin name, result)`` pairs, so contributions (routes, entities,
+        commands) are attributed to the plugin that made them. An exception raised by an
+        implementation becomes a ``PluginError`` naming that plugin unless it is already
+        an ``ErpError`` meant for the caller.
+        """
+        if self.pm is None:
+            raise ConfigurationError("the kernel is not booted: call Kernel.boot() first")
+        hook = getattr(self.pm.hook, hook_name)
+        impls = {impl.plugin_name: impl for impl in hook.get_hookimpls()}
+        results = []
+        for name in self.enabled:
+            impl = impls.get(name)
+            if impl is None:
+                continue
+            args = {arg: kwargs[arg] for arg in impl.argnames}
+            try:
+                results.append((name, impl.function(**args)))
+            except ErpError:
+                raise
+            except Exception as exc:
+                plugin = self.plugins.plugins[name]
+                raise PluginError(
+                    f"{describe(name, plugin.distribution)} failed in {hook_name}:"
+                    f" {type(exc).__name__}: {exc}",
+                    plugin=name, distribution=plugin.distribution,
+                ) from exc
+        return results
+
+    @property
+    def hook(self) -> Any:
+        """The plugin manager's hook relay, for plugins' own hookspecs."""
+        if self.pm is None:
+            raise ConfigurationError("the kernel is not booted: call Kernel.boot() first")
+        return self.pm.hook
+
+    # -- database ----------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one database transaction: committed on success, rolled back on error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def initialise(self) -> None:
+        """Create or upgrade the kernel's schema and every enabled plugin's schema."""
+        with self.engine.begin() as connection:
+            self.migrator.upgrade(self.branch(KERNEL_BRANCH), connection)
+            names = enabled_plugin_names(connection) or []
+            for name in self.plugins.with_dependencies(names) if names else ():
+                self.migrator.upgrade(self.branch(name), connection)
+
+    def migrate(self) -> list[str]:
+        """Bring every enabled plugin (and the kernel) to its head; return the branches run."""
+        if not self.is_initialised():
+            raise ConfigurationError(
+                f"the database {self.engine.url.render_as_string(hide_password=True)} is not"
+                " initialised; run `erp init` first")
+        self.initialise()
+        return [KERNEL_BRANCH, *self.plugins.with_dependencies(self.enabled_names() or [])]
+
+    def pending_migrations(self) -> list[str]:
+        """Branches (kernel or enabled plugins) whose schema is behind their head."""
+        names = [KERNEL_BRANCH, *self._bootable(self.enabled_names() or [])]
+        with self.engine.connect() as connection:
+            return [n for n in names
+                    if not self.migrator.is_current(self.branch(n), connection)]
+
+    # -- enablement ----------------------------------------------------------------------
+
+    def enable(self, names: Iterable[str]) -> list[str]:
+        """Enable plugins and their dependencies, migrating them first; all or nothing.
+
+        Returns the names that were newly enabled, in dependency order. A registered
+        kernel is re-registered so the new plugins take effect at once.
+        """
+        order = self.plugins.with_dependencies(list(names))
+        with self.engine.begin() as connection:
+            self.migrator.upgrade(self.branch(KERNEL_BRANCH), connection)
+            already = set(enabled_plugin_names(connection) or [])
+            for name in order:
+                self.migrator.upgrade(self.branch(name), connection)
+                record_enabled(connection, name, self.plugins.plugins[name].version, True)
+        if self.pm is not None:
+            self._register(self._bootable(self.enabled_names() or []))
+        return [n for n in order if n not in already]
+
+    def disable(self, names: Iterable[str]) -> list[str]:
+        """Disable plugins, keeping their tables and data; refused while a dependent is enabled."""
+        names = list(names)
+        with self.engine.begin() as connection:
+            enabled = set(enabled_plugin_names(connection) or [])
+            for name in names:
+                if name not in enabled:
+                    raise PluginError(f"plugin {name!r} is not enabled in this database",
+                                      plugin=name)
+                blockers = sorted(
+                    other for other in enabled - set(names)
+                    if other in self.plugins.plugins and name in self.plugins.plugins[other].depends
+                )
+                if blockers:
+                    raise PluginError(
+                        f"cannot disable {name!r}: enabled plugin {blockers[0]!r} depends on"
+                        f" it; disable {', '.join(map(repr, blockers))} first", plugin=name)
+            for name in names:
+                version = self.plugins.plugins[name].version if name in self.plugins.plugins else None
+                record_enabled(connection, name, version, False)
+        if self.pm is not None:
+            self._register(self._bootable(self.enabled_names() or []))
+        return names
+
+    # -- shutdown ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Call ``erp_shutdown`` and release the database connections."""
+        if self.pm is not None:
+            self.contribute("erp_shutdown", kernel=self)
+            self.pm = None
+        self.engine.dispose()
+
+    def __enter__(self) -> Kernel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def check_database(self) -> None:
+        """Raise if the database cannot answer a trivial query."""
+        with self.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))

@@ -1,0 +1,35 @@
+"""The kernel's settings, read from the environment once per ``Kernel``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import attrs
+
+DEFAULT_DATABASE_URL = "sqlite:///erp.db"
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in _TRUE
+
+
+@attrs.frozen
+class Settings:
+    """``ERP_DATABASE_URL`` picks the database (default: ``erp.db`` in the working
+    directory); ``ERP_SKIP_BROKEN_PLUGINS=1`` boots without enabled plugins that are broken
+    instead of refusing to start."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    skip_broken_plugins: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {
+            "database_url": env.get("ERP_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            "skip_broken_plugins": _flag(env.get("ERP_SKIP_BROKEN_PLUGINS")),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,92 @@
+"""Shared fixtures: a fresh database per test (SQLite, or PostgreSQL when
+``ERP_TEST_DATABASE_URL`` is set) and test plugins made visible through real entry points.
+
+Test plugins live in ``tests/fixtures/plugins/<folder>/``, each folder holding a package
+and its ``*.dist-info`` (with ``entry_points.txt``); a test puts the folders it wants on
+``sys.path``, so discovery goes through importlib-metadata exactly as for a pip install.
+Nothing there is on the path outside the tests, so a user never sees these plugins.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from erp_core.kernel import Kernel
+from erp_core.settings import Settings
+
+FIXTURE_PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
+PG_URL = os.environ.get("ERP_TEST_DATABASE_URL")
+
+
+def pytest_report_header() -> str:
+    return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (set ERP_TEST_DATABASE_URL for PostgreSQL)'}"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database of its own for this test."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'erp.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(sa.make_url(PG_URL).set(drivername="postgresql+psycopg"))
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.make_url(PG_URL).set(drivername="postgresql+psycopg").update_query_dict(
+        {"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(database_url: str) -> str:
+    """The test database, which must be PostgreSQL (the test is skipped on SQLite)."""
+    if not PG_URL:
+        pytest.skip("needs PostgreSQL: set ERP_TEST_DATABASE_URL")
+    return database_url
+
+
+@pytest.fixture
+def use_plugins(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Make test plugin folders visible to discovery: ``use_plugins("alpha", "beta")``."""
+
+    def use(*folders: str) -> None:
+        for folder in folders:
+            path = FIXTURE_PLUGINS / folder
+            assert path.is_dir(), f"no test plugin folder {folder}"
+            monkeypatch.syspath_prepend(str(path))
+
+    return use
+
+
+@pytest.fixture
+def make_kernel(database_url: str) -> Iterator[Callable[..., Kernel]]:
+    """Build kernels on this test's database; all are closed at the end of the test."""
+    kernels: list[Kernel] = []
+
+    def make(**overrides: object) -> Kernel:
+        kernel = Kernel(Settings.from_env({}, database_url=database_url, **overrides))
+        kernels.append(kernel)
+        return kernel
+
+    yield make
+    for kernel in kernels:
+        kernel.close()
+
+
+@pytest.fixture
+def kernel(make_kernel: Callable[..., Kernel]) -> Kernel:
+    """An initialised kernel on this test's database, nothing enabled, not booted."""
+    kernel = make_kernel()
+    kernel.initialise()
+    return kernel
