@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import click
     from sqlalchemy.orm import Session
 
+    from erp_core.entities.declaration import Entity, EntityExtension
     from erp_core.kernel import Kernel
 
 PROJECT = "erp"
@@ -44,6 +45,21 @@ def erp_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
 
 
 # -- registration: what plugins contribute ----------------------------------------------
+
+
+@hookspec
+def erp_register_entities() -> Sequence[Entity | EntityExtension]:
+    """Declare the plugin's entities and its extensions of other plugins' entities.
+
+    Takes no argument.
+
+    Return value: a sequence of ``erp_sdk.Entity`` (registered as ``<plugin>.<name>``,
+    with list, get, create, update and delete routes under
+    ``/api/v1/<plugin>/<collection>``) and ``erp_sdk.EntityExtension`` (extra fields on
+    another plugin's entity, stored in this plugin's side table). Mistakes (duplicate
+    names, a table without the plugin prefix, an unknown filter field) stop the boot
+    with a ``PluginError`` naming the plugin.
+    """
 
 
 @hookspec

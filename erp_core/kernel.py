@@ -18,7 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp_core import __version__, hookspecs
+from erp_core import idempotency as _idempotency  # noqa: F401  (its table is the kernel's)
 from erp_core.db.engine import create_engine
+from erp_core.entities.registry import EntityRegistry
 from erp_core.errors import ConfigurationError, ErpError, PluginError
 from erp_core.migrations.runner import Branch, Migrator
 from erp_core.plugins.discovery import DiscoveredPlugin, describe, discover_plugins
@@ -48,6 +50,7 @@ class Kernel:
         self.pm: pluggy.PluginManager | None = None
         self.enabled: tuple[str, ...] = ()
         self.skipped: tuple[DiscoveredPlugin, ...] = ()
+        self.entities = EntityRegistry()
 
     # -- discovery and state ---------------------------------------------------------
 
@@ -148,6 +151,7 @@ class Kernel:
             )
         self.pm = pm
         self.enabled = tuple(names)
+        self.entities = EntityRegistry.build(self.contribute("erp_register_entities"))
         self.contribute("erp_boot", kernel=self)
 
     @staticmethod

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 
 import attrs
 
+from erp_core.errors import ConfigurationError
+
 DEFAULT_DATABASE_URL = "sqlite:///erp.db"
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -19,10 +21,12 @@ def _flag(value: str | None) -> bool:
 class Settings:
     """``ERP_DATABASE_URL`` picks the database (default: ``erp.db`` in the working
     directory); ``ERP_SKIP_BROKEN_PLUGINS=1`` boots without enabled plugins that are broken
-    instead of refusing to start."""
+    instead of refusing to start; ``ERP_IDEMPOTENCY_TTL`` is how many seconds an
+    ``Idempotency-Key`` is remembered (default one day)."""
 
     database_url: str = DEFAULT_DATABASE_URL
     skip_broken_plugins: bool = False
+    idempotency_ttl_seconds: int = 24 * 3600
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -31,5 +35,12 @@ class Settings:
             "database_url": env.get("ERP_DATABASE_URL") or DEFAULT_DATABASE_URL,
             "skip_broken_plugins": _flag(env.get("ERP_SKIP_BROKEN_PLUGINS")),
         }
+        if env.get("ERP_IDEMPOTENCY_TTL"):
+            try:
+                values["idempotency_ttl_seconds"] = int(env["ERP_IDEMPOTENCY_TTL"])
+            except ValueError:
+                raise ConfigurationError(
+                    f"ERP_IDEMPOTENCY_TTL={env['ERP_IDEMPOTENCY_TTL']!r} is not a number of"
+                    " seconds") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -6,8 +6,11 @@ from typing import Any
 
 from litestar import Litestar, Router
 from litestar.di import Provide
+from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components
 
+from erp_core.api.entity_routes import PROBLEM_SCHEMA, EntityOpenAPI, entity_router
 from erp_core.api.problems import EXCEPTION_HANDLERS
 from erp_core.api.system import SYSTEM_ROUTES
 from erp_core.kernel import Kernel
@@ -21,6 +24,10 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
     if kernel.pm is None:
         kernel.boot()
     handlers: list[Any] = list(SYSTEM_ROUTES)
+    components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+    for entity in kernel.entities:
+        handlers.append(entity_router(entity, API_PREFIX))
+        components.update(EntityOpenAPI(entity).components())
     for plugin, routes in kernel.contribute("erp_register_routes"):
         if routes:
             handlers.append(Router(path=f"{API_PREFIX}/{plugin}", route_handlers=list(routes),
@@ -29,8 +36,9 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
         route_handlers=handlers,
         dependencies={"kernel": Provide(lambda: kernel, use_cache=True, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        openapi_config=OpenAPIConfig(title="ERP API", version=kernel.version, path="/schema"),
+        openapi_config=OpenAPIConfig(title="ERP API", version=kernel.version, path="/schema",
+                                     components=Components(schemas=components)),
         on_shutdown=[kernel.close] if close_kernel_on_shutdown else [],
-        state={"kernel": kernel},  # type: ignore[arg-type]
+        state=State({"kernel": kernel}),
         debug=False,
     )

@@ -6,6 +6,7 @@ after at least one minor release in which the old form emits a ``DeprecationWarn
 """
 
 from erp_core.db import Base, Money, Quantity, UtcDateTime, utcnow
+from erp_core.entities import Entity, EntityExtension, RecordMixin
 from erp_core.errors import (
     AuthenticationRequired,
     ConflictError,
@@ -23,6 +24,8 @@ __all__ = [
     "AuthenticationRequired",
     "Base",
     "ConflictError",
+    "Entity",
+    "EntityExtension",
     "ErpError",
     "Money",
     "NotFoundError",
@@ -31,6 +34,7 @@ __all__ = [
     "PluginManifest",
     "PreconditionFailed",
     "Quantity",
+    "RecordMixin",
     "UtcDateTime",
     "ValidationError",
     "hookimpl",

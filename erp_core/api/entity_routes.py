@@ -1,0 +1,245 @@
+"""The generic HTTP API of every registered entity, and its OpenAPI description.
+
+For ``<plugin>.<entity>`` with collection ``<collection>``:
+``GET|POST /api/v1/<plugin>/<collection>`` and ``GET|PATCH|DELETE .../{id}``.
+Bodies are parsed here (decimals stay ``Decimal``) and checked by the entity service;
+the OpenAPI operations and component schemas are generated from the same fields, so the
+document always says exactly what the handlers accept and return.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+from litestar import Request, Response, Router, delete, get, patch, post
+from litestar.openapi.spec import Operation
+
+from erp_core.entities.registry import RegisteredEntity
+from erp_core.entities.service import EntityService
+from erp_core.errors import ValidationError
+from erp_core.idempotency import StoredResponse, check_key, fingerprint, run_once
+from erp_core.kernel import Kernel
+
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+_PROBLEM = {"$ref": "#/components/schemas/Problem"}
+
+
+def _etag(record: dict[str, Any]) -> str:
+    return f'"{record["version"]}"'
+
+
+def _if_match(request: Request) -> int | None:
+    value = request.headers.get("if-match")
+    if value is None or value.strip() == "*":
+        return None
+    match = _IF_MATCH.match(value)
+    if not match or len(match.group(1)) > 18:
+        raise ValidationError('If-Match must be an ETag from a previous response, such as "3"',
+                              {"If-Match": "malformed"})
+    return int(match.group(1))
+
+
+def _json_body(body: bytes) -> Any:
+    if not body.strip():
+        raise ValidationError("the request needs a JSON object as its body")
+    try:
+        return json.loads(body, parse_float=Decimal)
+    except (ValueError, RecursionError) as exc:
+        raise ValidationError(f"the body is not valid JSON: {exc}") from None
+
+
+def _record_response(record: dict[str, Any], status: int = 200,
+                     headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(record, status_code=status, headers={"ETag": _etag(record), **(headers or {})})
+
+
+def entity_router(entity: RegisteredEntity, prefix: str) -> Router:
+    """A router with the five generic routes of one entity."""
+    service = EntityService(entity)
+    base = f"{prefix}/{entity.plugin}/{entity.collection}"
+    docs = EntityOpenAPI(entity)
+
+    @get("/", sync_to_thread=True, operation_class=docs.operation("list"))
+    def list_records(request: Request, kernel: Kernel) -> dict[str, Any]:
+        with kernel.transaction() as session:
+            return service.list(session, request.query_params.multi_items())
+
+    @get("/{record_id:int}", sync_to_thread=True, operation_class=docs.operation("get"))
+    def get_record(record_id: int, kernel: Kernel) -> Response[Any]:
+        with kernel.transaction() as session:
+            return _record_response(service.get(session, record_id))
+
+    @post("/", sync_to_thread=True, operation_class=docs.operation("create"))
+    def create_record(request: Request, body: bytes, kernel: Kernel) -> Response[Any]:
+        payload = _json_body(body)
+
+        def create(session: Any) -> StoredResponse:
+            record = service.create(session, payload)
+            return StoredResponse(201, record, {"ETag": _etag(record),
+                                                "Location": f"{base}/{record['id']}"})
+
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            with kernel.transaction() as session:
+                result = create(session)
+        else:
+            result = run_once(kernel.transaction, check_key(key),
+                              fingerprint("POST", base, body),
+                              kernel.settings.idempotency_ttl_seconds, create)
+        headers = {**result.headers, **({"Idempotent-Replayed": "true"} if result.replayed else {})}
+        return Response(result.body, status_code=result.status_code, headers=headers)
+
+    @patch("/{record_id:int}", sync_to_thread=True, operation_class=docs.operation("update"))
+    def update_record(request: Request, record_id: int, body: bytes,
+                      kernel: Kernel) -> Response[Any]:
+        payload = _json_body(body)
+        expected = _if_match(request)
+        with kernel.transaction() as session:
+            return _record_response(service.update(session, record_id, payload, expected))
+
+    handlers: list[Any] = [list_records, get_record, create_record, update_record]
+
+    if entity.declaration.deletable:
+        @delete("/{record_id:int}", sync_to_thread=True, operation_class=docs.operation("delete"))
+        def delete_record(request: Request, record_id: int, kernel: Kernel) -> None:
+            expected = _if_match(request)
+            with kernel.transaction() as session:
+                service.delete(session, record_id, expected)
+
+        handlers.append(delete_record)
+
+    return Router(path=base, route_handlers=handlers, tags=[entity.plugin])
+
+
+class EntityOpenAPI:
+    """OpenAPI 3.1 operations and component schemas generated from an entity's fields."""
+
+    def __init__(self, entity: RegisteredEntity) -> None:
+        self.entity = entity
+        self.name = entity.schema_name
+
+    def components(self) -> dict[str, Any]:
+        fields = self.entity.fields
+        read = {"type": "object", "additionalProperties": False,
+                "properties": {n: f.json_schema() for n, f in fields.items()},
+                "required": list(fields)}
+        writable = self.entity.writable
+        create = {"type": "object", "additionalProperties": False,
+                  "properties": {n: f.json_schema(for_input=True) for n, f in writable.items()},
+                  "required": [n for n, f in writable.items() if f.required]}
+        update = {"type": "object", "additionalProperties": False,
+                  "properties": {**{n: f.json_schema(for_input=True) for n, f in writable.items()},
+                                 "version": {"type": "integer", "minimum": 1,
+                                             "description": "Fail with 409 unless the record"
+                                                            " is still at this version."}}}
+        if not create["required"]:
+            del create["required"]
+        page = {"type": "object", "additionalProperties": False, "required": ["items", "next_cursor"],
+                "properties": {"items": {"type": "array",
+                                         "items": {"$ref": f"#/components/schemas/{self.name}"}},
+                               "next_cursor": {"type": ["string", "null"]},
+                               "total": {"type": "integer", "minimum": 0}}}
+        return {self.name: read, f"{self.name}Create": create, f"{self.name}Update": update,
+                f"{self.name}Page": page}
+
+    def _parameters(self, kind: str) -> list[dict[str, Any]]:
+        if kind == "create":
+            return []
+        if kind != "list":
+            params = [{"name": "record_id", "in": "path", "required": True,
+                       "schema": {"type": "integer"}}]
+            if kind in ("update", "delete"):
+                params.append({"name": "If-Match", "in": "header", "required": False,
+                               "schema": {"type": "string"},
+                               "description": "ETag of the version you read; a stale one gets 412."})
+            return params
+        params = [
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+            {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "next_cursor of the previous page."},
+            {"name": "sort", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "Comma-separated fields, `-` for descending: "
+                            + ", ".join(sorted({*self.entity.sortable, "id"}))},
+            {"name": "total", "in": "query", "required": False, "schema": {"type": "boolean"}},
+        ]
+        for name, field in self.entity.filterable.items():
+            schema = {k: v for k, v in field.json_schema().items() if k not in ("enum",)}
+            schema["type"] = "string"
+            for op in ("", "__gte", "__lte", "__gt", "__lt", "__in",
+                       *(("__contains",) if field.kind == "string" else ())):
+                params.append({"name": name + op, "in": "query", "required": False,
+                               "schema": {"type": "string"}})
+        return params
+
+    def _responses(self, kind: str) -> dict[str, Any]:
+        ref = {"$ref": f"#/components/schemas/{self.name}"}
+        etag = {"ETag": {"schema": {"type": "string"}}}
+        problem = {"content": {"application/problem+json": {"schema": _PROBLEM}}}
+        errors = {"400": {"description": "Malformed request", **problem},
+                  "401": {"description": "Not authenticated", **problem},
+                  "403": {"description": "Not allowed", **problem},
+                  "422": {"description": "Invalid input", **problem}}
+        if kind != "list":
+            errors["404"] = {"description": "No such record", **problem}
+        if kind in ("create", "update", "delete"):
+            errors["409"] = {"description": "Conflict with the current data", **problem}
+        if kind in ("update", "delete"):
+            errors["412"] = {"description": "Stale If-Match", **problem}
+        ok: dict[str, Any]
+        if kind == "list":
+            ok = {"200": {"description": f"A page of {self.entity.name}", "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{self.name}Page"}}}}}
+        elif kind == "create":
+            ok = {"201": {"description": "Created", "headers": etag,
+                          "content": {"application/json": {"schema": ref}}}}
+        elif kind == "delete":
+            ok = {"204": {"description": "Deleted"}}
+        else:
+            ok = {"200": {"description": self.entity.name, "headers": etag,
+                          "content": {"application/json": {"schema": ref}}}}
+        return {**ok, **errors}
+
+    def operation(self, kind: str) -> type[Operation]:
+        entity = self.entity
+        document: dict[str, Any] = {
+            "tags": [entity.plugin],
+            "summary": {"list": f"List {entity.collection}", "get": f"Get one {entity.name}",
+                        "create": f"Create a {entity.name}", "update": f"Update a {entity.name}",
+                        "delete": f"Delete a {entity.name}"}[kind],
+            "operationId": f"{kind}_{entity.name.replace('.', '_')}",
+            "parameters": self._parameters(kind),
+            "responses": self._responses(kind),
+        }
+        if entity.declaration.description:
+            document["description"] = entity.declaration.description
+        if kind in ("create", "update"):
+            suffix = "Create" if kind == "create" else "Update"
+            document["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{self.name}{suffix}"}}}}
+        if kind == "create":
+            document["parameters"].append({
+                "name": "Idempotency-Key", "in": "header", "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                "description": "Repeat a request safely: the same key and body return the"
+                               " first response."})
+
+        class GeneratedOperation(Operation):
+            def to_schema(self) -> dict[str, Any]:
+                return document
+
+        return GeneratedOperation
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"},
+        "status": {"type": "integer"}, "detail": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}

@@ -1,0 +1,258 @@
+"""The entity registry: every enabled plugin's entities, with extension fields merged in.
+
+Built once per boot from the ``erp_register_entities`` contributions. Every mistake in a
+declaration is a ``PluginError`` at boot naming the plugin, never a surprise at the
+first request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+
+from erp_core.entities.declaration import SERVER_SET, Entity, EntityExtension
+from erp_core.entities.fields import Field, field_from_column
+from erp_core.errors import NotFoundError, PluginError
+
+_ENTITY_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+
+
+def plural_collection(name: str) -> str:
+    """``stock_move`` -> ``stock-moves``; ``category`` -> ``categories``."""
+    if name.endswith("y") and name[-2:-1] not in tuple("aeiou"):
+        plural = name[:-1] + "ies"
+    elif name.endswith(("s", "x", "z", "ch", "sh")):
+        plural = name + "es"
+    else:
+        plural = name + "s"
+    return plural.replace("_", "-")
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[._]", name))
+
+
+@attrs.frozen
+class RegisteredExtension:
+    """An enabled plugin's side table on an entity; ``key`` is its column holding the entity id."""
+
+    plugin: str
+    table: sa.Table
+    key: sa.Column[Any]
+    fields: tuple[Field, ...]
+
+
+@attrs.frozen
+class RegisteredEntity:
+    """An entity as the API and services use it: merged fields, schemas, where it lives."""
+
+    name: str
+    plugin: str
+    collection: str
+    model: type
+    table: sa.Table
+    declaration: Entity
+    fields: Mapping[str, Field]
+    extensions: tuple[RegisteredExtension, ...]
+    read_schema: type = attrs.field(eq=False)
+    write_schema: type = attrs.field(eq=False)
+
+    @property
+    def id_column(self) -> sa.Column[Any]:
+        return self.table.c.id
+
+    @property
+    def version_column(self) -> sa.Column[Any]:
+        return self.table.c.version
+
+    @property
+    def writable(self) -> dict[str, Field]:
+        return {name: f for name, f in self.fields.items() if f.writable}
+
+    @property
+    def filterable(self) -> dict[str, Field]:
+        return {name: f for name, f in self.fields.items() if f.filterable}
+
+    @property
+    def sortable(self) -> dict[str, Field]:
+        return {name: f for name, f in self.fields.items() if f.sortable}
+
+    @property
+    def schema_name(self) -> str:
+        return _camel(self.name)
+
+
+class EntityRegistry:
+    """Registered entities by name (``inventory.product``)."""
+
+    def __init__(self, entities: Iterable[RegisteredEntity] = ()) -> None:
+        self._entities = {entity.name: entity for entity in entities}
+
+    def __iter__(self) -> Iterator[RegisteredEntity]:
+        return iter(self._entities.values())
+
+    def __len__(self) -> int:
+        return len(self._entities)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entities
+
+    def get(self, name: str) -> RegisteredEntity:
+        try:
+            return self._entities[name]
+        except KeyError:
+            raise NotFoundError(f"no entity named {name!r} is registered") from None
+
+    @classmethod
+    def build(cls, contributions: Sequence[tuple[str, Iterable[Entity | EntityExtension]]]
+              ) -> EntityRegistry:
+        """Check and merge every plugin's declarations (see the module docstring)."""
+        declared: dict[str, tuple[str, Entity]] = {}
+        extensions: list[tuple[str, EntityExtension]] = []
+        for plugin, items in contributions:
+            for item in items or ():
+                if isinstance(item, Entity):
+                    full = f"{plugin}.{item.name}"
+                    if not _ENTITY_NAME.match(item.name):
+                        raise _error(plugin, f"entity name {item.name!r} must be lower-case"
+                                     " letters, digits and underscores")
+                    if full in declared:
+                        raise _error(plugin, f"entity {full!r} is registered twice")
+                    declared[full] = (plugin, item)
+                elif isinstance(item, EntityExtension):
+                    extensions.append((plugin, item))
+                else:
+                    raise _error(plugin, f"erp_register_entities returned {item!r}; return"
+                                 " erp_sdk.Entity or erp_sdk.EntityExtension objects")
+        by_entity: dict[str, list[RegisteredExtension]] = {}
+        for plugin, extension in extensions:
+            if extension.entity not in declared:
+                raise _error(plugin, f"extends entity {extension.entity!r}, which no enabled"
+                             " plugin registers; add its plugin to `depends`")
+            base_table = _table(declared[extension.entity][1].model, declared[extension.entity][0])
+            by_entity.setdefault(extension.entity, []).append(
+                _extension(plugin, extension, base_table))
+        collections: set[tuple[str, str]] = set()
+        entities = []
+        for full, (plugin, declaration) in declared.items():
+            entity = _entity(full, plugin, declaration, by_entity.get(full, []))
+            if (plugin, entity.collection) in collections:
+                raise _error(plugin, f"two entities use the collection {entity.collection!r}")
+            collections.add((plugin, entity.collection))
+            entities.append(entity)
+        return cls(entities)
+
+
+def _error(plugin: str, message: str) -> PluginError:
+    return PluginError(f"plugin {plugin!r}: {message}", plugin=plugin)
+
+
+def _table(model: type, plugin: str) -> sa.Table:
+    table = getattr(model, "__table__", None)
+    if not isinstance(table, sa.Table):
+        raise _error(plugin, f"{model!r} is not a SQLAlchemy model with a table")
+    if not table.name.startswith(f"{plugin}_"):
+        raise _error(plugin, f"table {table.name!r} of {model.__name__} must start with"
+                     f" {plugin + '_'!r}: a plugin owns only tables prefixed with its name")
+    return table
+
+
+def _check_names(plugin: str, entity: str, what: str, names: Iterable[str],
+                 known: Iterable[str]) -> None:
+    known = set(known)
+    for name in names:
+        if name not in known:
+            raise _error(plugin, f"{what} field {name!r} of {entity!r} does not exist"
+                         f" (fields: {', '.join(sorted(known))})")
+
+
+def _schema_fields(schema: type | None) -> list[str] | None:
+    if schema is None:
+        return None
+    if not attrs.has(schema):
+        raise TypeError(f"{schema!r} is not an attrs class")
+    return [f.name for f in attrs.fields(schema)]
+
+
+def _extension(plugin: str, extension: EntityExtension, base: sa.Table) -> RegisteredExtension:
+    table = _table(extension.model, plugin)
+    keys = list(table.primary_key.columns)
+    if len(keys) != 1 or not any(fk.column is base.c.id for fk in keys[0].foreign_keys):
+        raise _error(plugin, f"extension table {table.name!r} must have a single primary key"
+                     f" column that is a foreign key to {base.name}.id")
+    key = keys[0]
+    if any(fk.ondelete is None or fk.ondelete.upper() != "CASCADE" for fk in key.foreign_keys):
+        raise _error(plugin, f"the key of extension table {table.name!r} must be declared"
+                     " ForeignKey(..., ondelete='CASCADE'), so deleting a record removes its"
+                     " extension row even while the extending plugin is disabled")
+    names = [c.key for c in table.columns if c is not key]
+    _check_names(plugin, extension.entity, "filterable", extension.filterable, names)
+    _check_names(plugin, extension.entity, "sortable", extension.sortable, names)
+    fields = []
+    for column in table.columns:
+        if column is key:
+            continue
+        try:
+            fields.append(field_from_column(
+                column, owner=plugin, writable=True,
+                filterable=column.key in extension.filterable,
+                sortable=column.key in extension.sortable))
+        except TypeError as exc:
+            raise _error(plugin, str(exc)) from None
+    return RegisteredExtension(plugin=plugin, table=table, key=key, fields=tuple(fields))
+
+
+def _entity(full: str, plugin: str, declaration: Entity,
+            extensions: list[RegisteredExtension]) -> RegisteredEntity:
+    table = _table(declaration.model, plugin)
+    columns = {c.key: c for c in table.columns}
+    for required in ("id", "version"):
+        if required not in columns:
+            raise _error(plugin, f"model {declaration.model.__name__} of {full!r} has no"
+                         f" {required!r} column; inherit erp_sdk.RecordMixin")
+    try:
+        read = _schema_fields(declaration.read_schema)
+        write = _schema_fields(declaration.write_schema)
+    except TypeError as exc:
+        raise _error(plugin, f"{full!r}: {exc}") from None
+    for what, names in (("read_schema", read or ()), ("write_schema", write or ()),
+                        ("read_only", declaration.read_only), ("hidden", declaration.hidden)):
+        _check_names(plugin, full, what, names, columns)
+    visible = [k for k in (read or columns) if k not in declaration.hidden]
+    for what, names in (("filterable", declaration.filterable),
+                        ("sortable", declaration.sortable)):
+        _check_names(plugin, full, what, names, visible)
+    writable = set(write) if write is not None else {
+        k for k in visible if k not in SERVER_SET and k not in declaration.read_only}
+    writable -= set(SERVER_SET)
+    fields: dict[str, Field] = {}
+    for key in visible:
+        try:
+            fields[key] = field_from_column(
+                columns[key], owner=plugin, writable=key in writable,
+                filterable=key in declaration.filterable, sortable=key in declaration.sortable)
+        except TypeError as exc:
+            raise _error(plugin, f"{full!r}: {exc}") from None
+    for extension in extensions:
+        for field in extension.fields:
+            if field.name in fields:
+                raise _error(extension.plugin, f"extension field {field.name!r} clashes with"
+                             f" a field {full!r} already has")
+            fields[field.name] = field
+    camel = _camel(full)
+    read_schema = declaration.read_schema or attrs.make_class(
+        f"{camel}Read", {n: attrs.field(type=f.python_type | None if f.nullable else f.python_type)
+                         for n, f in fields.items()}, frozen=True)
+    write_schema = declaration.write_schema or attrs.make_class(
+        f"{camel}Write", {n: attrs.field(type=f.python_type, default=None)
+                          for n, f in fields.items() if f.writable}, frozen=True)
+    return RegisteredEntity(
+        name=full, plugin=plugin, collection=declaration.collection or plural_collection(
+            declaration.name),
+        model=declaration.model, table=table, declaration=declaration, fields=fields,
+        extensions=tuple(extensions), read_schema=read_schema, write_schema=write_schema,
+    )
