@@ -20,8 +20,12 @@ if TYPE_CHECKING:
     import click
     from sqlalchemy.orm import Session
 
+    from erp_core.context import Context
     from erp_core.entities.declaration import Entity, EntityExtension
+    from erp_core.events.outbox import DomainEvent
     from erp_core.kernel import Kernel
+    from erp_core.security.permissions import Permission, RecordRule, Role
+    from erp_core.workflow.engine import TransitionEvent
 
 PROJECT = "erp"
 
@@ -63,6 +67,21 @@ def erp_register_entities() -> Sequence[Entity | EntityExtension]:
 
 
 @hookspec
+def erp_register_permissions() -> Sequence[Permission | Role | RecordRule]:
+    """Declare permissions beyond the derived ones, default roles, and record rules.
+
+    Takes no argument.
+
+    Return value: a sequence of ``erp_sdk.Permission`` (named ``<plugin>.<...>``),
+    ``erp_sdk.Role`` (named ``<plugin>.<role>``, bundling permission names or ``fnmatch``
+    patterns) and ``erp_sdk.RecordRule`` (narrowing the rows of an entity a role sees and
+    changes). Permissions ``<entity>.read|create|update|delete|<transition>`` are derived
+    for every entity and need no declaration. A role naming no known permission stops
+    the boot.
+    """
+
+
+@hookspec
 def erp_register_routes() -> Sequence[Any]:
     """Contribute HTTP route handlers (Litestar handlers, controllers or routers).
 
@@ -82,6 +101,51 @@ def erp_register_cli_commands() -> Sequence[click.Command]:
 
     Return value: a sequence of ``click.Command`` objects; the kernel adds them to a
     group named after the plugin, so ``erp <plugin> <command>`` runs them.
+    """
+
+
+# -- workflow ------------------------------------------------------------------------
+
+
+@hookspec
+def erp_before_transition(ctx: Context, event: TransitionEvent) -> None:
+    """Called before a workflow transition changes a record's state.
+
+    :param ctx: the ``Context`` of the transition (session in its transaction, principal).
+    :param event: the ``TransitionEvent``: entity, record id, transition, source and target
+        states, and the record as it is before the change.
+
+    Return value: ignored. Raise ``erp_sdk.TransitionVetoed(reason)`` to refuse the
+    transition (the caller gets 409 with the reason). Use ``erp_sdk.on_transition`` to
+    subscribe to one entity's transition with an explicit priority.
+    """
+
+
+@hookspec
+def erp_after_transition(ctx: Context, event: TransitionEvent) -> None:
+    """Called after a transition changed the state, in the same database transaction.
+
+    :param ctx: the ``Context`` of the transition; write through ``ctx.session``.
+    :param event: the ``TransitionEvent``, with the record as it is after the change.
+
+    Return value: ignored. Raising undoes the whole transition: the state, every other
+    subscriber's reactions, the audit row and the outbox event.
+    """
+
+
+# -- events --------------------------------------------------------------------------
+
+
+@hookspec
+def erp_on_commit(kernel: Kernel, events: Sequence[DomainEvent]) -> None:
+    """Called after a transaction that wrote domain events committed.
+
+    :param kernel: the booted ``Kernel``.
+    :param events: the ``DomainEvent`` objects written to the outbox by that transaction,
+        in order.
+
+    Return value: ignored. The commit has happened: an exception here is logged, not
+    raised. For reliable delivery read the outbox instead.
     """
 
 

@@ -18,15 +18,23 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp_core import __version__, hookspecs
-from erp_core import idempotency as _idempotency  # noqa: F401  (its table is the kernel's)
+from erp_core import idempotency as _idempotency  # noqa: F401  (kernel tables on the metadata)
+from erp_core.context import Context
 from erp_core.db.engine import create_engine
+from erp_core.entities.declaration import Entity
 from erp_core.entities.registry import EntityRegistry
 from erp_core.errors import ConfigurationError, ErpError, PluginError
+from erp_core.events.outbox import PENDING_EVENTS
+from erp_core.kernel_entities import KERNEL, kernel_declarations
 from erp_core.migrations.runner import Branch, Migrator
 from erp_core.plugins.discovery import DiscoveredPlugin, describe, discover_plugins
 from erp_core.plugins.resolution import PluginSet, resolve_plugins
 from erp_core.plugins.state import enabled_plugin_names, record_enabled
+from erp_core.security import accounts as _accounts  # noqa: F401
+from erp_core.security.permissions import PermissionRegistry
+from erp_core.security.principal import Principal
 from erp_core.settings import Settings
+from erp_core.workflow.engine import WorkflowEngine
 
 log = logging.getLogger("erp.kernel")
 
@@ -51,6 +59,10 @@ class Kernel:
         self.enabled: tuple[str, ...] = ()
         self.skipped: tuple[DiscoveredPlugin, ...] = ()
         self.entities = EntityRegistry()
+        self.permissions = PermissionRegistry()
+        self.workflows = WorkflowEngine(self.entities)
+        sa.event.listen(self.sessions, "after_commit", self._after_commit)
+        sa.event.listen(self.sessions, "after_soft_rollback", self._after_rollback)
 
     # -- discovery and state ---------------------------------------------------------
 
@@ -151,7 +163,19 @@ class Kernel:
             )
         self.pm = pm
         self.enabled = tuple(names)
-        self.entities = EntityRegistry.build(self.contribute("erp_register_entities"))
+        kernel_items = kernel_declarations()
+        self.entities = EntityRegistry.build(
+            [(KERNEL, [i for i in kernel_items if isinstance(i, Entity)]),
+             *self.contribute("erp_register_entities")])
+        permissions = PermissionRegistry()
+        for entity in self.entities:
+            for name, description in entity.permissions.items():
+                permissions.add_permission(name, description)
+        permissions.add_contributions(
+            [(KERNEL, [i for i in kernel_items if not isinstance(i, Entity)]),
+             *self.contribute("erp_register_permissions")], self.entities)
+        self.permissions = permissions
+        self.workflows = WorkflowEngine(self.entities, pm, names)
         self.contribute("erp_boot", kernel=self)
 
     @staticmethod
@@ -210,6 +234,24 @@ class Kernel:
         """A session in one database transaction: committed on success, rolled back on error."""
         with self.sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def context(self, principal: Principal | None = None) -> Iterator[Context]:
+        """A ``Context`` in one transaction, acting as ``principal`` (default: the system)."""
+        with self.transaction() as session:
+            yield Context(self, session, principal or Principal.system())
+
+    def _after_commit(self, session: Session) -> None:
+        events = session.info.pop(PENDING_EVENTS, None)
+        if events and self.pm is not None:
+            try:
+                self.contribute("erp_on_commit", kernel=self, events=tuple(events))
+            except Exception:  # the commit stands; a reaction's failure is only logged
+                log.exception("erp_on_commit failed")
+
+    @staticmethod
+    def _after_rollback(session: Session, _previous: object) -> None:
+        session.info.pop(PENDING_EVENTS, None)
 
     def initialise(self) -> None:
         """Create or upgrade the kernel's schema and every enabled plugin's schema."""

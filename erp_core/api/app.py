@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar, Router
-from litestar.di import Provide
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components
+from litestar.openapi.spec import Components, SecurityScheme
 
+from erp_core.api.auth import ROUTE_DECLARATIONS, current_principal, require_token
 from erp_core.api.entity_routes import PROBLEM_SCHEMA, EntityOpenAPI, entity_router
 from erp_core.api.problems import EXCEPTION_HANDLERS
 from erp_core.api.system import SYSTEM_ROUTES
+from erp_core.errors import PluginError
 from erp_core.kernel import Kernel
 
 API_PREFIX = "/api/v1"
@@ -32,13 +34,35 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
         if routes:
             handlers.append(Router(path=f"{API_PREFIX}/{plugin}", route_handlers=list(routes),
                                    tags=[plugin]))
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
-        dependencies={"kernel": Provide(lambda: kernel, use_cache=True, sync_to_thread=False)},
+        guards=[require_token],
+        dependencies={"kernel": Provide(lambda: kernel, use_cache=True, sync_to_thread=False),
+                      "principal": Provide(current_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        openapi_config=OpenAPIConfig(title="ERP API", version=kernel.version, path="/schema",
-                                     components=Components(schemas=components)),
+        openapi_config=OpenAPIConfig(
+            title="ERP API", version=kernel.version, path="/schema",
+            components=Components(schemas=components, security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer",
+                                         description="An API token from `erp tokens create`")}),
+            security=[{"bearer": []}]),
         on_shutdown=[kernel.close] if close_kernel_on_shutdown else [],
         state=State({"kernel": kernel}),
         debug=False,
     )
+    _check_route_declarations(app)
+    return app
+
+
+def _check_route_declarations(app: Litestar) -> None:
+    """Every plugin route must declare what it needs (see ``erp_core.api.auth``)."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if route.path.startswith("/schema") or handler.http_methods <= {"OPTIONS", "HEAD"}:
+                continue
+            if not any(key in handler.opt for key in ROUTE_DECLARATIONS):
+                plugin = route.path.removeprefix(API_PREFIX + "/").partition("/")[0]
+                raise PluginError(
+                    f"plugin {plugin!r}: route {route.path} declares no permission; add"
+                    " opt={'permission': '<plugin>.<...>'}, opt={'authenticated': True} or"
+                    " opt={'public': True} to its handler", plugin=plugin)

@@ -15,13 +15,18 @@ from decimal import Decimal
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.openapi.spec import Operation
+from litestar.params import FromPath
 
+from erp_core.context import Context
+from erp_core.entities.query import base_select
 from erp_core.entities.registry import RegisteredEntity
 from erp_core.entities.service import EntityService
 from erp_core.errors import ValidationError
 from erp_core.idempotency import StoredResponse, check_key, fingerprint, run_once
 from erp_core.kernel import Kernel
+from erp_core.security.principal import Principal
 
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -57,27 +62,33 @@ def _record_response(record: dict[str, Any], status: int = 200,
 
 
 def entity_router(entity: RegisteredEntity, prefix: str) -> Router:
-    """A router with the five generic routes of one entity."""
+    """A router with the generic routes of one entity: those of its ``operations``, one
+    POST per workflow transition, and the record's history."""
     service = EntityService(entity)
     base = f"{prefix}/{entity.plugin}/{entity.collection}"
     docs = EntityOpenAPI(entity)
+    operations = entity.declaration.operations
+    checked = {"checked_by": "service"}
+    handlers: list[Any] = []
 
-    @get("/", sync_to_thread=True, operation_class=docs.operation("list"))
-    def list_records(request: Request, kernel: Kernel) -> dict[str, Any]:
-        with kernel.transaction() as session:
-            return service.list(session, request.query_params.multi_items())
+    @get("/", sync_to_thread=True, operation_class=docs.operation("list"), opt=checked)
+    def list_records(request: Request, kernel: NamedDependency[Kernel], principal: NamedDependency[Principal]) -> dict[str, Any]:
+        with kernel.context(principal) as ctx:
+            return service.bind(ctx).list(request.query_params.multi_items())
 
-    @get("/{record_id:int}", sync_to_thread=True, operation_class=docs.operation("get"))
-    def get_record(record_id: int, kernel: Kernel) -> Response[Any]:
-        with kernel.transaction() as session:
-            return _record_response(service.get(session, record_id))
+    @get("/{record_id:int}", sync_to_thread=True, operation_class=docs.operation("get"),
+         opt=checked)
+    def get_record(record_id: FromPath[int], kernel: NamedDependency[Kernel], principal: NamedDependency[Principal]) -> Response[Any]:
+        with kernel.context(principal) as ctx:
+            return _record_response(service.bind(ctx).get(record_id))
 
-    @post("/", sync_to_thread=True, operation_class=docs.operation("create"))
-    def create_record(request: Request, body: bytes, kernel: Kernel) -> Response[Any]:
+    @post("/", sync_to_thread=True, operation_class=docs.operation("create"), opt=checked)
+    def create_record(request: Request, body: bytes, kernel: NamedDependency[Kernel],
+                      principal: NamedDependency[Principal]) -> Response[Any]:
         payload = _json_body(body)
 
         def create(session: Any) -> StoredResponse:
-            record = service.create(session, payload)
+            record = service.bind(Context(kernel, session, principal)).create(payload)
             return StoredResponse(201, record, {"ETag": _etag(record),
                                                 "Location": f"{base}/{record['id']}"})
 
@@ -86,32 +97,71 @@ def entity_router(entity: RegisteredEntity, prefix: str) -> Router:
             with kernel.transaction() as session:
                 result = create(session)
         else:
-            result = run_once(kernel.transaction, check_key(key),
-                              fingerprint("POST", base, body),
+            scoped_key = f"{principal.user_id or principal.name}:{check_key(key)}"
+            result = run_once(kernel.transaction, scoped_key, fingerprint("POST", base, body),
                               kernel.settings.idempotency_ttl_seconds, create)
         headers = {**result.headers, **({"Idempotent-Replayed": "true"} if result.replayed else {})}
         return Response(result.body, status_code=result.status_code, headers=headers)
 
-    @patch("/{record_id:int}", sync_to_thread=True, operation_class=docs.operation("update"))
-    def update_record(request: Request, record_id: int, body: bytes,
-                      kernel: Kernel) -> Response[Any]:
+    @patch("/{record_id:int}", sync_to_thread=True, operation_class=docs.operation("update"),
+           opt=checked)
+    def update_record(request: Request, record_id: FromPath[int], body: bytes, kernel: NamedDependency[Kernel],
+                      principal: NamedDependency[Principal]) -> Response[Any]:
         payload = _json_body(body)
         expected = _if_match(request)
-        with kernel.transaction() as session:
-            return _record_response(service.update(session, record_id, payload, expected))
+        with kernel.context(principal) as ctx:
+            return _record_response(service.bind(ctx).update(record_id, payload, expected))
 
-    handlers: list[Any] = [list_records, get_record, create_record, update_record]
+    @delete("/{record_id:int}", sync_to_thread=True, operation_class=docs.operation("delete"),
+            opt=checked)
+    def delete_record(request: Request, record_id: FromPath[int], kernel: NamedDependency[Kernel],
+                      principal: NamedDependency[Principal]) -> None:
+        expected = _if_match(request)
+        with kernel.context(principal) as ctx:
+            service.bind(ctx).delete(record_id, expected)
 
-    if entity.declaration.deletable:
-        @delete("/{record_id:int}", sync_to_thread=True, operation_class=docs.operation("delete"))
-        def delete_record(request: Request, record_id: int, kernel: Kernel) -> None:
-            expected = _if_match(request)
-            with kernel.transaction() as session:
-                service.delete(session, record_id, expected)
+    for operation, handler in (("list", list_records), ("get", get_record),
+                               ("create", create_record), ("update", update_record),
+                               ("delete", delete_record)):
+        if operation in operations:
+            handlers.append(handler)
 
-        handlers.append(delete_record)
+    if entity.declaration.workflow is not None:
+        @get("/{record_id:int}/history", sync_to_thread=True,
+             operation_class=docs.operation("history"), opt=checked)
+        def record_history(record_id: FromPath[int], kernel: NamedDependency[Kernel],
+                           principal: NamedDependency[Principal]) -> dict[str, Any]:
+            with kernel.context(principal) as ctx:
+                return {"items": history(ctx, entity.name, record_id)}
+
+        handlers.append(record_history)
+        for transition in entity.declaration.workflow.transitions:
+            handlers.append(_transition_handler(entity, transition.name, docs))
 
     return Router(path=base, route_handlers=handlers, tags=[entity.plugin])
+
+
+def history(ctx: Context, entity_name: str, record_id: int) -> list[dict[str, Any]]:
+    """A record's audit entries, oldest first: creation, changes and transitions with who
+    and when. Needs read access to the record itself (and sees only visible records)."""
+    ctx.records(entity_name).get(record_id)
+    entries = ctx.kernel.entities.get("kernel.audit_entry")
+    rows = ctx.session.execute(
+        base_select(entries)
+        .where(entries.table.c.entity == entity_name, entries.table.c.record_id == record_id)
+        .order_by(entries.table.c.id)).mappings().all()
+    return [EntityService(entries).to_json(row) for row in rows]
+
+
+def _transition_handler(entity: RegisteredEntity, name: str, docs: EntityOpenAPI) -> Any:
+    @post(f"/{{record_id:int}}/{name}", sync_to_thread=True, status_code=200,
+          operation_class=docs.operation("transition", name), opt={"checked_by": "service"},
+          name=f"{entity.name}.{name}")
+    def fire_transition(record_id: FromPath[int], kernel: NamedDependency[Kernel], principal: NamedDependency[Principal]) -> Response[Any]:
+        with kernel.context(principal) as ctx:
+            return _record_response(ctx.fire(entity.name, record_id, name))
+
+    return fire_transition
 
 
 class EntityOpenAPI:
@@ -189,8 +239,16 @@ class EntityOpenAPI:
             errors["409"] = {"description": "Conflict with the current data", **problem}
         if kind in ("update", "delete"):
             errors["412"] = {"description": "Stale If-Match", **problem}
+        if kind == "transition":
+            errors["409"] = {"description": "Wrong state, or vetoed", **problem}
         ok: dict[str, Any]
-        if kind == "list":
+        if kind == "history":
+            ok = {"200": {"description": "Audit entries of the record, oldest first", "content": {
+                "application/json": {"schema": {
+                    "type": "object", "required": ["items"], "additionalProperties": False,
+                    "properties": {"items": {"type": "array", "items": {
+                        "$ref": "#/components/schemas/KernelAuditEntry"}}}}}}}}
+        elif kind == "list":
             ok = {"200": {"description": f"A page of {self.entity.name}", "content": {
                 "application/json": {"schema": {"$ref": f"#/components/schemas/{self.name}Page"}}}}}
         elif kind == "create":
@@ -203,15 +261,18 @@ class EntityOpenAPI:
                           "content": {"application/json": {"schema": ref}}}}
         return {**ok, **errors}
 
-    def operation(self, kind: str) -> type[Operation]:
+    def operation(self, kind: str, transition: str | None = None) -> type[Operation]:
         entity = self.entity
         document: dict[str, Any] = {
             "tags": [entity.plugin],
             "summary": {"list": f"List {entity.collection}", "get": f"Get one {entity.name}",
                         "create": f"Create a {entity.name}", "update": f"Update a {entity.name}",
-                        "delete": f"Delete a {entity.name}"}[kind],
-            "operationId": f"{kind}_{entity.name.replace('.', '_')}",
+                        "delete": f"Delete a {entity.name}",
+                        "history": f"History of a {entity.name}",
+                        "transition": f"Fire {transition!r} on a {entity.name}"}[kind],
+            "operationId": f"{transition or kind}_{entity.name.replace('.', '_')}",
             "parameters": self._parameters(kind),
+            "security": [{"bearer": []}],
             "responses": self._responses(kind),
         }
         if entity.declaration.description:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, get
+from litestar.di import NamedDependency
 
 from erp_core.api.problems import problem
 from erp_core.kernel import Kernel
@@ -12,8 +13,8 @@ from erp_core.plugins.report import plugin_report
 
 
 @get("/health", sync_to_thread=True, summary="Liveness and database check",
-     tags=["system"], security=[])
-def health(kernel: Kernel) -> Response[dict[str, Any]]:
+     tags=["system"], security=[], opt={"public": True})
+def health(kernel: NamedDependency[Kernel]) -> Response[dict[str, Any]]:
     """200 when the database answers, 503 (problem+json) when it does not."""
     try:
         kernel.check_database()
@@ -22,8 +23,9 @@ def health(kernel: Kernel) -> Response[dict[str, Any]]:
     return Response({"status": "ok", "database": "ok", "version": kernel.version})
 
 
-@get("/api/v1/plugins", sync_to_thread=True, summary="Installed plugins", tags=["system"])
-def list_plugins(kernel: Kernel) -> list[dict[str, Any]]:
+@get("/api/v1/plugins", sync_to_thread=True, summary="Installed plugins", tags=["system"],
+     opt={"permission": "kernel.plugin.read"})
+def list_plugins(kernel: NamedDependency[Kernel]) -> list[dict[str, Any]]:
     """Every installed plugin with version, distribution, dependencies and whether it is
     enabled; broken ones with their error (the same facts as `erp plugins list`)."""
     return plugin_report(kernel.plugins, list(kernel.enabled))

@@ -98,7 +98,13 @@ def demo(state: CliContext, host: str, port: int, db_path: Path | None) -> None:
     if usable:
         kernel.enable(usable)
     kernel.boot()
+    from erp_core.security.accounts import create_token, create_user
+    from erp_core.security.permissions import ADMIN_ROLE
+
     with kernel.transaction() as session:
         kernel.contribute("erp_load_demo_data", session=session, kernel=kernel)
+        create_user(session, "admin", [ADMIN_ROLE])
+        _token, secret = create_token(session, "admin")
     click.echo(f"database: {db_path} ({len(usable)} plugins: {', '.join(usable) or 'none'})")
+    click.echo(f"Admin token: {secret}")
     _serve_in_process(state, host, port)

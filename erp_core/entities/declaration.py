@@ -13,6 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from erp_core.db.types import AwareDateTime, utcnow
+from erp_core.workflow.declaration import Workflow
+
+ALL_OPERATIONS = frozenset({"list", "get", "create", "update", "delete"})
 
 
 def _names(value: object) -> tuple[str, ...]:
@@ -29,6 +32,9 @@ class Entity:
     fields the API shows and accepts; when left out they are derived from the model
     (every column is read; every column but ``id``, ``version``, ``read_only`` and
     server-set timestamps is writable). ``hidden`` columns never leave the server.
+    ``operations`` limits the generic API (``list``, ``get``, ``create``, ``update``,
+    ``delete``); ``workflow`` declares states and transitions, whose state column then
+    changes only through transitions.
     """
 
     name: str
@@ -40,8 +46,16 @@ class Entity:
     hidden: tuple[str, ...] = attrs.field(default=(), converter=_names)
     read_schema: type | None = None
     write_schema: type | None = None
-    deletable: bool = True
+    operations: frozenset[str] = attrs.field(default=ALL_OPERATIONS, converter=frozenset)
+    workflow: Workflow | None = None
     description: str = ""
+
+    @operations.validator
+    def _check_operations(self, _attribute: object, value: frozenset[str]) -> None:
+        unknown = value - ALL_OPERATIONS
+        if unknown:
+            raise ValueError(f"unknown operations {sorted(unknown)}; choose from"
+                             f" {sorted(ALL_OPERATIONS)}")
 
 
 @attrs.frozen
@@ -68,11 +82,11 @@ class RecordMixin:
     version: Mapped[int] = mapped_column(sa.Integer, default=1, nullable=False)
 
     @declared_attr
-    def created_at(cls) -> Mapped[dt.datetime]:  # noqa: N805
+    def created_at(cls) -> Mapped[dt.datetime]:
         return mapped_column(AwareDateTime(), default=utcnow, nullable=False)
 
     @declared_attr
-    def updated_at(cls) -> Mapped[dt.datetime]:  # noqa: N805
+    def updated_at(cls) -> Mapped[dt.datetime]:
         return mapped_column(AwareDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 
 

@@ -25,6 +25,7 @@ class FieldKind(enum.StrEnum):
     BOOLEAN = "boolean"
     DATETIME = "datetime"
     DATE = "date"
+    JSON = "json"
 
 
 class FieldValueError(ValueError):
@@ -61,7 +62,7 @@ class Field:
     def python_type(self) -> type:
         return {FieldKind.STRING: str, FieldKind.INTEGER: int, FieldKind.DECIMAL: Decimal,
                 FieldKind.BOOLEAN: bool, FieldKind.DATETIME: dt.datetime,
-                FieldKind.DATE: dt.date}[self.kind]
+                FieldKind.DATE: dt.date, FieldKind.JSON: object}[self.kind]
 
     # -- in ---------------------------------------------------------------------------
 
@@ -91,6 +92,8 @@ class Field:
             if not isinstance(value, bool):
                 raise FieldValueError("must be true or false")
             return value
+        if kind is FieldKind.JSON:
+            return value
         if not isinstance(value, str):
             raise FieldValueError(f"must be an ISO 8601 {kind.value} string")
         return self.from_text(value)
@@ -112,6 +115,8 @@ class Field:
             if lowered not in ("true", "false"):
                 raise FieldValueError(f"{text!r} is not true or false")
             return lowered == "true"
+        if kind is FieldKind.JSON:
+            raise FieldValueError("JSON fields cannot be filtered")
         if kind is FieldKind.DATETIME:
             try:
                 value = dt.datetime.fromisoformat(text)
@@ -188,6 +193,8 @@ class Field:
             schema = {"type": "boolean"}
         elif self.kind is FieldKind.DATETIME:
             schema = {"type": "string", "format": "date-time"}
+        elif self.kind is FieldKind.JSON:
+            return {}
         else:
             schema = {"type": "string", "format": "date"}
         if self.nullable:
@@ -222,6 +229,8 @@ def field_from_column(column: sa.Column[Any], *, owner: str, writable: bool,
     elif isinstance(type_, sa.String):
         kind = FieldKind.STRING
         extra["max_length"] = type_.length
+    elif isinstance(type_, sa.JSON):
+        kind = FieldKind.JSON
     elif isinstance(type_, sa.Date):
         kind = FieldKind.DATE
     elif isinstance(type_, sa.DateTime):

@@ -82,6 +82,20 @@ class RegisteredEntity:
         return {name: f for name, f in self.fields.items() if f.sortable}
 
     @property
+    def permissions(self) -> dict[str, str]:
+        """The permissions derived for this entity, with a description each."""
+        ops = self.declaration.operations
+        derived = {f"{self.name}.read": f"See {self.name} records"}
+        for action in ("create", "update", "delete"):
+            if action in ops:
+                derived[f"{self.name}.{action}"] = f"{action.capitalize()} {self.name} records"
+        workflow = self.declaration.workflow
+        for transition in workflow.transitions if workflow else ():
+            name = transition.permission or f"{self.name}.{transition.name}"
+            derived[name] = f"Fire {transition.name!r} on {self.name} records"
+        return derived
+
+    @property
     def schema_name(self) -> str:
         return _camel(self.name)
 
@@ -210,7 +224,9 @@ def _entity(full: str, plugin: str, declaration: Entity,
             extensions: list[RegisteredExtension]) -> RegisteredEntity:
     table = _table(declaration.model, plugin)
     columns = {c.key: c for c in table.columns}
-    for required in ("id", "version"):
+    required_columns = ("id", "version") if declaration.operations & {"update", "delete"} \
+        or declaration.workflow else ("id",)
+    for required in required_columns:
         if required not in columns:
             raise _error(plugin, f"model {declaration.model.__name__} of {full!r} has no"
                          f" {required!r} column; inherit erp_sdk.RecordMixin")
@@ -229,6 +245,13 @@ def _entity(full: str, plugin: str, declaration: Entity,
     writable = set(write) if write is not None else {
         k for k in visible if k not in SERVER_SET and k not in declaration.read_only}
     writable -= set(SERVER_SET)
+    if declaration.workflow is not None:
+        problems = declaration.workflow.problems()
+        if declaration.workflow.field not in columns:
+            problems.insert(0, f"state column {declaration.workflow.field!r} does not exist")
+        if problems:
+            raise _error(plugin, f"workflow of {full!r}: {'; '.join(problems)}")
+        writable.discard(declaration.workflow.field)
     fields: dict[str, Field] = {}
     for key in visible:
         try:

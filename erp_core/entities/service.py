@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
+from erp_core.audit import diff, record_change
 from erp_core.db.types import utcnow
 from erp_core.entities.fields import FieldValueError
 from erp_core.entities.query import (
@@ -27,30 +27,65 @@ from erp_core.entities.query import (
 )
 from erp_core.entities.registry import RegisteredEntity
 from erp_core.errors import ConflictError, NotFoundError, PreconditionFailed, ValidationError
+from erp_core.events.outbox import emit
+
+if TYPE_CHECKING:
+    from erp_core.context import Context
 
 
 class EntityService:
-    """CRUD for one registered entity; stateless, cheap to build."""
+    """CRUD for one registered entity; bind it to a ``Context`` to use it."""
 
     def __init__(self, entity: RegisteredEntity) -> None:
         self.entity = entity
 
-    # -- reading ----------------------------------------------------------------------
+    def bind(self, ctx: Context) -> BoundEntityService:
+        return BoundEntityService(self.entity, ctx)
 
     def to_json(self, row: Mapping[str, Any]) -> dict[str, Any]:
         return {name: field.to_json(row[name]) for name, field in self.entity.fields.items()}
 
-    def get(self, session: Session, record_id: int) -> dict[str, Any]:
-        row = session.execute(
-            base_select(self.entity).where(self.entity.id_column == record_id)).mappings().first()
+
+class BoundEntityService(EntityService):
+    """CRUD of one entity for one principal in one transaction.
+
+    Every method checks the principal's permission (``<entity>.read`` / ``create`` /
+    ``update`` / ``delete``) and record rules: a record outside the rules does not exist
+    for the principal (404). Every write leaves an audit row and an outbox event.
+    """
+
+    def __init__(self, entity: RegisteredEntity, ctx: Context) -> None:
+        super().__init__(entity)
+        self.ctx = ctx
+        self.session = ctx.session
+
+    def _visible(self, statement: Any) -> Any:
+        condition = self.ctx.kernel.permissions.row_filter(
+            self.entity.name, self.entity.table, self.ctx.principal)
+        return statement if condition is None else statement.where(condition)
+
+    def _require(self, action: str) -> None:
+        self.ctx.principal.require(f"{self.entity.name}.{action}")
+
+    # -- reading ----------------------------------------------------------------------
+
+    def get(self, record_id: int, *, lock: bool = False) -> dict[str, Any]:
+        """One record; ``lock`` holds its row until the transaction ends."""
+        self._require("read")
+        statement = self._visible(base_select(self.entity).where(self.entity.id_column == record_id))
+        if lock:
+            statement = statement.with_for_update(of=self.entity.table)
+        row = self.session.execute(statement).mappings().first()
         if row is None:
             raise NotFoundError(f"{self.entity.name} {record_id} does not exist")
         return self.to_json(row)
 
-    def list(self, session: Session, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    def list(self, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
         """One page: ``{"items": [...], "next_cursor": str | None}`` (+ ``total`` on request)."""
+        self._require("read")
         query = parse_list_query(self.entity, params)
-        rows = session.execute(page_statement(self.entity, query)).mappings().all()
+        rows = self.session.execute(
+            self._visible(page_statement(self.entity, query))).mappings().all()
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         page: dict[str, Any] = {
@@ -58,12 +93,12 @@ class EntityService:
             "next_cursor": encode_cursor(self.entity, query, rows[-1]) if more else None,
         }
         if query.with_total:
-            page["total"] = session.scalar(count_statement(self.entity, query))
+            page["total"] = self.session.scalar(self._visible(count_statement(self.entity, query)))
         return page
 
     # -- writing ----------------------------------------------------------------------
 
-    def _check_payload(self, session: Session, payload: Any, *, creating: bool) -> dict[str, Any]:
+    def _check_payload(self, payload: Any, *, creating: bool) -> dict[str, Any]:
         if not isinstance(payload, Mapping):
             raise ValidationError("the request body must be a JSON object")
         writable = self.entity.writable
@@ -75,7 +110,8 @@ class EntityService:
                 errors[name] = "unknown field"
             elif not field.writable:
                 if not (name == "version" and not creating):
-                    errors[name] = "is read-only"
+                    errors[name] = "is read-only" if name != self._state_field else \
+                        "changes only through the workflow's transitions"
             else:
                 try:
                     values[name] = field.from_json(raw)
@@ -86,20 +122,25 @@ class EntityService:
                 if field.required and name not in payload:
                     errors.setdefault(name, "is required")
         if not errors:
-            errors.update(self._missing_references(session, values))
+            errors.update(self._missing_references(values))
         if errors:
             summary = "; ".join(f"{k}: {v}" for k, v in sorted(errors.items()))
             raise ValidationError(f"invalid {self.entity.name}: {summary}", errors)
         return values
 
-    def _missing_references(self, session: Session, values: Mapping[str, Any]) -> dict[str, str]:
+    @property
+    def _state_field(self) -> str | None:
+        workflow = self.entity.declaration.workflow
+        return workflow.field if workflow else None
+
+    def _missing_references(self, values: Mapping[str, Any]) -> dict[str, str]:
         errors = {}
         for name, value in values.items():
             if value is None:
                 continue
             for fk in self.entity.fields[name].column.foreign_keys:
                 target = fk.column
-                found = session.scalar(sa.select(sa.literal(1)).where(target == value).limit(1))
+                found = self.session.scalar(sa.select(sa.literal(1)).where(target == value).limit(1))
                 if found is None:
                     errors[name] = f"refers to {target.table.name}.{target.name} {value}," \
                                    " which does not exist"
@@ -114,37 +155,54 @@ class EntityService:
                 by_extension[extension] = own
         return base, by_extension
 
-    def _write_extensions(self, session: Session, record_id: int,
-                          by_extension: Mapping[Any, dict[str, Any]]) -> None:
+    def _write_extensions(self, record_id: int, by_extension: Mapping[Any, dict[str, Any]]) -> None:
         for extension, values in by_extension.items():
-            updated = session.execute(
+            updated = self.session.execute(
                 sa.update(extension.table).where(extension.key == record_id).values(values))
             if updated.rowcount == 0:
-                session.execute(sa.insert(extension.table).values({extension.key.key: record_id,
-                                                                   **values}))
+                self.session.execute(sa.insert(extension.table).values(
+                    {extension.key.key: record_id, **values}))
 
-    def create(self, session: Session, payload: Any) -> dict[str, Any]:
-        values = self._check_payload(session, payload, creating=True)
+    def _record(self, action: str, record_id: int, before: Mapping[str, Any] | None,
+                after: Mapping[str, Any] | None) -> None:
+        record_change(self.ctx, self.entity.name, record_id, action, diff(before, after))
+        emit(self.session, f"{self.entity.name}.{action}", self.entity.name, record_id,
+             {"id": record_id, "record": after if after is not None else before})
+
+    def create(self, payload: Any) -> dict[str, Any]:
+        self._require("create")
+        values = self._check_payload(payload, creating=True)
         base, by_extension = self._split(values)
         now = utcnow()
         table = self.entity.table
-        defaults = {k: now for k in ("created_at", "updated_at") if k in table.c}
+        defaults: dict[str, Any] = {k: now for k in ("created_at", "updated_at") if k in table.c}
+        if self._state_field:
+            defaults[self._state_field] = self.entity.declaration.workflow.initial
         with _constraints(self.entity):
-            record_id = session.execute(
+            record_id = self.session.execute(
                 sa.insert(table).values({**defaults, "version": 1, **base})
                 .returning(self.entity.id_column)).scalar_one()
-            self._write_extensions(session, record_id, by_extension)
-        return self.get(session, record_id)
+            self._write_extensions(record_id, by_extension)
+        after = self._reread(record_id)
+        self._record("created", record_id, None, after)
+        return after
 
-    def update(self, session: Session, record_id: int, payload: Any,
+    def _reread(self, record_id: int) -> dict[str, Any]:
+        row = self.session.execute(base_select(self.entity)
+                                   .where(self.entity.id_column == record_id)).mappings().one()
+        return self.to_json(row)
+
+    def update(self, record_id: int, payload: Any,
                expected_version: int | None = None) -> dict[str, Any]:
         """Change the given fields; ``expected_version`` (from If-Match) or a ``version`` in
         the payload makes the write conditional: a stale one raises and changes nothing."""
+        self._require("update")
         body_version = payload.get("version") if isinstance(payload, Mapping) else None
         if body_version is not None and (isinstance(body_version, bool)
                                          or not isinstance(body_version, int)):
             raise ValidationError("version must be an integer", {"version": "must be an integer"})
-        values = self._check_payload(session, payload, creating=False)
+        values = self._check_payload(payload, creating=False)
+        before = self.get(record_id, lock=True)
         base, by_extension = self._split(values)
         table = self.entity.table
         statement = sa.update(table).where(self.entity.id_column == record_id)
@@ -155,29 +213,30 @@ class EntityService:
         if "updated_at" in table.c:
             changes["updated_at"] = utcnow()
         with _constraints(self.entity):
-            updated = session.execute(statement.values(changes))
+            updated = self.session.execute(statement.values(changes))
             if updated.rowcount == 0:
-                self._raise_for_missing_or_stale(session, record_id, expected_version, body_version)
-            self._write_extensions(session, record_id, by_extension)
-        return self.get(session, record_id)
+                self._raise_stale(record_id, before["version"], expected_version, body_version)
+            self._write_extensions(record_id, by_extension)
+        after = self._reread(record_id)
+        self._record("updated", record_id, before, after)
+        return after
 
-    def delete(self, session: Session, record_id: int, expected_version: int | None = None) -> None:
-        if not self.entity.declaration.deletable:
+    def delete(self, record_id: int, expected_version: int | None = None) -> None:
+        if "delete" not in self.entity.declaration.operations:
             raise ConflictError(f"{self.entity.name} records cannot be deleted")
+        self._require("delete")
+        before = self.get(record_id, lock=True)
         statement = sa.delete(self.entity.table).where(self.entity.id_column == record_id)
         if expected_version is not None:
             statement = statement.where(self.entity.version_column == expected_version)
         with _constraints(self.entity):
-            deleted = session.execute(statement)
+            deleted = self.session.execute(statement)
             if deleted.rowcount == 0:
-                self._raise_for_missing_or_stale(session, record_id, expected_version, None)
+                self._raise_stale(record_id, before["version"], expected_version, None)
+        self._record("deleted", record_id, before, None)
 
-    def _raise_for_missing_or_stale(self, session: Session, record_id: int,
-                                    if_match: int | None, body_version: int | None) -> None:
-        current = session.scalar(sa.select(self.entity.version_column)
-                                 .where(self.entity.id_column == record_id))
-        if current is None:
-            raise NotFoundError(f"{self.entity.name} {record_id} does not exist")
+    def _raise_stale(self, record_id: int, current: int, if_match: int | None,
+                     body_version: int | None) -> None:
         message = (f"{self.entity.name} {record_id} is at version {current}, not"
                    f" {if_match if if_match is not None else body_version}; it changed since"
                    " you read it: fetch it again and reapply your change")

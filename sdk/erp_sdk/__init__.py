@@ -5,6 +5,7 @@ Everything listed in ``__all__`` is public and follows semantic versioning with
 after at least one minor release in which the old form emits a ``DeprecationWarning``.
 """
 
+from erp_core.context import Context
 from erp_core.db import Base, Money, Quantity, UtcDateTime, utcnow
 from erp_core.entities import Entity, EntityExtension, RecordMixin
 from erp_core.errors import (
@@ -17,27 +18,41 @@ from erp_core.errors import (
     PreconditionFailed,
     ValidationError,
 )
+from erp_core.events import DomainEvent
 from erp_core.hookspecs import hookimpl, hookspec
 from erp_core.manifest import PluginManifest
+from erp_core.security import Permission, Principal, RecordRule, Role
+from erp_core.workflow import Transition, TransitionEvent, TransitionVetoed, Workflow, on_transition
 
 __all__ = [
     "AuthenticationRequired",
     "Base",
     "ConflictError",
+    "Context",
+    "DomainEvent",
     "Entity",
     "EntityExtension",
     "ErpError",
     "Money",
     "NotFoundError",
+    "Permission",
     "PermissionDenied",
     "PluginError",
     "PluginManifest",
     "PreconditionFailed",
+    "Principal",
     "Quantity",
     "RecordMixin",
+    "RecordRule",
+    "Role",
+    "Transition",
+    "TransitionEvent",
+    "TransitionVetoed",
     "UtcDateTime",
     "ValidationError",
+    "Workflow",
     "hookimpl",
     "hookspec",
+    "on_transition",
     "utcnow",
 ]

@@ -1,0 +1,38 @@
+"""The context of one unit of work: which kernel, which database session, which principal.
+
+Services, workflow hooks and plugin code receive it, so that everything done on behalf
+of a request runs in that request's transaction and under that principal's rules.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from sqlalchemy.orm import Session
+
+from erp_core.security.principal import Principal
+
+if TYPE_CHECKING:
+    from erp_core.kernel import Kernel
+
+
+@attrs.frozen
+class Context:
+    kernel: Kernel
+    session: Session
+    principal: Principal
+
+    def records(self, entity: str) -> Any:
+        """The generic service of a registered entity, bound to this context."""
+        from erp_core.entities.service import EntityService
+
+        return EntityService(self.kernel.entities.get(entity)).bind(self)
+
+    def fire(self, entity: str, record_id: int, transition: str) -> dict[str, Any]:
+        """Fire a workflow transition on a record (see ``erp_core.workflow.engine``)."""
+        return self.kernel.workflows.fire(self, entity, record_id, transition)
+
+    def as_principal(self, principal: Principal) -> Context:
+        """The same transaction acting as someone else (e.g. the system, in a reaction)."""
+        return attrs.evolve(self, principal=principal)

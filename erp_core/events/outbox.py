@@ -1,0 +1,55 @@
+"""The transactional outbox (kernel table ``kernel_outbox_event``).
+
+An event is inserted in the same transaction as the change it reports, so it exists
+exactly when the change was committed. Delivery (webhooks, brokers) reads the table
+later; ``erp_on_commit`` lets plugins react in-process once the commit succeeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from erp_core.db.base import Base
+from erp_core.db.types import UtcDateTime, utcnow
+
+PENDING_EVENTS = "erp_pending_events"
+
+
+class OutboxEvent(Base):
+    __tablename__ = "kernel_outbox_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(160), index=True)
+    entity: Mapped[str] = mapped_column(sa.String(120))
+    record_id: Mapped[int | None]
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    created_at: Mapped[UtcDateTime] = mapped_column(default=utcnow)
+    published_at: Mapped[UtcDateTime | None] = mapped_column(index=True)
+
+
+@attrs.frozen
+class DomainEvent:
+    """An event as plugins see it after commit."""
+
+    id: int
+    name: str
+    entity: str
+    record_id: int | None
+    payload: Mapping[str, Any]
+
+
+def emit(session: Session, name: str, entity: str, record_id: int | None,
+         payload: Mapping[str, Any]) -> DomainEvent:
+    """Write an event to the outbox in the session's transaction."""
+    event_id = session.execute(
+        sa.insert(OutboxEvent).values(name=name, entity=entity, record_id=record_id,
+                                      payload=dict(payload), created_at=utcnow())
+        .returning(OutboxEvent.id)).scalar_one()
+    event = DomainEvent(event_id, name, entity, record_id, dict(payload))
+    session.info.setdefault(PENDING_EVENTS, []).append(event)
+    return event

@@ -1,0 +1,163 @@
+"""Firing transitions: permission -> state -> before-hooks -> change -> after-hooks ->
+audit -> outbox, all in the caller's transaction.
+
+The record's row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's write
+transaction serialises writers) before its state is read, and the state change is a
+conditional ``UPDATE`` on the state it was read in, so two concurrent transitions of
+one record cannot both pass the state check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import sqlalchemy as sa
+
+from erp_core.audit import record_change
+from erp_core.db.types import utcnow
+from erp_core.errors import ConflictError, ErpError, NotFoundError, PluginError
+from erp_core.events.outbox import emit
+from erp_core.workflow.subscriptions import DEFAULT_PRIORITY, SUBSCRIPTION_ATTRIBUTE
+
+if TYPE_CHECKING:
+    from erp_core.context import Context
+    from erp_core.entities.registry import EntityRegistry
+    from erp_core.workflow.declaration import Transition
+
+
+class TransitionVetoed(ConflictError):
+    """Raised by a before-subscriber to refuse a transition; the reason reaches the caller."""
+
+    title = "Transition refused"
+
+
+@attrs.frozen
+class TransitionEvent:
+    """What subscribers receive: which record, which transition, and the record itself.
+
+    ``record`` is the JSON representation before the change for before-subscribers and
+    after it for after-subscribers.
+    """
+
+    entity: str
+    record_id: int
+    transition: str
+    source: str
+    target: str
+    record: Mapping[str, Any]
+
+
+@attrs.frozen
+class _Subscriber:
+    plugin: str
+    function: Any
+    priority: int
+    entity: str | None
+    transition: str | None
+
+    def wants(self, event: TransitionEvent) -> bool:
+        return self.entity in (None, event.entity) and self.transition in (None, event.transition)
+
+
+class WorkflowEngine:
+    """Transitions of every entity that declares a workflow, for one booted kernel."""
+
+    def __init__(self, entities: EntityRegistry, pm: Any = None,
+                 plugin_order: Sequence[str] = ()) -> None:
+        self.entities = entities
+        self._subscribers: dict[str, list[_Subscriber]] = {"before": [], "after": []}
+        if pm is None:
+            return
+        rank = {name: index for index, name in enumerate(plugin_order)}
+        for when in ("before", "after"):
+            found = []
+            for impl in getattr(pm.hook, f"erp_{when}_transition").get_hookimpls():
+                subscription = getattr(impl.function, SUBSCRIPTION_ATTRIBUTE, None)
+                if subscription:
+                    entity, transition, priority = subscription
+                    self._check_subscription(impl.plugin_name, entity, transition)
+                else:
+                    entity = transition = None
+                    priority = 0 if impl.tryfirst else 1000 if impl.trylast else DEFAULT_PRIORITY
+                found.append(_Subscriber(impl.plugin_name, impl.function, priority,
+                                         entity, transition))
+            found.sort(key=lambda s: (s.priority, rank.get(s.plugin, len(rank)),
+                                      s.function.__qualname__))
+            self._subscribers[when] = found
+
+    def _check_subscription(self, plugin: str, entity: str, transition: str) -> None:
+        owner = entity.partition(".")[0]
+        if entity not in self.entities:
+            if any(e.plugin == owner for e in self.entities):
+                raise PluginError(f"plugin {plugin!r} subscribes to unknown entity {entity!r}",
+                                  plugin=plugin)
+            return  # an optional subscription to a plugin that is not enabled
+        workflow = self.entities.get(entity).declaration.workflow
+        if workflow is None or workflow.transition(transition) is None:
+            raise PluginError(f"plugin {plugin!r} subscribes to {entity!r} transition"
+                              f" {transition!r}, which does not exist", plugin=plugin)
+
+    def subscribers(self, when: str, entity: str, transition: str) -> list[str]:
+        """Qualified names of the subscribers that would run, in order (for docs and tests)."""
+        probe = TransitionEvent(entity, 0, transition, "", "", {})
+        return [f"{s.plugin}:{s.function.__qualname__}"
+                for s in self._subscribers[when] if s.wants(probe)]
+
+    def _run(self, when: str, ctx: Context, event: TransitionEvent) -> None:
+        for subscriber in self._subscribers[when]:
+            if not subscriber.wants(event):
+                continue
+            try:
+                subscriber.function(ctx=ctx, event=event)
+            except ErpError:
+                raise
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin {subscriber.plugin!r} failed reacting to {event.entity}"
+                    f" {event.transition!r} ({when}): {type(exc).__name__}: {exc}; nothing"
+                    " was changed", plugin=subscriber.plugin) from exc
+
+    def fire(self, ctx: Context, entity_name: str, record_id: int, name: str) -> dict[str, Any]:
+        """Fire transition ``name`` on a record; returns the record after the change."""
+        from erp_core.entities.service import EntityService
+
+        entity = self.entities.get(entity_name)
+        workflow = entity.declaration.workflow
+        transition = workflow.transition(name) if workflow else None
+        if workflow is None or transition is None:
+            raise NotFoundError(f"{entity_name} has no transition {name!r}")
+        ctx.principal.require(permission_of(entity_name, transition))
+        service = EntityService(entity).bind(ctx)
+        before = service.get(record_id, lock=True)
+        state_column = entity.table.c[workflow.field]
+        current = before[workflow.field]
+        if current not in transition.sources:
+            allowed = workflow.allowed_from(current)
+            raise ConflictError(
+                f"{entity_name} {record_id} is {current!r}; {name!r} needs"
+                f" {' or '.join(map(repr, transition.sources))}. Allowed now:"
+                f" {', '.join(allowed) if allowed else 'none'}")
+        event = TransitionEvent(entity_name, record_id, name, current, transition.target, before)
+        self._run("before", ctx, event)
+        values: dict[str, Any] = {workflow.field: transition.target,
+                                  "version": entity.version_column + 1}
+        if "updated_at" in entity.table.c:
+            values["updated_at"] = utcnow()
+        changed = ctx.session.execute(
+            sa.update(entity.table)
+            .where(entity.id_column == record_id, state_column == current).values(values))
+        if changed.rowcount != 1:
+            raise ConflictError(f"{entity_name} {record_id} changed state meanwhile; retry")
+        after = service.get(record_id)
+        self._run("after", ctx, attrs.evolve(event, record=after))
+        record_change(ctx, entity_name, record_id, name, {workflow.field: (current, transition.target)})
+        emit(ctx.session, f"{entity_name}.{transition.event or name}", entity_name, record_id,
+             {"id": record_id, "transition": name, "from": current, "to": transition.target,
+              "record": after})
+        return after
+
+
+def permission_of(entity: str, transition: Transition) -> str:
+    return transition.permission or f"{entity}.{transition.name}"
