@@ -90,3 +90,29 @@ def kernel(make_kernel: Callable[..., Kernel]) -> Kernel:
     kernel = make_kernel()
     kernel.initialise()
     return kernel
+
+
+@pytest.fixture
+def make_token() -> Callable[..., str]:
+    """``make_token(kernel, "desk.agent", scope={"customer_id": [7]})``: a new user with
+    those roles and a bearer token for it (the secret is returned)."""
+    from itertools import count
+
+    from erp_core.security.accounts import create_token, create_user
+
+    numbers = count(1)
+
+    def make(kernel: Kernel, *roles: str, scope: dict[str, list[object]] | None = None,
+             name: str | None = None) -> str:
+        user = name or f"user{next(numbers)}"
+        with kernel.transaction() as session:
+            create_user(session, user, roles, scope)
+            _token, secret = create_token(session, user)
+        return secret
+
+    return make
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header for a token."""
+    return {"Authorization": f"Bearer {token}"}
