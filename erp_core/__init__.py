@@ -1,4 +1,4 @@
-"""The kernel of the ERP: it knows plugins, entities, workflows and permissions, never orders or stock."""
+"""The kernel of the ERP: plugins, entities, workflows and permissions; never orders or stock."""
 
 from importlib.metadata import PackageNotFoundError, version
 

@@ -314,7 +314,8 @@ class Kernel:
                         f"cannot disable {name!r}: enabled plugin {blockers[0]!r} depends on"
                         f" it; disable {', '.join(map(repr, blockers))} first", plugin=name)
             for name in names:
-                version = self.plugins.plugins[name].version if name in self.plugins.plugins else None
+                plugin = self.plugins.plugins.get(name)
+                version = plugin.version if plugin else None
                 record_enabled(connection, name, version, False)
         if self.pm is not None:
             self._register(self._bootable(self.enabled_names() or []))

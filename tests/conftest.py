@@ -25,7 +25,8 @@ PG_URL = os.environ.get("ERP_TEST_DATABASE_URL")
 
 
 def pytest_report_header() -> str:
-    return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (set ERP_TEST_DATABASE_URL for PostgreSQL)'}"
+    where = f"PostgreSQL {PG_URL}" if PG_URL else "SQLite (set ERP_TEST_DATABASE_URL for PG)"
+    return f"database: {where}"
 
 
 @pytest.fixture

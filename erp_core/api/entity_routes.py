@@ -72,13 +72,15 @@ def entity_router(entity: RegisteredEntity, prefix: str) -> Router:
     handlers: list[Any] = []
 
     @get("/", sync_to_thread=True, operation_class=docs.operation("list"), opt=checked)
-    def list_records(request: Request, kernel: NamedDependency[Kernel], principal: NamedDependency[Principal]) -> dict[str, Any]:
+    def list_records(request: Request, kernel: NamedDependency[Kernel],
+                     principal: NamedDependency[Principal]) -> dict[str, Any]:
         with kernel.context(principal) as ctx:
             return service.bind(ctx).list(request.query_params.multi_items())
 
     @get("/{record_id:int}", sync_to_thread=True, operation_class=docs.operation("get"),
          opt=checked)
-    def get_record(record_id: FromPath[int], kernel: NamedDependency[Kernel], principal: NamedDependency[Principal]) -> Response[Any]:
+    def get_record(record_id: FromPath[int], kernel: NamedDependency[Kernel],
+                   principal: NamedDependency[Principal]) -> Response[Any]:
         with kernel.context(principal) as ctx:
             return _record_response(service.bind(ctx).get(record_id))
 
@@ -105,7 +107,8 @@ def entity_router(entity: RegisteredEntity, prefix: str) -> Router:
 
     @patch("/{record_id:int}", sync_to_thread=True, operation_class=docs.operation("update"),
            opt=checked)
-    def update_record(request: Request, record_id: FromPath[int], body: bytes, kernel: NamedDependency[Kernel],
+    def update_record(request: Request, record_id: FromPath[int], body: bytes,
+                      kernel: NamedDependency[Kernel],
                       principal: NamedDependency[Principal]) -> Response[Any]:
         payload = _json_body(body)
         expected = _if_match(request)
@@ -157,7 +160,8 @@ def _transition_handler(entity: RegisteredEntity, name: str, docs: EntityOpenAPI
     @post(f"/{{record_id:int}}/{name}", sync_to_thread=True, status_code=200,
           operation_class=docs.operation("transition", name), opt={"checked_by": "service"},
           name=f"{entity.name}.{name}")
-    def fire_transition(record_id: FromPath[int], kernel: NamedDependency[Kernel], principal: NamedDependency[Principal]) -> Response[Any]:
+    def fire_transition(record_id: FromPath[int], kernel: NamedDependency[Kernel],
+                        principal: NamedDependency[Principal]) -> Response[Any]:
         with kernel.context(principal) as ctx:
             return _record_response(ctx.fire(entity.name, record_id, name))
 
@@ -187,7 +191,8 @@ class EntityOpenAPI:
                                                             " is still at this version."}}}
         if not create["required"]:
             del create["required"]
-        page = {"type": "object", "additionalProperties": False, "required": ["items", "next_cursor"],
+        page = {"type": "object", "additionalProperties": False,
+                "required": ["items", "next_cursor"],
                 "properties": {"items": {"type": "array",
                                          "items": {"$ref": f"#/components/schemas/{self.name}"}},
                                "next_cursor": {"type": ["string", "null"]},
@@ -204,7 +209,7 @@ class EntityOpenAPI:
             if kind in ("update", "delete"):
                 params.append({"name": "If-Match", "in": "header", "required": False,
                                "schema": {"type": "string"},
-                               "description": "ETag of the version you read; a stale one gets 412."})
+                               "description": "ETag of the version you read; stale: 412."})
             return params
         params = [
             {"name": "limit", "in": "query", "required": False,

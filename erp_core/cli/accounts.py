@@ -132,7 +132,8 @@ def roles() -> None:
 def list_roles_command(state: CliContext, as_json: bool) -> None:
     """Every role with the permissions it grants."""
     kernel = state.kernel(boot=True)
-    data = {name: sorted(kernel.permissions.expand(name)) for name in sorted(kernel.permissions.roles)}
+    data = {name: sorted(kernel.permissions.expand(name))
+            for name in sorted(kernel.permissions.roles)}
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return

@@ -17,7 +17,8 @@ def normalise_url(url: str | URL) -> URL:
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError as exc:
-        raise ConfigurationError(f"ERP_DATABASE_URL {str(url)!r} is not a database URL: {exc}") from None
+        raise ConfigurationError(
+            f"ERP_DATABASE_URL {str(url)!r} is not a database URL: {exc}") from None
     backend = parsed.get_backend_name()
     if backend not in _SUPPORTED:
         raise ConfigurationError(

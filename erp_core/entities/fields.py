@@ -86,7 +86,8 @@ class Field:
             return self._check_integer(value)
         if kind is FieldKind.DECIMAL:
             if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-                raise FieldValueError("must be a decimal number written as a string, e.g. \"12.50\"")
+                raise FieldValueError(
+                    "must be a decimal number written as a string, e.g. \"12.50\"")
             return self._check_decimal(str(value))
         if kind is FieldKind.BOOLEAN:
             if not isinstance(value, bool):
@@ -156,7 +157,8 @@ class Field:
             raise FieldValueError(f"{text!r} is not a finite decimal number")
         scale, precision = self.scale or 0, self.precision or 18
         if abs(value) >= Decimal(10) ** (precision - scale):
-            raise FieldValueError(f"is too large (at most {precision - scale} digits before the point)")
+            raise FieldValueError(
+                f"is too large (at most {precision - scale} digits before the point)")
         if value != value.quantize(Decimal(1).scaleb(-scale)):
             raise FieldValueError(f"has more than {scale} decimal places")
         return value

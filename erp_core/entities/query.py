@@ -189,7 +189,8 @@ def _filter(field: Field, op: str, value: Any) -> sa.ColumnElement[bool]:
             "gt": column > value, "lt": column < value}[op]
 
 
-def filtered(entity: RegisteredEntity, statement: sa.Select[Any], query: ListQuery) -> sa.Select[Any]:
+def filtered(entity: RegisteredEntity, statement: sa.Select[Any],
+             query: ListQuery) -> sa.Select[Any]:
     for name, op, value in query.filters:
         statement = statement.where(_filter(entity.fields[name], op, value))
     return statement

@@ -72,7 +72,8 @@ class BoundEntityService(EntityService):
     def get(self, record_id: int, *, lock: bool = False) -> dict[str, Any]:
         """One record; ``lock`` holds its row until the transaction ends."""
         self._require("read")
-        statement = self._visible(base_select(self.entity).where(self.entity.id_column == record_id))
+        statement = self._visible(
+            base_select(self.entity).where(self.entity.id_column == record_id))
         if lock:
             statement = statement.with_for_update(of=self.entity.table)
         row = self.session.execute(statement).mappings().first()
@@ -140,14 +141,16 @@ class BoundEntityService(EntityService):
                 continue
             for fk in self.entity.fields[name].column.foreign_keys:
                 target = fk.column
-                found = self.session.scalar(sa.select(sa.literal(1)).where(target == value).limit(1))
+                found = self.session.scalar(
+                    sa.select(sa.literal(1)).where(target == value).limit(1))
                 if found is None:
                     errors[name] = f"refers to {target.table.name}.{target.name} {value}," \
                                    " which does not exist"
         return errors
 
     def _split(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Any, dict[str, Any]]]:
-        base = {k: v for k, v in values.items() if self.entity.fields[k].owner == self.entity.plugin}
+        base = {k: v for k, v in values.items()
+                if self.entity.fields[k].owner == self.entity.plugin}
         by_extension: dict[Any, dict[str, Any]] = {}
         for extension in self.entity.extensions:
             own = {f.name: values[f.name] for f in extension.fields if f.name in values}
@@ -270,4 +273,5 @@ class _constraints:
             raise ConflictError(
                 f"this {self.entity.name} is still referenced by other records, or refers to a"
                 " record that does not exist") from None
-        raise ConflictError(f"the change violates a rule of the database: {text.splitlines()[0]}") from None
+        first_line = text.splitlines()[0] if text else "constraint violated"
+        raise ConflictError(f"the change violates a rule of the database: {first_line}") from None

@@ -152,7 +152,8 @@ class WorkflowEngine:
             raise ConflictError(f"{entity_name} {record_id} changed state meanwhile; retry")
         after = service.get(record_id)
         self._run("after", ctx, attrs.evolve(event, record=after))
-        record_change(ctx, entity_name, record_id, name, {workflow.field: (current, transition.target)})
+        record_change(ctx, entity_name, record_id, name,
+                      {workflow.field: (current, transition.target)})
         emit(ctx.session, f"{entity_name}.{transition.event or name}", entity_name, record_id,
              {"id": record_id, "transition": name, "from": current, "to": transition.target,
               "record": after})
