@@ -1,0 +1,147 @@
+"""Per-plugin migrations, and the check that they create exactly the models' schema."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from erp_core.db.types import AwareDateTime, ExactNumeric
+from erp_core.errors import ConfigurationError
+from erp_core.kernel import Kernel
+from erp_core.migrations.check import assert_migrations_match_models, migration_differences
+
+FIXTURE_PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
+
+
+@pytest.fixture(autouse=True)
+def test_plugins(use_plugins: Callable[..., None]) -> None:
+    use_plugins("alpha", "beta", "drift")
+
+
+@pytest.fixture
+def fresh_kernel(make_kernel: Callable[..., Kernel]) -> Kernel:
+    """A kernel on an empty database that was never initialised."""
+    return make_kernel()
+
+
+@pytest.fixture
+def publish_gamma_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
+        Callable[[], None]]:
+    """Install plugin gamma from a copy; calling the result upgrades the copy to its next
+    release, which ships one more revision (as ``pip install -U`` would)."""
+    installed = tmp_path / "site-packages"
+    shutil.copytree(FIXTURE_PLUGINS / "gamma", installed)
+    monkeypatch.syspath_prepend(str(installed))
+
+    def publish() -> None:
+        for revision in (installed / "next_release").glob("*.py"):
+            shutil.copy(revision, installed / "erp_test_gamma" / "migrations" / "versions")
+
+    yield publish
+    for module in [m for m in sys.modules if m.partition(".")[0] == "erp_test_gamma"]:
+        del sys.modules[module]
+
+
+def table_names(kernel: Kernel) -> set[str]:
+    return set(sa.inspect(kernel.engine).get_table_names())
+
+
+def test_the_kernel_migrations_match_its_models(fresh_kernel):
+    assert_migrations_match_models(fresh_kernel, "kernel")
+
+
+@pytest.mark.parametrize("plugin", ["alpha", "beta"])
+def test_the_migrations_of_a_plugin_match_its_models(fresh_kernel, plugin):
+    assert_migrations_match_models(fresh_kernel, plugin)
+
+
+def test_custom_column_types_match_the_columns_their_migrations_create(fresh_kernel):
+    from erp_test_alpha.models import AlphaItem
+
+    columns = AlphaItem.__table__.c
+    assert isinstance(columns.price.type, ExactNumeric)
+    assert isinstance(columns.created_at.type, AwareDateTime)
+    assert migration_differences(fresh_kernel, "alpha") == []
+
+
+def test_a_migration_that_does_not_match_its_model_fails_the_check_naming_each_difference(
+        fresh_kernel):
+    with pytest.raises(AssertionError) as failure:
+        assert_migrations_match_models(fresh_kernel, "drift")
+    message = str(failure.value)
+    assert "the migrations of 'drift' do not create the schema its models declare on" in message
+    for difference in [
+        "column drift_record.note: the models declare it, the migrations do not create it",
+        "column drift_record.legacy_code: the migrations create it, the models do not declare",
+        "column drift_record.name: the migrations make it VARCHAR(40), the models declare"
+        " VARCHAR(80)",
+        "column drift_record.recorded_at: the migrations make it NULL, the models declare"
+        " NOT NULL",
+    ]:
+        assert difference in message
+
+
+def test_the_differences_name_their_kind_table_and_column(fresh_kernel):
+    found = {(d.kind, d.table, d.column) for d in migration_differences(fresh_kernel, "drift")}
+    assert found == {
+        ("add_column", "drift_record", "note"),
+        ("remove_column", "drift_record", "legacy_code"),
+        ("modify_type", "drift_record", "name"),
+        ("modify_type", "drift_record", "amount"),
+        ("modify_nullable", "drift_record", "recorded_at"),
+    }
+
+
+def test_a_different_precision_of_a_custom_column_type_is_a_difference(fresh_kernel):
+    amount = [d for d in migration_differences(fresh_kernel, "drift") if d.column == "amount"]
+    assert len(amount) == 1 and amount[0].kind == "modify_type"
+
+
+def test_the_check_of_a_plugin_ignores_the_tables_of_other_plugins(fresh_kernel):
+    fresh_kernel.enable(["drift"])
+    assert migration_differences(fresh_kernel, "alpha") == []
+
+
+def test_enabling_a_plugin_creates_its_tables_and_its_version_table_at_head(kernel):
+    kernel.enable(["alpha"])
+    assert {"alpha_item", "alembic_version_alpha"} <= table_names(kernel)
+    branch = kernel.branch("alpha")
+    with kernel.engine.connect() as connection:
+        assert kernel.migrator.current(branch, connection) == ("a0001",)
+    assert kernel.migrator.heads(branch) == ("a0001",)
+
+
+def test_each_branch_keeps_its_own_version_table(kernel):
+    kernel.enable(["beta"])
+    versions = {t for t in table_names(kernel) if t.startswith("alembic_version")}
+    assert versions == {"alembic_version_kernel", "alembic_version_alpha",
+                        "alembic_version_beta"}
+
+
+def test_migrate_on_an_uninitialised_database_raises_a_configuration_error(fresh_kernel):
+    with pytest.raises(ConfigurationError, match=r"not initialised; run `erp init` first"):
+        fresh_kernel.migrate()
+    assert not fresh_kernel.is_initialised()
+
+
+def test_a_freshly_migrated_database_has_no_pending_migrations(kernel):
+    kernel.enable(["beta"])
+    assert kernel.pending_migrations() == []
+
+
+def test_a_plugin_upgraded_with_a_new_revision_is_pending_until_migrate_runs_it(
+        make_kernel, publish_gamma_release):
+    kernel = make_kernel()
+    kernel.initialise()
+    kernel.enable(["gamma"])
+    publish_gamma_release()
+    assert kernel.pending_migrations() == ["gamma"]
+    assert "gamma" in kernel.migrate()
+    assert kernel.pending_migrations() == []
+    columns = {c["name"] for c in sa.inspect(kernel.engine).get_columns("gamma_entry")}
+    assert columns == {"id", "label"}
