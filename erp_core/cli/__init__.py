@@ -12,11 +12,12 @@ from typing import Any
 
 import click
 
-from erp_core.cli.context import CliContext, ErpGroup
+from erp_core.cli.context import ErpGroup, cli_context
 
 
 @click.group(cls=ErpGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--database-url", envvar="ERP_DATABASE_URL", metavar="URL",
+# eager, so that `erp --database-url URL --help` lists the plugin commands of that database
+@click.option("--database-url", envvar="ERP_DATABASE_URL", metavar="URL", is_eager=True,
               help="Database to use (env ERP_DATABASE_URL; default sqlite:///erp.db).")
 @click.option("-v", "--verbose", is_flag=True, help="Log what the kernel does.")
 @click.version_option(package_name="erp-core", prog_name="erp")
@@ -25,8 +26,7 @@ def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
     """Plugin-based ERP for e-commerce sellers."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = CliContext(database_url=database_url)
-    ctx.call_on_close(ctx.obj.close)
+    cli_context(ctx)
 
 
 ErpGroup.builtin_commands = {

@@ -33,6 +33,20 @@ class CliContext:
             self._kernel = None
 
 
+def cli_context(ctx: click.Context) -> CliContext:
+    """The invocation's ``CliContext``, created on first use from the root's options.
+
+    Click resolves a sub-command before it runs the root group's callback, so the plugin
+    command groups need the context (and the ``--database-url`` already parsed) earlier.
+    """
+    state = ctx.find_object(CliContext)
+    if state is None:
+        root = ctx.find_root()
+        state = root.obj = CliContext(database_url=root.params.get("database_url"))
+        root.call_on_close(state.close)
+    return state
+
+
 class ErpGroup(click.Group):
     """A group whose built-in commands load lazily and whose plugins add command groups.
 
@@ -55,14 +69,11 @@ class ErpGroup(click.Group):
         return self._plugin_groups(ctx, quiet=False).get(name)
 
     def _plugin_groups(self, ctx: click.Context, *, quiet: bool) -> dict[str, click.Group]:
-        state = ctx.find_object(CliContext)
-        if state is None:
-            return {}
         try:
-            kernel = state.kernel(boot=True)
+            kernel = cli_context(ctx).kernel(boot=True)
             contributed = kernel.contribute("erp_register_cli_commands")
-        except ErpError:
-            if quiet:
+        except Exception:
+            if quiet:  # a help screen lists what it can, even when the database is down
                 return {}
             raise
         groups = {}

@@ -36,7 +36,8 @@ def list_(state: CliContext, as_json: bool) -> None:
                      ", ".join(item["depends"]) or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        click.echo("  ".join(cells).rstrip())
     for item in report:
         if item["broken"]:
             click.echo(f"\n{item['name']}: {item['error']}", err=True)
