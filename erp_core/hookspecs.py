@@ -156,6 +156,9 @@ def erp_on_commit(kernel: Kernel, events: Sequence[DomainEvent]) -> None:
 def erp_boot(kernel: Kernel) -> None:
     """Called once the enabled plugins are registered, in dependency order.
 
+    Enabling or disabling a plugin on a running kernel re-registers the plugins:
+    ``erp_shutdown`` is then called for the old set and ``erp_boot`` again for the new.
+
     :param kernel: the booted ``Kernel``; its registries are complete at this point.
 
     Return value: ignored. An exception here stops the boot with a ``PluginError``

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
+import attrs
 import pluggy
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,6 +40,17 @@ from erp_core.workflow.engine import WorkflowEngine
 log = logging.getLogger("erp.kernel")
 
 KERNEL_BRANCH = "kernel"
+
+
+@attrs.frozen
+class _Boot:
+    """Everything built from one set of registered plugins, before it goes live."""
+
+    pm: pluggy.PluginManager
+    names: tuple[str, ...]
+    entities: EntityRegistry
+    permissions: PermissionRegistry
+    workflows: WorkflowEngine
 
 
 class Kernel:
@@ -110,6 +122,8 @@ class Kernel:
         return self
 
     def _bootable(self, enabled: Sequence[str]) -> list[str]:
+        if not enabled:  # nothing to discover: keep a fresh database free of plugin imports
+            return []
         problems: list[tuple[str, PluginError]] = []
         for name in enabled:
             if name not in self.plugins.plugins:
@@ -140,6 +154,12 @@ class Kernel:
         return [n for n in self.plugins.order if n in usable]
 
     def _register(self, names: Sequence[str]) -> None:
+        """Build and check the registries of ``names``, then make them the live ones."""
+        self._activate(self._build(names))
+
+    def _build(self, names: Sequence[str]) -> _Boot:
+        """Register ``names`` into a new plugin manager and build every registry from their
+        contributions, without touching the live kernel: any mistake raises here."""
         pm = pluggy.PluginManager(hookspecs.PROJECT)
         pm.add_hookspecs(hookspecs)
         pm.hook.erp_add_hookspecs.call_historic(kwargs={"pluginmanager": pm})
@@ -161,21 +181,27 @@ class Kernel:
                 " defining it to `depends`, or mark it `optionalhook=True`",
                 plugin=culprit, distribution=plugin.distribution,
             )
-        self.pm = pm
-        self.enabled = tuple(names)
+        names = tuple(names)
         kernel_items = kernel_declarations()
-        self.entities = EntityRegistry.build(
+        entities = EntityRegistry.build(
             [(KERNEL, [i for i in kernel_items if isinstance(i, Entity)]),
-             *self.contribute("erp_register_entities")])
+             *self._contribute(pm, names, "erp_register_entities")])
         permissions = PermissionRegistry()
-        for entity in self.entities:
+        for entity in entities:
             for name, description in entity.permissions.items():
                 permissions.add_permission(name, description)
         permissions.add_contributions(
             [(KERNEL, [i for i in kernel_items if not isinstance(i, Entity)]),
-             *self.contribute("erp_register_permissions")], self.entities)
-        self.permissions = permissions
-        self.workflows = WorkflowEngine(self.entities, pm, names)
+             *self._contribute(pm, names, "erp_register_permissions")], entities)
+        return _Boot(pm, names, entities, permissions, WorkflowEngine(entities, pm, names))
+
+    def _activate(self, boot: _Boot) -> None:
+        """Swap in new registries: ``erp_shutdown`` for the old set, ``erp_boot`` for the new."""
+        if self.pm is not None:
+            self.contribute("erp_shutdown", kernel=self)
+        self.pm, self.enabled = boot.pm, boot.names
+        self.entities, self.permissions, self.workflows = (
+            boot.entities, boot.permissions, boot.workflows)
         self.contribute("erp_boot", kernel=self)
 
     @staticmethod
@@ -199,10 +225,14 @@ class Kernel:
         """
         if self.pm is None:
             raise ConfigurationError("the kernel is not booted: call Kernel.boot() first")
-        hook = getattr(self.pm.hook, hook_name)
+        return self._contribute(self.pm, self.enabled, hook_name, **kwargs)
+
+    def _contribute(self, pm: pluggy.PluginManager, names: Sequence[str], hook_name: str,
+                    **kwargs: Any) -> list[tuple[str, Any]]:
+        hook = getattr(pm.hook, hook_name)
         impls = {impl.plugin_name: impl for impl in hook.get_hookimpls()}
         results = []
-        for name in self.enabled:
+        for name in names:
             impl = impls.get(name)
             if impl is None:
                 continue
@@ -257,8 +287,7 @@ class Kernel:
         """Create or upgrade the kernel's schema and every enabled plugin's schema."""
         with self.engine.begin() as connection:
             self.migrator.upgrade(self.branch(KERNEL_BRANCH), connection)
-            names = enabled_plugin_names(connection) or []
-            for name in self.plugins.with_dependencies(names) if names else ():
+            for name in self._bootable(enabled_plugin_names(connection) or []):
                 self.migrator.upgrade(self.branch(name), connection)
 
     def migrate(self) -> list[str]:
@@ -268,7 +297,7 @@ class Kernel:
                 f"the database {self.engine.url.render_as_string(hide_password=True)} is not"
                 " initialised; run `erp init` first")
         self.initialise()
-        return [KERNEL_BRANCH, *self.plugins.with_dependencies(self.enabled_names() or [])]
+        return [KERNEL_BRANCH, *self._bootable(self.enabled_names() or [])]
 
     def pending_migrations(self) -> list[str]:
         """Branches (kernel or enabled plugins) whose schema is behind their head."""
@@ -292,8 +321,11 @@ class Kernel:
             for name in order:
                 self.migrator.upgrade(self.branch(name), connection)
                 record_enabled(connection, name, self.plugins.plugins[name].version, True)
+            # Check hooks and declarations before committing: a plugin that would stop
+            # the next boot is never left enabled.
+            boot = self._build(self._bootable(enabled_plugin_names(connection) or []))
         if self.pm is not None:
-            self._register(self._bootable(self.enabled_names() or []))
+            self._activate(boot)
         return [n for n in order if n not in already]
 
     def disable(self, names: Iterable[str]) -> list[str]:

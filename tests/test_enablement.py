@@ -134,8 +134,6 @@ def test_a_booted_kernel_stops_using_a_disabled_plugin_at_once(kernel):
     assert kernel.hook.erp_alpha_extra_names() == []
 
 
-@pytest.mark.xfail(strict=True, reason="Kernel.enable commits the enablement before it"
-                   " validates hook implementations, which only registration does")
 def test_enabling_a_plugin_with_an_invalid_hook_implementation_enables_nothing(
         use_plugins, kernel):
     use_plugins("badhook")

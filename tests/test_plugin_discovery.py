@@ -6,6 +6,7 @@ import pytest
 
 from erp_core.errors import PluginError
 from erp_core.kernel import Kernel
+from erp_core.plugins.state import record_enabled
 
 
 def test_plugins_are_discovered_with_version_and_distribution_from_metadata(use_plugins, kernel):
@@ -108,10 +109,19 @@ def test_an_enabled_plugin_that_was_uninstalled_stops_the_boot_with_advice(
         make_kernel().boot()
 
 
-def test_a_hook_implementation_without_a_spec_stops_the_boot_naming_the_plugin(
+def test_enabling_a_plugin_whose_hook_has_no_spec_is_refused_naming_the_plugin(
         use_plugins, kernel):
     use_plugins("badhook")
-    kernel.enable(["badhook"])
+    with pytest.raises(PluginError, match=r"plugin 'badhook'.*erp_regster_routes"):
+        kernel.enable(["badhook"])
+    assert kernel.enabled_names() == []
+
+
+def test_an_enabled_plugin_whose_hook_has_no_spec_stops_the_boot_naming_the_plugin(
+        use_plugins, kernel):
+    use_plugins("badhook")
+    with kernel.engine.begin() as connection:  # as if an upgrade had broken it since
+        record_enabled(connection, "badhook", "0.1", True)
     with pytest.raises(PluginError, match=r"plugin 'badhook'.*erp_regster_routes"):
         kernel.boot()
 

@@ -35,6 +35,9 @@ ErpGroup.builtin_commands = {
     "plugins": "erp_core.cli.plugins:plugins",
     "serve": "erp_core.cli.serve:serve",
     "demo": "erp_core.cli.serve:demo",
+    "users": "erp_core.cli.accounts:users",
+    "tokens": "erp_core.cli.accounts:tokens",
+    "roles": "erp_core.cli.accounts:roles",
 }
 
 

@@ -26,7 +26,13 @@ from erp_core.entities.query import (
     parse_list_query,
 )
 from erp_core.entities.registry import RegisteredEntity
-from erp_core.errors import ConflictError, NotFoundError, PreconditionFailed, ValidationError
+from erp_core.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDenied,
+    PreconditionFailed,
+    ValidationError,
+)
 from erp_core.events.outbox import emit
 
 if TYPE_CHECKING:
@@ -63,6 +69,19 @@ class BoundEntityService(EntityService):
         condition = self.ctx.kernel.permissions.row_filter(
             self.entity.name, self.entity.table, self.ctx.principal)
         return statement if condition is None else statement.where(condition)
+
+    def _require_in_scope(self, record_id: int) -> None:
+        """A write may not leave a record outside the principal's record rules (creating a
+        record for another customer, or moving one away): that is refused, not hidden."""
+        condition = self.ctx.kernel.permissions.row_filter(
+            self.entity.name, self.entity.table, self.ctx.principal)
+        if condition is None:
+            return
+        inside = self.session.scalar(sa.select(self.entity.id_column).where(
+            self.entity.id_column == record_id, condition))
+        if inside is None:
+            raise PermissionDenied(f"{self.ctx.principal.name} may not write a {self.entity.name}"
+                                   " outside the records its roles allow")
 
     def _require(self, action: str) -> None:
         self.ctx.principal.require(f"{self.entity.name}.{action}")
@@ -186,6 +205,7 @@ class BoundEntityService(EntityService):
                 sa.insert(table).values({**defaults, "version": 1, **base})
                 .returning(self.entity.id_column)).scalar_one()
             self._write_extensions(record_id, by_extension)
+        self._require_in_scope(record_id)
         after = self._reread(record_id)
         self._record("created", record_id, None, after)
         return after
@@ -220,6 +240,7 @@ class BoundEntityService(EntityService):
             if updated.rowcount == 0:
                 self._raise_stale(record_id, before["version"], expected_version, body_version)
             self._write_extensions(record_id, by_extension)
+        self._require_in_scope(record_id)
         after = self._reread(record_id)
         self._record("updated", record_id, before, after)
         return after
