@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from http import HTTPStatus
 from typing import Any
 
 from litestar import Request, Response
@@ -52,11 +53,14 @@ def _validation(_request: Request, exc: ValidationException) -> Response[dict[st
                    PROBLEM_TYPE_BASE + "bad-request", **({"errors": errors} if errors else {}))
 
 
-def _http(_request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
-    from http import HTTPStatus
-
+def _http(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
     title = HTTPStatus(exc.status_code).phrase
-    return problem(exc.status_code, title, exc.detail or title)
+    detail = exc.detail or title
+    if exc.status_code == 404 and detail == title:
+        detail = f"there is no {request.url.path}"
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    return problem(exc.status_code, title, detail)
 
 
 def _unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:

@@ -85,10 +85,15 @@ class ErpGroup(click.Group):
         return groups
 
     def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import DBAPIError
+
         try:
             return super().invoke(ctx)
         except ErpError as exc:
             raise click.ClickException(exc.message) from None
+        except DBAPIError as exc:  # unreachable or refusing database: say so, no traceback
+            first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise click.ClickException(f"database error: {first}") from None
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         try:

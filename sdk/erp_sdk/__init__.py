@@ -7,6 +7,7 @@ after at least one minor release in which the old form emits a ``DeprecationWarn
 
 from erp_core.context import Context
 from erp_core.db import Base, Money, Quantity, UtcDateTime, utcnow
+from erp_core.db.types import AwareDateTime, ExactNumeric
 from erp_core.entities import Entity, EntityExtension, RecordMixin
 from erp_core.errors import (
     AuthenticationRequired,
@@ -26,6 +27,7 @@ from erp_core.workflow import Transition, TransitionEvent, TransitionVetoed, Wor
 
 __all__ = [
     "AuthenticationRequired",
+    "AwareDateTime",
     "Base",
     "ConflictError",
     "Context",
@@ -33,6 +35,7 @@ __all__ = [
     "Entity",
     "EntityExtension",
     "ErpError",
+    "ExactNumeric",
     "Money",
     "NotFoundError",
     "Permission",
