@@ -22,6 +22,7 @@ from erp_core import __version__, hookspecs
 from erp_core import idempotency as _idempotency  # noqa: F401  (kernel tables on the metadata)
 from erp_core.context import Context
 from erp_core.db.engine import create_engine
+from erp_core.drivers.registry import Drivers
 from erp_core.entities.declaration import Entity
 from erp_core.entities.registry import EntityRegistry
 from erp_core.errors import ConfigurationError, ErpError, PluginError
@@ -73,6 +74,7 @@ class Kernel:
         self.entities = EntityRegistry()
         self.permissions = PermissionRegistry()
         self.workflows = WorkflowEngine(self.entities)
+        self.drivers = Drivers()
         sa.event.listen(self.sessions, "after_commit", self._after_commit)
         sa.event.listen(self.sessions, "after_soft_rollback", self._after_rollback)
 

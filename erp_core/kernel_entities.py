@@ -19,4 +19,5 @@ def kernel_declarations() -> list[object]:
                filterable=["name", "entity", "record_id", "created_at", "published_at"],
                sortable=["created_at"], description="Domain events, in commit order."),
         Permission("kernel.plugin.read", "See installed plugins"),
+        Permission("kernel.driver.read", "See installed drivers"),
     ]

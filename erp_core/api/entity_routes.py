@@ -181,7 +181,7 @@ class EntityOpenAPI:
         self.name = entity.schema_name
 
     def components(self) -> dict[str, Any]:
-        fields = self.entity.fields
+        fields = self.entity.readable
         read = {"type": "object", "additionalProperties": False,
                 "properties": {n: f.json_schema() for n, f in fields.items()},
                 "required": list(fields)}

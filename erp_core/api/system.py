@@ -31,4 +31,12 @@ def list_plugins(kernel: NamedDependency[Kernel]) -> list[dict[str, Any]]:
     return plugin_report(kernel.plugins, list(kernel.enabled))
 
 
-SYSTEM_ROUTES = [health, list_plugins]
+@get("/api/v1/drivers", sync_to_thread=True, summary="Installed drivers", tags=["system"],
+     opt={"permission": "kernel.driver.read"})
+def list_drivers(kernel: NamedDependency[Kernel]) -> list[dict[str, Any]]:
+    """Every installed driver (carriers, payment providers, sales channels, event sinks)
+    with its distribution; one that fails to import carries its error."""
+    return [info.as_dict() for info in kernel.drivers.list()]
+
+
+SYSTEM_ROUTES = [health, list_plugins, list_drivers]

@@ -38,6 +38,7 @@ ErpGroup.builtin_commands = {
     "users": "erp_core.cli.accounts:users",
     "tokens": "erp_core.cli.accounts:tokens",
     "roles": "erp_core.cli.accounts:roles",
+    "drivers": "erp_core.cli.drivers:drivers",
 }
 
 

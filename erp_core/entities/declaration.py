@@ -31,7 +31,8 @@ class Entity:
     ``RecordMixin``). ``read_schema`` / ``write_schema`` are attrs classes naming the
     fields the API shows and accepts; when left out they are derived from the model
     (every column is read; every column but ``id``, ``version``, ``read_only`` and
-    server-set timestamps is writable). ``hidden`` columns never leave the server.
+    server-set timestamps is writable). ``hidden`` columns never leave the server;
+    ``write_only`` ones (secrets) are accepted on create and update and never returned.
     ``operations`` limits the generic API (``list``, ``get``, ``create``, ``update``,
     ``delete``); ``workflow`` declares states and transitions, whose state column then
     changes only through transitions.
@@ -44,6 +45,7 @@ class Entity:
     sortable: tuple[str, ...] = attrs.field(default=(), converter=_names)
     read_only: tuple[str, ...] = attrs.field(default=(), converter=_names)
     hidden: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    write_only: tuple[str, ...] = attrs.field(default=(), converter=_names)
     read_schema: type | None = None
     write_schema: type | None = None
     operations: frozenset[str] = attrs.field(default=ALL_OPERATIONS, converter=frozenset)

@@ -57,6 +57,7 @@ class Field:
     choices: tuple[str, ...] | None = None
     filterable: bool = False
     sortable: bool = False
+    readable: bool = True
 
     @property
     def python_type(self) -> type:
@@ -207,7 +208,8 @@ class Field:
 
 
 def field_from_column(column: sa.Column[Any], *, owner: str, writable: bool,
-                      filterable: bool = False, sortable: bool = False) -> Field:
+                      filterable: bool = False, sortable: bool = False,
+                      readable: bool = True) -> Field:
     """Derive a field from a column; raises ``TypeError`` for a column type the API cannot carry."""
     type_ = column.type
     extra: dict[str, Any] = {}
@@ -244,5 +246,5 @@ def field_from_column(column: sa.Column[Any], *, owner: str, writable: bool,
     return Field(
         name=column.key, kind=kind, column=column, owner=owner, nullable=bool(column.nullable),
         required=writable and not column.nullable and not has_default, writable=writable,
-        filterable=filterable, sortable=sortable, **extra,
+        filterable=filterable, sortable=sortable, readable=readable, **extra,
     )

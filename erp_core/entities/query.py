@@ -58,7 +58,7 @@ def base_select(entity: RegisteredEntity) -> sa.Select[Any]:
     source: sa.FromClause = entity.table
     for extension in entity.extensions:
         source = source.outerjoin(extension.table, extension.key == entity.id_column)
-    columns = [field.column.label(name) for name, field in entity.fields.items()]
+    columns = [field.column.label(name) for name, field in entity.readable.items()]
     return sa.select(*columns).select_from(source)
 
 

@@ -74,6 +74,10 @@ class RegisteredEntity:
         return {name: f for name, f in self.fields.items() if f.writable}
 
     @property
+    def readable(self) -> dict[str, Field]:
+        return {name: f for name, f in self.fields.items() if f.readable}
+
+    @property
     def filterable(self) -> dict[str, Field]:
         return {name: f for name, f in self.fields.items() if f.filterable}
 
@@ -236,12 +240,14 @@ def _entity(full: str, plugin: str, declaration: Entity,
     except TypeError as exc:
         raise _error(plugin, f"{full!r}: {exc}") from None
     for what, names in (("read_schema", read or ()), ("write_schema", write or ()),
-                        ("read_only", declaration.read_only), ("hidden", declaration.hidden)):
+                        ("read_only", declaration.read_only), ("hidden", declaration.hidden),
+                        ("write_only", declaration.write_only)):
         _check_names(plugin, full, what, names, columns)
     visible = [k for k in (read or columns) if k not in declaration.hidden]
     for what, names in (("filterable", declaration.filterable),
                         ("sortable", declaration.sortable)):
-        _check_names(plugin, full, what, names, visible)
+        _check_names(plugin, full, what, names,
+                     [k for k in visible if k not in declaration.write_only])
     writable = set(write) if write is not None else {
         k for k in visible if k not in SERVER_SET and k not in declaration.read_only}
     writable -= set(SERVER_SET)
@@ -257,7 +263,8 @@ def _entity(full: str, plugin: str, declaration: Entity,
         try:
             fields[key] = field_from_column(
                 columns[key], owner=plugin, writable=key in writable,
-                filterable=key in declaration.filterable, sortable=key in declaration.sortable)
+                filterable=key in declaration.filterable, sortable=key in declaration.sortable,
+                readable=key not in declaration.write_only)
         except TypeError as exc:
             raise _error(plugin, f"{full!r}: {exc}") from None
     for extension in extensions:
@@ -269,7 +276,7 @@ def _entity(full: str, plugin: str, declaration: Entity,
     camel = _camel(full)
     read_schema = declaration.read_schema or attrs.make_class(
         f"{camel}Read", {n: attrs.field(type=f.python_type | None if f.nullable else f.python_type)
-                         for n, f in fields.items()}, frozen=True)
+                         for n, f in fields.items() if f.readable}, frozen=True)
     write_schema = declaration.write_schema or attrs.make_class(
         f"{camel}Write", {n: attrs.field(type=f.python_type, default=None)
                           for n, f in fields.items() if f.writable}, frozen=True)

@@ -49,7 +49,7 @@ class EntityService:
         return BoundEntityService(self.entity, ctx)
 
     def to_json(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        return {name: field.to_json(row[name]) for name, field in self.entity.fields.items()}
+        return {name: field.to_json(row[name]) for name, field in self.entity.readable.items()}
 
 
 class BoundEntityService(EntityService):

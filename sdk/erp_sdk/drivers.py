@@ -1,0 +1,338 @@
+"""Driver protocols and the value objects they exchange with the ERP.
+
+A driver is a class registered under an entry-point namespace (``erp.carriers``,
+``erp.payment_providers``, ``erp.sales_channels``, ``erp.event_sinks``) and built by the
+kernel as ``DriverClass(settings=..., secrets=...)`` from a configured account. Drivers
+speak only in these value objects: money and quantities are ``Decimal``, times are aware
+UTC datetimes, countries are ISO 3166-1 alpha-2 codes, currencies ISO 4217 codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from erp_core.errors import AuthenticationRequired, ErpError
+
+
+def _decimal(value: object) -> Decimal:
+    if isinstance(value, float):
+        raise TypeError("use Decimal (or a string), never float, for money and quantities")
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+_optional_decimal = attrs.converters.optional(_decimal)
+
+
+def _tuple(value: object) -> tuple[Any, ...]:
+    return tuple(value)  # type: ignore[call-overload]
+
+
+def _lower_keys(value: Mapping[str, str]) -> Mapping[str, str]:
+    return {k.lower(): v for k, v in value.items()}
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+class WebhookRejected(AuthenticationRequired):
+    """An inbound webhook failed its signature or freshness check (answered 401)."""
+
+    title = "Webhook rejected"
+
+
+class DriverFailure(ErpError):
+    """The remote service behind a driver failed or refused (answered 502)."""
+
+    status_code = 502
+    title = "Driver failure"
+
+
+# -- shared values -----------------------------------------------------------------------
+
+
+@attrs.frozen
+class Amount:
+    """An amount of money in a currency."""
+
+    value: Decimal = attrs.field(converter=_decimal)
+    currency: str = attrs.field(converter=str.upper)
+
+
+@attrs.frozen
+class Address:
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str = attrs.field(converter=str.upper)
+    line2: str = ""
+    region: str = ""
+    phone: str = ""
+    email: str = ""
+
+
+@attrs.frozen
+class WebhookRequest:
+    """An inbound HTTP request as a driver needs it: header names in lower case, raw body."""
+
+    headers: Mapping[str, str] = attrs.field(converter=_lower_keys)
+    body: bytes
+
+
+def hmac_sha256_hex(secret: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 of ``body``, the signature scheme most webhooks use."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_hmac_sha256(secret: str, body: bytes, signature: str | None) -> None:
+    """Raise ``WebhookRejected`` unless ``signature`` (hex, optional ``sha256=`` prefix)
+    is the HMAC-SHA256 of ``body``; compared in constant time."""
+    if not signature:
+        raise WebhookRejected("the webhook has no signature")
+    given = signature.removeprefix("sha256=").strip()
+    if not hmac.compare_digest(given, hmac_sha256_hex(secret, body)):
+        raise WebhookRejected("the webhook signature does not match")
+
+
+# -- carriers ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Parcel:
+    weight_kg: Decimal = attrs.field(converter=_decimal)
+    length_cm: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
+    width_cm: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
+    height_cm: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
+
+
+@attrs.frozen
+class ShipmentRequest:
+    """What to ship: ``reference`` is the ERP's shipment or order reference."""
+
+    reference: str
+    sender: Address
+    recipient: Address
+    parcels: tuple[Parcel, ...] = attrs.field(converter=_tuple)
+    service: str | None = None
+
+
+@attrs.frozen
+class RateQuote:
+    carrier: str
+    service: str
+    amount: Amount
+    transit_days: int | None = None
+
+
+@attrs.frozen
+class ShipmentLabel:
+    tracking_number: str
+    service: str
+    amount: Amount | None = None
+    label: bytes | None = None
+    label_format: str = "pdf"
+
+
+class TrackingStatus(enum.StrEnum):
+    PENDING = "pending"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+    RETURNED = "returned"
+
+
+@attrs.frozen
+class TrackingEvent:
+    tracking_number: str
+    status: TrackingStatus = attrs.field(converter=TrackingStatus)
+    at: dt.datetime
+    location: str = ""
+    description: str = ""
+
+
+@runtime_checkable
+class Carrier(Protocol):
+    """A parcel carrier (namespace ``erp.carriers``)."""
+
+    def quote(self, request: ShipmentRequest) -> Sequence[RateQuote]:
+        """Prices for shipping ``request``, cheapest first; empty when it cannot ship it."""
+
+    def create_shipment(self, request: ShipmentRequest) -> ShipmentLabel:
+        """Book the shipment and return its tracking number (and label)."""
+
+    def track(self, tracking_number: str) -> Sequence[TrackingEvent]:
+        """Every known tracking event of a shipment, oldest first."""
+
+    def parse_tracking_webhook(self, request: WebhookRequest) -> Sequence[TrackingEvent]:
+        """The tracking events in a webhook the carrier sent; raises ``WebhookRejected``
+        when it is not authentic."""
+
+
+# -- payment providers -------------------------------------------------------------------
+
+
+class PaymentStatus(enum.StrEnum):
+    PENDING = "pending"
+    AUTHORIZED = "authorized"
+    CAPTURED = "captured"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    VOIDED = "voided"
+    FAILED = "failed"
+
+
+@attrs.frozen
+class PaymentRequest:
+    reference: str
+    amount: Amount
+    customer_reference: str | None = None
+    description: str = ""
+
+
+@attrs.frozen
+class PaymentResult:
+    """A provider's answer; ``provider_reference`` identifies the payment there."""
+
+    provider_reference: str
+    status: PaymentStatus = attrs.field(converter=PaymentStatus)
+    amount: Amount
+    message: str = ""
+
+
+@attrs.frozen
+class PaymentNotification:
+    provider_reference: str
+    status: PaymentStatus = attrs.field(converter=PaymentStatus)
+    amount: Amount
+    at: dt.datetime
+
+
+@runtime_checkable
+class PaymentProvider(Protocol):
+    """A payment provider (namespace ``erp.payment_providers``)."""
+
+    def authorize(self, request: PaymentRequest) -> PaymentResult:
+        """Reserve the amount (or record the promise to pay)."""
+
+    def capture(self, provider_reference: str, amount: Amount) -> PaymentResult:
+        """Take (part of) an authorized amount."""
+
+    def refund(self, provider_reference: str, amount: Amount) -> PaymentResult:
+        """Give back (part of) a captured amount."""
+
+    def parse_notification(self, request: WebhookRequest) -> PaymentNotification:
+        """A payment status change the provider sent; raises ``WebhookRejected`` when it is
+        not authentic."""
+
+
+# -- sales channels ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class ChannelCustomer:
+    external_id: str
+    name: str
+    email: str = ""
+    phone: str = ""
+
+
+@attrs.frozen
+class ChannelOrderLine:
+    sku: str
+    quantity: Decimal = attrs.field(converter=_decimal)
+    unit_price: Decimal = attrs.field(converter=_decimal)
+    discount: Decimal = attrs.field(default=Decimal(0), converter=_decimal)
+    tax_rate: Decimal = attrs.field(default=Decimal(0), converter=_decimal)
+
+
+@attrs.frozen
+class ChannelOrder:
+    """An order as a channel reports it; ``external_reference`` is unique per channel."""
+
+    external_reference: str
+    placed_at: dt.datetime
+    currency: str = attrs.field(converter=str.upper)
+    customer: ChannelCustomer
+    shipping_address: Address
+    lines: tuple[ChannelOrderLine, ...] = attrs.field(converter=_tuple)
+    billing_address: Address | None = None
+    shipping_amount: Decimal = attrs.field(default=Decimal(0), converter=_decimal)
+    notes: str = ""
+
+
+@attrs.frozen
+class OrderBatch:
+    """A page of orders and the cursor to pass to the next ``fetch_orders`` call."""
+
+    orders: tuple[ChannelOrder, ...] = attrs.field(converter=_tuple)
+    next_cursor: str | None = None
+
+
+@attrs.frozen
+class StockLevel:
+    sku: str
+    available: Decimal = attrs.field(converter=_decimal)
+
+
+@attrs.frozen
+class ShipmentNotice:
+    external_reference: str
+    carrier: str
+    tracking_number: str
+    shipped_at: dt.datetime
+
+
+@runtime_checkable
+class SalesChannel(Protocol):
+    """A shop or marketplace that sends orders (namespace ``erp.sales_channels``)."""
+
+    def fetch_orders(self, cursor: str | None) -> OrderBatch:
+        """Orders placed since ``cursor`` (``None``: from the beginning)."""
+
+    def parse_order_webhook(self, request: WebhookRequest) -> Sequence[ChannelOrder]:
+        """Orders the channel pushed; raises ``WebhookRejected`` when not authentic."""
+
+    def push_stock(self, levels: Sequence[StockLevel]) -> None:
+        """Tell the channel how many units of each SKU it may sell."""
+
+    def push_shipment(self, notice: ShipmentNotice) -> None:
+        """Tell the channel an order shipped, with its tracking number."""
+
+
+# -- event sinks -------------------------------------------------------------------------
+
+
+@attrs.frozen
+class OutboundEvent:
+    id: int
+    name: str
+    entity: str
+    record_id: int | None
+    payload: Mapping[str, Any]
+    created_at: dt.datetime
+
+
+@runtime_checkable
+class EventSink(Protocol):
+    """A message broker or bus that receives domain events (namespace ``erp.event_sinks``)."""
+
+    def publish(self, event: OutboundEvent) -> None:
+        """Deliver one event; raise to have it retried later."""
+
+
+DRIVER_PROTOCOLS: Mapping[str, type] = {
+    "carrier": Carrier,
+    "payment_provider": PaymentProvider,
+    "sales_channel": SalesChannel,
+    "event_sink": EventSink,
+}
+"""Driver kind -> the protocol its drivers implement."""
