@@ -6,11 +6,13 @@ of a request runs in that request's transaction and under that principal's rules
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 from sqlalchemy.orm import Session
 
+from erp_core.events.outbox import DomainEvent, emit
 from erp_core.security.principal import Principal
 
 if TYPE_CHECKING:
@@ -32,6 +34,12 @@ class Context:
     def fire(self, entity: str, record_id: int, transition: str) -> dict[str, Any]:
         """Fire a workflow transition on a record (see ``erp_core.workflow.engine``)."""
         return self.kernel.workflows.fire(self, entity, record_id, transition)
+
+    def emit(self, name: str, entity: str, record_id: int | None,
+             payload: Mapping[str, Any]) -> DomainEvent:
+        """Write a domain event (``<plugin>.<thing>.<what happened>``) to the outbox in this
+        transaction: it exists exactly when the change it reports is committed."""
+        return emit(self.session, name, entity, record_id, payload)
 
     def as_principal(self, principal: Principal) -> Context:
         """The same transaction acting as someone else (e.g. the system, in a reaction)."""
