@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from erp_core.context import Context
     from erp_core.entities.declaration import Entity, EntityExtension
+    from erp_core.entities.service import WriteEvent
     from erp_core.events.outbox import DomainEvent
     from erp_core.kernel import Kernel
     from erp_core.security.permissions import Permission, RecordRule, Role
@@ -130,6 +131,31 @@ def erp_after_transition(ctx: Context, event: TransitionEvent) -> None:
 
     Return value: ignored. Raising undoes the whole transition: the state, every other
     subscriber's reactions, the audit row and the outbox event.
+    """
+
+
+@hookspec
+def erp_before_write(ctx: Context, event: WriteEvent) -> None:
+    """Called before the entity service creates, updates or deletes a record.
+
+    :param ctx: the ``Context`` of the write.
+    :param event: the ``WriteEvent``: entity, action, record id, the record before, and
+        the checked values about to be written.
+
+    Return value: ignored. Raise an ``ErpError`` (e.g. ``ConflictError`` "lines of a
+    confirmed order cannot change") to refuse the write; nothing is written. Use
+    ``erp_sdk.on_write`` to subscribe to one entity.
+    """
+
+
+@hookspec
+def erp_after_write(ctx: Context, event: WriteEvent) -> None:
+    """Called after the entity service wrote a record, in the same transaction.
+
+    :param ctx: the ``Context`` of the write.
+    :param event: the ``WriteEvent`` with the record before and after.
+
+    Return value: ignored. Raising undoes the write.
     """
 
 

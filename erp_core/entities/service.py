@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import sqlalchemy as sa
 
 from erp_core.audit import diff, record_change
@@ -37,6 +38,23 @@ from erp_core.events.outbox import emit
 
 if TYPE_CHECKING:
     from erp_core.context import Context
+
+
+@attrs.frozen
+class WriteEvent:
+    """A create, update or delete of a record through the entity service.
+
+    ``action`` is ``create``, ``update`` or ``delete``; ``before`` and ``after`` are the
+    record's JSON representations (``None`` where it does not exist, and ``after`` is
+    ``None`` for before-subscribers); ``changes`` holds the checked values being written.
+    """
+
+    entity: str
+    action: str
+    record_id: int | None
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    changes: Mapping[str, Any]
 
 
 class EntityService:
@@ -187,9 +205,16 @@ class BoundEntityService(EntityService):
 
     def _record(self, action: str, record_id: int, before: Mapping[str, Any] | None,
                 after: Mapping[str, Any] | None) -> None:
+        self._notify("after", WriteEvent(self.entity.name, action.removesuffix("d"),
+                                         record_id, before, after, {}))
         record_change(self.ctx, self.entity.name, record_id, action, diff(before, after))
         emit(self.session, f"{self.entity.name}.{action}", self.entity.name, record_id,
              {"id": record_id, "record": after if after is not None else before})
+
+    def _notify(self, when: str, event: WriteEvent) -> None:
+        pm = self.ctx.kernel.pm
+        if pm is not None:
+            getattr(pm.hook, f"erp_{when}_write")(ctx=self.ctx, event=event)
 
     def create(self, payload: Any) -> dict[str, Any]:
         self._require("create")
@@ -200,6 +225,7 @@ class BoundEntityService(EntityService):
         defaults: dict[str, Any] = {k: now for k in ("created_at", "updated_at") if k in table.c}
         if self._state_field:
             defaults[self._state_field] = self.entity.declaration.workflow.initial
+        self._notify("before", WriteEvent(self.entity.name, "create", None, None, None, values))
         with _constraints(self.entity):
             record_id = self.session.execute(
                 sa.insert(table).values({**defaults, "version": 1, **base})
@@ -226,6 +252,8 @@ class BoundEntityService(EntityService):
             raise ValidationError("version must be an integer", {"version": "must be an integer"})
         values = self._check_payload(payload, creating=False)
         before = self.get(record_id, lock=True)
+        self._notify("before", WriteEvent(self.entity.name, "update", record_id, before, None,
+                                          values))
         base, by_extension = self._split(values)
         table = self.entity.table
         statement = sa.update(table).where(self.entity.id_column == record_id)
@@ -250,6 +278,7 @@ class BoundEntityService(EntityService):
             raise ConflictError(f"{self.entity.name} records cannot be deleted")
         self._require("delete")
         before = self.get(record_id, lock=True)
+        self._notify("before", WriteEvent(self.entity.name, "delete", record_id, before, None, {}))
         statement = sa.delete(self.entity.table).where(self.entity.id_column == record_id)
         if expected_version is not None:
             statement = statement.where(self.entity.version_column == expected_version)

@@ -43,3 +43,31 @@ def on_transition(entity: str, transition: str, *, when: Literal["before", "afte
         return hookimpl(specname=f"erp_{when}_transition")(subscriber)
 
     return decorate
+
+
+def on_write(entity: str, *, actions: tuple[str, ...] = ("create", "update", "delete"),
+             when: Literal["before", "after"] = "before",
+             tryfirst: bool = False, trylast: bool = False) -> Callable[[Callable[..., Any]], Any]:
+    """Subscribe ``function(ctx, event)`` to writes of ``entity`` through the entity service.
+
+    ``when="before"`` may refuse the write by raising an ``ErpError``; ``when="after"``
+    runs in the same transaction. Subscribers run in pluggy's order: ``tryfirst`` ones
+    first, ``trylast`` ones last.
+    """
+    if when not in ("before", "after"):
+        raise ValueError("when must be 'before' or 'after'")
+
+    def decorate(function: Callable[..., Any]) -> Any:
+        def subscriber(ctx: Any, event: Any) -> Any:
+            if event.entity == entity and event.action in actions:
+                return function(ctx, event)
+            return None
+
+        subscriber.__name__ = function.__name__
+        subscriber.__qualname__ = function.__qualname__
+        subscriber.__doc__ = function.__doc__
+        subscriber.__module__ = function.__module__
+        return hookimpl(specname=f"erp_{when}_write", tryfirst=tryfirst,
+                        trylast=trylast)(subscriber)
+
+    return decorate

@@ -9,6 +9,7 @@ from erp_core.context import Context
 from erp_core.db import Base, Money, Quantity, UtcDateTime, utcnow
 from erp_core.db.types import AwareDateTime, ExactNumeric
 from erp_core.entities import Entity, EntityExtension, RecordMixin
+from erp_core.entities.service import WriteEvent
 from erp_core.errors import (
     AuthenticationRequired,
     ConflictError,
@@ -23,7 +24,14 @@ from erp_core.events import DomainEvent
 from erp_core.hookspecs import hookimpl, hookspec
 from erp_core.manifest import PluginManifest
 from erp_core.security import Permission, Principal, RecordRule, Role
-from erp_core.workflow import Transition, TransitionEvent, TransitionVetoed, Workflow, on_transition
+from erp_core.workflow import (
+    Transition,
+    TransitionEvent,
+    TransitionVetoed,
+    Workflow,
+    on_transition,
+    on_write,
+)
 
 __all__ = [
     "AuthenticationRequired",
@@ -54,8 +62,10 @@ __all__ = [
     "UtcDateTime",
     "ValidationError",
     "Workflow",
+    "WriteEvent",
     "hookimpl",
     "hookspec",
     "on_transition",
+    "on_write",
     "utcnow",
 ]
