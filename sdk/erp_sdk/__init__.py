@@ -5,6 +5,7 @@ Everything listed in ``__all__`` is public and follows semantic versioning with
 after at least one minor release in which the old form emits a ``DeprecationWarning``.
 """
 
+from erp_core.api.dependencies import KernelDependency, PrincipalDependency
 from erp_core.context import Context
 from erp_core.db import Base, Money, Quantity, UtcDateTime, utcnow
 from erp_core.db.types import AwareDateTime, ExactNumeric
@@ -22,6 +23,7 @@ from erp_core.errors import (
 )
 from erp_core.events import DomainEvent
 from erp_core.hookspecs import hookimpl, hookspec
+from erp_core.kernel import Kernel
 from erp_core.manifest import PluginManifest
 from erp_core.security import Permission, Principal, RecordRule, Role
 from erp_core.workflow import (
@@ -44,6 +46,8 @@ __all__ = [
     "EntityExtension",
     "ErpError",
     "ExactNumeric",
+    "Kernel",
+    "KernelDependency",
     "Money",
     "NotFoundError",
     "Permission",
@@ -52,6 +56,7 @@ __all__ = [
     "PluginManifest",
     "PreconditionFailed",
     "Principal",
+    "PrincipalDependency",
     "Quantity",
     "RecordMixin",
     "RecordRule",

@@ -1,0 +1,14 @@
+"""Typed dependencies for route handlers: ``kernel: KernelDependency``,
+``principal: PrincipalDependency`` (the authenticated caller)."""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+from litestar.di import NamedDependency
+
+from erp_core.kernel import Kernel
+from erp_core.security.principal import Principal
+
+KernelDependency: TypeAlias = NamedDependency[Kernel]
+PrincipalDependency: TypeAlias = NamedDependency[Principal]
