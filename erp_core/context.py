@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from sqlalchemy.orm import Session
 
+from erp_core.audit import diff, record_change
 from erp_core.events.outbox import DomainEvent, emit
 from erp_core.security.principal import Principal
 
@@ -40,6 +41,14 @@ class Context:
         """Write a domain event (``<plugin>.<thing>.<what happened>``) to the outbox in this
         transaction: it exists exactly when the change it reports is committed."""
         return emit(self.session, name, entity, record_id, payload)
+
+    def audit(self, entity: str, record_id: int, action: str,
+              before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
+        """Leave an audit row for a change made outside the entity service (a merge, a bulk
+        move), in this transaction: this principal, now, and every field whose JSON value
+        differs between ``before`` and ``after`` (``None`` for a record that did not or no
+        longer exists)."""
+        record_change(self, entity, record_id, action, diff(before, after))
 
     def as_principal(self, principal: Principal) -> Context:
         """The same transaction acting as someone else (e.g. the system, in a reaction)."""
