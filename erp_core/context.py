@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 @attrs.frozen
 class Context:
+    """One unit of work: ``kernel``, the ``session`` of its database transaction, and the
+    ``principal`` acting. Hooks and services receive it; ``Kernel.context()`` makes one."""
+
     kernel: Kernel
     session: Session
     principal: Principal

@@ -31,7 +31,11 @@ if TYPE_CHECKING:
 PROJECT = "erp"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
+"""Marks a function as a hookspec; a plugin's own hookspecs use it (see ``erp_add_hookspecs``)."""
+
 hookimpl = pluggy.HookimplMarker(PROJECT)
+"""Marks a function of a plugin's entry-point module as the implementation of the hook of
+the same name (``@hookimpl(optionalhook=True)`` for a hook of an optional plugin)."""
 
 
 # -- set-up --------------------------------------------------------------------------

@@ -11,4 +11,8 @@ from erp_core.kernel import Kernel
 from erp_core.security.principal import Principal
 
 KernelDependency: TypeAlias = NamedDependency[Kernel]
+"""Annotate a route handler's ``kernel`` parameter with it to receive the running kernel."""
+
 PrincipalDependency: TypeAlias = NamedDependency[Principal]
+"""Annotate a route handler's ``principal`` parameter with it to receive the authenticated
+caller (use it with ``kernel.context(principal)``)."""
