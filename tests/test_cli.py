@@ -134,7 +134,7 @@ def test_plugins_list_json_gives_every_plugin_with_its_facts(erp, use_plugins):
     result = erp("plugins", "list", "--json")
     assert result.exit_code == 0, result.output
     report = {item["name"]: item for item in json.loads(result.stdout)}
-    assert set(report) == {"alpha", "beta", "broken"}
+    assert {"alpha", "beta", "broken"} <= set(report)
     assert {key: report["beta"][key] for key in
             ("version", "distribution", "depends", "enabled", "broken", "error")} == {
         "version": "1.2", "distribution": "erp_test_beta", "depends": ["alpha"],
@@ -156,8 +156,8 @@ def test_plugins_list_works_on_an_uninitialised_database(erp, use_plugins):
     use_plugins("alpha")
     result = erp("plugins", "list", "--json")
     assert result.exit_code == 0, result.output
-    assert [(item["name"], item["enabled"]) for item in json.loads(result.stdout)] == [
-        ("alpha", False)]
+    listed = {item["name"]: item["enabled"] for item in json.loads(result.stdout)}
+    assert listed["alpha"] is False and not any(listed.values())
 
 
 def test_plugins_list_prints_a_table_with_each_plugins_status(erp, use_plugins):
@@ -168,7 +168,8 @@ def test_plugins_list_prints_a_table_with_each_plugins_status(erp, use_plugins):
     assert result.exit_code == 0, result.output
     header, *rows = [line.split() for line in result.stdout.splitlines()]
     assert header == ["NAME", "VERSION", "DISTRIBUTION", "STATUS", "DEPENDS"]
-    assert rows == [
+    ours = {"alpha", "beta", "broken"}  # first-party plugins may be installed beside them
+    assert [row for row in rows if row[0] in ours] == [
         ["alpha", "1.0", "erp_test_alpha", "enabled", "-"],
         ["beta", "1.2", "erp_test_beta", "available", "alpha"],
         ["broken", "0.1", "erp_test_broken", "broken", "-"],
@@ -395,7 +396,7 @@ def test_erp_as_a_process_lists_plugins_as_json(database_url, tmp_path):
     result = run_erp(tmp_path, env, "plugins", "list", "--json")
     assert result.returncode == 0, result.stderr
     report = {item["name"]: item for item in json.loads(result.stdout)}
-    assert set(report) == {"alpha", "beta", "broken"}
+    assert {"alpha", "beta", "broken"} <= set(report)
     assert report["beta"]["depends"] == ["alpha"]
     assert report["broken"]["broken"] is True and "erp_test_broken" in report["broken"]["error"]
 
@@ -443,7 +444,8 @@ def test_demo_serves_a_fresh_database_with_the_plugins_demo_data(tmp_path):
                              timeout=10)
         assert greeting.status_code == 200
         assert greeting.json() == {"hello": "alpha", "extra": ["beta"], "items": 3}
-        assert "database: " in server.stdout[0] and "alpha, beta" in server.stdout[0]
+        assert "database: " in server.stdout[0]
+        assert "alpha" in server.stdout[0] and "beta" in server.stdout[0]
     assert database.exists()
 
 

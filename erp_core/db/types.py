@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated
 
-from sqlalchemy import DateTime, Numeric, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Numeric, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import mapped_column
 
@@ -44,10 +44,13 @@ class AwareDateTime(TypeDecorator[dt.datetime]):
 
 
 class ExactNumeric(TypeDecorator[Decimal]):
-    """``Numeric`` returned as ``Decimal`` and stored exactly on SQLite too.
+    """``Numeric`` returned as ``Decimal``, exact on SQLite too.
 
-    SQLite has no decimal type and would round through a float; storing the canonical
-    string keeps every cent. PostgreSQL uses a real ``NUMERIC(precision, scale)``.
+    PostgreSQL uses a real ``NUMERIC(precision, scale)``. SQLite has no decimal type: it
+    would round through a float, and text would compare and sort as text (``"9" > "10"``).
+    There the value is stored as an integer count of the smallest unit (``12.5`` with
+    scale 4 is ``125000``), so SQL comparisons, ``ORDER BY``, ``SUM`` and additions such as
+    ``available - :quantity`` stay exact; precision 18 fits a 64-bit integer.
     """
 
     impl = Numeric
@@ -60,9 +63,7 @@ class ExactNumeric(TypeDecorator[Decimal]):
 
     def load_dialect_impl(self, dialect: Dialect):  # type: ignore[no-untyped-def]
         if dialect.name == "sqlite":
-            from sqlalchemy import String
-
-            return dialect.type_descriptor(String(self.impl.precision + 2))
+            return dialect.type_descriptor(BigInteger())
         return dialect.type_descriptor(Numeric(self.impl.precision, self.scale, asdecimal=True))
 
     def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> object:
@@ -71,11 +72,15 @@ class ExactNumeric(TypeDecorator[Decimal]):
         if isinstance(value, float):
             raise TypeError("floats are not accepted for money or quantities: use Decimal")
         quantised = Decimal(value).quantize(self._quantum)
-        return str(quantised) if dialect.name == "sqlite" else quantised
+        if dialect.name == "sqlite":
+            return int(quantised.scaleb(self.scale))
+        return quantised
 
     def process_result_value(self, value: object, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-self.scale).quantize(self._quantum)  # type: ignore[call-overload]
         return Decimal(str(value)).quantize(self._quantum)
 
 
