@@ -1,0 +1,1 @@
+"""Inventory: catalogue, warehouses, a stock ledger with reservations that never oversell."""

@@ -1,0 +1,66 @@
+"""Receiving, adjusting and moving stock outside of reservations."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from erp_inventory.alerts import check_alerts
+from erp_inventory.catalogue import Product
+from erp_inventory.ledger import Ledger
+from erp_inventory.warehouses import LocationKind, virtual_location, warehouse_location
+from erp_sdk import Context, NotFoundError, ValidationError
+
+
+def product(ctx: Context, product_id: int) -> Product:
+    found = ctx.session.get(Product, product_id)
+    if found is None:
+        raise NotFoundError(f"product {product_id} does not exist")
+    return found
+
+
+def post_and_alert(ctx: Context, item: Product, quantity: Decimal, source: int, target: int,
+                   **kwargs: object) -> int:
+    move, changes = Ledger(ctx.session).post(item, quantity, source, target, **kwargs)
+    for warehouse_id, before, after in changes:
+        check_alerts(ctx, item.id, warehouse_id, before, after)
+    return move.id
+
+
+def receive(ctx: Context, warehouse_id: int, product_id: int, quantity: Decimal,
+            unit_cost: Decimal, origin: str | None = None) -> int:
+    """Units arriving from a supplier at ``unit_cost``; re-averages the product's cost."""
+    ctx.principal.require("inventory.stock.receive")
+    if unit_cost < 0:
+        raise ValidationError("unit cost cannot be negative", {"unit_cost": "must be >= 0"})
+    return post_and_alert(
+        ctx, product(ctx, product_id), quantity,
+        virtual_location(ctx.session, LocationKind.SUPPLIER).id,
+        warehouse_location(ctx.session, warehouse_id).id, origin=origin, unit_cost=unit_cost)
+
+
+def adjust(ctx: Context, warehouse_id: int, product_id: int, delta: Decimal,
+           reason: str, origin: str | None = None) -> int | None:
+    """Correct on hand by ``delta`` (positive: found, negative: lost) through the
+    adjustment location; found units come in at the current average cost."""
+    ctx.principal.require("inventory.stock.adjust")
+    if delta == 0:
+        return None
+    item = product(ctx, product_id)
+    storage = warehouse_location(ctx.session, warehouse_id).id
+    adjustment = virtual_location(ctx.session, LocationKind.ADJUSTMENT).id
+    if delta > 0:
+        return post_and_alert(ctx, item, delta, adjustment, storage, origin=origin,
+                              reason=reason, unit_cost=item.cost)
+    return post_and_alert(ctx, item, -delta, storage, adjustment, origin=origin, reason=reason)
+
+
+def return_to_stock(ctx: Context, warehouse_id: int, product_id: int, quantity: Decimal,
+                    *, damaged: bool = False, origin: str | None = None) -> int:
+    """Units coming back from a customer, into storage or to the damaged location."""
+    ctx.principal.require("inventory.stock.receive")
+    item = product(ctx, product_id)
+    target = (virtual_location(ctx.session, LocationKind.DAMAGED) if damaged
+              else warehouse_location(ctx.session, warehouse_id))
+    return post_and_alert(ctx, item, quantity,
+                          virtual_location(ctx.session, LocationKind.CUSTOMER).id, target.id,
+                          origin=origin, unit_cost=None)

@@ -1,0 +1,98 @@
+"""Wiring of the inventory plugin: manifest, entities, permissions, routes, demo data."""
+
+from __future__ import annotations
+
+from erp_inventory import api, counts, transfers
+from erp_inventory.alerts import StockAlert, StockLimit
+from erp_inventory.catalogue import Category, Product
+from erp_inventory.counts import COUNT_WORKFLOW, StockCount, StockCountLine
+from erp_inventory.demo import load_demo_data
+from erp_inventory.ledger import Move, StockLevel
+from erp_inventory.reservations import Reservation
+from erp_inventory.transfers import TRANSFER_WORKFLOW, Transfer, TransferLine
+from erp_inventory.warehouses import Location, Warehouse
+from erp_sdk import Entity, Permission, PluginManifest, Role, hookimpl
+
+manifest = PluginManifest(
+    name="inventory",
+    requires_kernel=">=0.1,<1",
+    description="Catalogue, warehouses, stock ledger, reservations, alerts, counts, transfers",
+)
+
+# Subscribers of the count and transfer workflows live in their concept modules.
+on_count_start = counts.take_snapshot
+on_count_post = counts.post_variances
+guard_count_lines = counts.lines_change_only_while_open
+on_transfer_ship_check = transfers.refuse_empty_or_circular
+on_transfer_ship = transfers.ship_to_transit
+on_transfer_receive = transfers.receive_from_transit
+guard_transfer_lines = transfers.lines_change_only_in_draft
+
+READ_ONLY = {"list", "get"}
+
+
+@hookimpl
+def erp_register_entities():
+    return [
+        Entity("category", Category, collection="categories", filterable=["name", "parent_id"],
+               sortable=["name"]),
+        Entity("product", Product, read_only=["cost"],
+               filterable=["sku", "name", "category_id", "barcode", "listed", "active",
+                           "list_price", "updated_at"],
+               sortable=["sku", "name", "list_price", "updated_at"],
+               description="Products; `cost` is the moving average kept by the ledger."),
+        Entity("warehouse", Warehouse, filterable=["code", "active"], sortable=["code"],
+               operations={"list", "get", "update"}),
+        Entity("location", Location, filterable=["warehouse_id", "kind", "code"],
+               sortable=["code"], operations={"list", "get", "update"}),
+        Entity("move", Move, operations=READ_ONLY,
+               filterable=["product_id", "from_location_id", "to_location_id", "origin",
+                           "done_at"], sortable=["done_at"],
+               description="The stock ledger: every change of stock, oldest first by id."),
+        Entity("stock_level", StockLevel, operations=READ_ONLY,
+               filterable=["product_id", "warehouse_id", "available", "on_hand", "reserved"],
+               sortable=["available", "on_hand"],
+               description="On hand, reserved and available per product and warehouse."),
+        Entity("reservation", Reservation, operations=READ_ONLY,
+               filterable=["product_id", "warehouse_id", "origin", "state"]),
+        Entity("stock_limit", StockLimit, filterable=["product_id", "warehouse_id"]),
+        Entity("stock_alert", StockAlert, operations=READ_ONLY,
+               filterable=["product_id", "warehouse_id", "kind", "cleared_at"],
+               sortable=["raised_at"]),
+        Entity("count", StockCount, workflow=COUNT_WORKFLOW, read_only=["snapshot_at",
+                                                                         "posted_at"],
+               filterable=["warehouse_id", "state"]),
+        Entity("count_line", StockCountLine, read_only=["expected", "variance"],
+               filterable=["count_id", "product_id"]),
+        Entity("transfer", Transfer, workflow=TRANSFER_WORKFLOW,
+               read_only=["shipped_at", "received_at"],
+               filterable=["from_warehouse_id", "to_warehouse_id", "state"]),
+        Entity("transfer_line", TransferLine, filterable=["transfer_id", "product_id"]),
+    ]
+
+
+STOCK_OPERATIONS = ("reserve", "release", "ship", "receive", "adjust")
+
+
+@hookimpl
+def erp_register_permissions():
+    return [
+        *(Permission(f"inventory.stock.{op}", f"{op.capitalize()} stock")
+          for op in STOCK_OPERATIONS),
+        Role("inventory.clerk", [
+            "inventory.*.read", "inventory.stock.*", "inventory.count.*",
+            "inventory.count_line.*", "inventory.transfer.*", "inventory.transfer_line.*",
+        ], "Receives, ships, counts and transfers stock"),
+        Role("inventory.manager", ["inventory.*"],
+             "Everything in inventory: catalogue, prices, warehouses, limits"),
+    ]
+
+
+@hookimpl
+def erp_register_routes():
+    return api.ROUTES
+
+
+@hookimpl
+def erp_load_demo_data(session, kernel):
+    load_demo_data(session, kernel)

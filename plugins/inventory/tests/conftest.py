@@ -1,0 +1,96 @@
+"""Fixtures for the inventory plugin's tests: a kernel with inventory enabled on a fresh
+database (SQLite, or a PostgreSQL schema when ERP_TEST_DATABASE_URL is set)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from erp_core.kernel import Kernel
+from erp_core.settings import Settings
+from erp_inventory.catalogue import Product
+from erp_inventory.warehouses import create_warehouse
+from erp_sdk import Context, Principal
+
+PG_URL = os.environ.get("ERP_TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def inventory_url(tmp_path: Path) -> Iterator[str]:
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'inventory.db'}"
+        return
+    schema = f"inv_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(sa.make_url(PG_URL).set(drivername="postgresql+psycopg"))
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.make_url(PG_URL).set(drivername="postgresql+psycopg").update_query_dict(
+        {"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def kernel(inventory_url: str) -> Iterator[Kernel]:
+    kernel = Kernel(Settings.from_env({}, database_url=inventory_url))
+    kernel.initialise()
+    kernel.enable(["inventory"])
+    kernel.boot()
+    yield kernel
+    kernel.close()
+
+
+@pytest.fixture
+def system() -> Principal:
+    return Principal.system("test")
+
+
+@pytest.fixture
+def run(kernel: Kernel, system: Principal) -> Callable[..., object]:
+    """``run(fn, *args)``: call ``fn(ctx, *args)`` in its own committed transaction."""
+
+    def call(function: Callable[..., object], *args: object, principal: Principal | None = None,
+             **kwargs: object) -> object:
+        with kernel.context(principal or system) as ctx:
+            return function(ctx, *args, **kwargs)
+
+    return call
+
+
+@pytest.fixture
+def warehouse(kernel: Kernel) -> int:
+    with kernel.transaction() as session:
+        return create_warehouse(session, "MAIN", "Main").id
+
+
+@pytest.fixture
+def other_warehouse(kernel: Kernel) -> int:
+    with kernel.transaction() as session:
+        return create_warehouse(session, "EAST", "East").id
+
+
+@pytest.fixture
+def make_product(kernel: Kernel) -> Callable[..., int]:
+    numbers = iter(range(1, 10_000))
+
+    def make(sku: str | None = None, cost: str = "0", price: str = "10") -> int:
+        with kernel.transaction() as session:
+            product = Product(sku=sku or f"SKU-{next(numbers)}", name="Thing",
+                              cost=Decimal(cost), list_price=Decimal(price), version=1)
+            session.add(product)
+            session.flush()
+            return product.id
+
+    return make
+
+

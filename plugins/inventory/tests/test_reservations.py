@@ -1,0 +1,145 @@
+"""Reservations never oversell, even when many workers race for the last units."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from erp_inventory.exceptions import InsufficientStock
+from erp_inventory.ledger import StockLevel
+from erp_inventory.movements import receive
+from erp_inventory.reservations import (
+    Reservation,
+    ReservationLine,
+    ReservationState,
+    release,
+    reserve,
+    ship_reserved,
+)
+from erp_sdk import PermissionDenied, Principal
+
+
+def level(kernel, product, warehouse):
+    with kernel.transaction() as session:
+        row = session.execute(sa.select(StockLevel.on_hand, StockLevel.reserved,
+                                        StockLevel.available).where(
+            StockLevel.product_id == product, StockLevel.warehouse_id == warehouse)).one()
+        return tuple(row)
+
+
+@pytest.fixture
+def stocked(run, warehouse, make_product):
+    def make(quantity: str, sku: str | None = None) -> int:
+        product = make_product(sku)
+        run(receive, warehouse, product, Decimal(quantity), Decimal("1.00"))
+        return product
+    return make
+
+
+def test_reserving_moves_units_from_available_to_reserved(kernel, run, warehouse, stocked):
+    product = stocked("10")
+    run(reserve, warehouse, [ReservationLine(product, Decimal("4"), "doc:1")])
+    assert level(kernel, product, warehouse) == (Decimal(10), Decimal(4), Decimal(6))
+
+
+def test_one_missing_unit_refuses_the_whole_reservation_naming_product_and_shortfall(
+        kernel, run, warehouse, stocked):
+    tea, coffee = stocked("5", "TEA"), stocked("2", "COFFEE")
+    with pytest.raises(InsufficientStock) as refused:
+        run(reserve, warehouse, [ReservationLine(tea, Decimal("5"), "doc:1"),
+                                 ReservationLine(coffee, Decimal("3"), "doc:1")])
+    assert "insufficient stock" in refused.value.message
+    assert "COFFEE short by 1" in refused.value.message
+    assert refused.value.shortfalls == {"COFFEE": Decimal(1)}
+    assert level(kernel, tea, warehouse) == (Decimal(5), Decimal(0), Decimal(5))
+
+
+def test_releasing_gives_the_units_back(kernel, run, warehouse, stocked):
+    product = stocked("10")
+    run(reserve, warehouse, [ReservationLine(product, Decimal("4"), "doc:1")])
+    assert run(release, origin="doc:1") == Decimal(4)
+    assert level(kernel, product, warehouse) == (Decimal(10), Decimal(0), Decimal(10))
+    assert run(release, origin="doc:1") == Decimal(0)
+
+
+def test_shipping_consumes_the_reservation_and_takes_the_units_off_hand(
+        kernel, run, warehouse, stocked):
+    product = stocked("10")
+    [reservation] = run(reserve, warehouse, [ReservationLine(product, Decimal("4"), "doc:1")])
+    run(ship_reserved, reservation, Decimal("1"))
+    assert level(kernel, product, warehouse) == (Decimal(9), Decimal(3), Decimal(6))
+    run(ship_reserved, reservation)
+    assert level(kernel, product, warehouse) == (Decimal(6), Decimal(0), Decimal(6))
+    with kernel.transaction() as session:
+        assert session.get(Reservation, reservation).state == ReservationState.CONSUMED
+
+
+def test_reserving_needs_the_permission(run, warehouse, stocked):
+    product = stocked("1")
+    with pytest.raises(PermissionDenied, match=r"inventory\.stock\.reserve"):
+        run(reserve, warehouse, [ReservationLine(product, Decimal("1"), "doc:1")],
+            principal=Principal("nobody"))
+
+
+def _race(kernel, workers: int, attempt) -> tuple[int, list[BaseException]]:
+    barrier = threading.Barrier(workers)
+    errors: list[BaseException] = []
+
+    def work(index: int) -> bool:
+        barrier.wait()
+        try:
+            with kernel.context(Principal.system()) as ctx:
+                attempt(ctx, index)
+            return True
+        except InsufficientStock:
+            return False
+        except BaseException as exc:  # anything else is a bug (deadlock, constraint, ...)
+            errors.append(exc)
+            return False
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        succeeded = sum(pool.map(work, range(workers)))
+    return succeeded, errors
+
+
+def test_fifty_concurrent_workers_never_reserve_more_than_the_ten_in_stock(
+        kernel, warehouse, stocked):
+    product = stocked("10")
+
+    def attempt(ctx, index):
+        reserve(ctx, warehouse, [ReservationLine(product, Decimal(1), f"race:{index}")])
+
+    succeeded, errors = _race(kernel, 50, attempt)
+    assert errors == []
+    assert succeeded == 10
+    assert level(kernel, product, warehouse) == (Decimal(10), Decimal(10), Decimal(0))
+    with kernel.transaction() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Reservation)) == 10
+
+
+def test_documents_reserving_the_same_products_in_opposite_orders_do_not_deadlock(
+        kernel, warehouse, stocked):
+    first, second = stocked("100", "A"), stocked("100", "B")
+
+    def attempt(ctx, index):
+        lines = [ReservationLine(first, Decimal(1), f"d{index}"),
+                 ReservationLine(second, Decimal(1), f"d{index}")]
+        reserve(ctx, warehouse, lines if index % 2 else list(reversed(lines)))
+
+    succeeded, errors = _race(kernel, 20, attempt)
+    assert errors == []
+    assert succeeded == 20
+    assert level(kernel, first, warehouse)[1] == Decimal(20)
+    assert level(kernel, second, warehouse)[1] == Decimal(20)
+
+
+def test_available_can_never_go_negative_even_by_a_direct_update(kernel, warehouse, stocked):
+    product = stocked("1")
+    with pytest.raises(sa.exc.IntegrityError), kernel.transaction() as session:
+        session.execute(sa.update(StockLevel).where(StockLevel.product_id == product)
+                        .values(reserved=StockLevel.reserved + 2,
+                                available=StockLevel.available - 2))
