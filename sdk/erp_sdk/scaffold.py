@@ -1,0 +1,139 @@
+"""``erp-sdk new NAME``: a new plugin package, ready to ``pip install`` and test.
+
+The package is written from the templates in ``erp_sdk/templates/plugin`` (``*.tmpl``
+files in which ``{{name}}``-style fields are replaced). Its folder ``package/`` becomes
+the Python package ``erp_<name>``, and its initial migration gets a fresh revision id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Mapping
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path, PurePosixPath
+
+import click
+
+from erp_core.manifest import PluginManifest
+
+TEMPLATE = "plugin"
+_FIELD = re.compile(r"\{\{(\w+)\}\}")
+
+
+class ScaffoldError(click.ClickException):
+    """The plugin cannot be written (bad name, existing folder); exit status 1."""
+
+
+def check_plugin_name(name: str) -> str:
+    """Return ``name`` if it can name a plugin (it prefixes tables, permissions and API
+    paths), else raise ``ScaffoldError`` saying why and what would do."""
+    try:
+        PluginManifest(name=name)
+    except ValueError as exc:
+        suggestion = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+        hint = f"; try {suggestion!r}" if suggestion and suggestion != name else ""
+        raise ScaffoldError(f"{exc}{hint}") from None
+    return name
+
+
+def template_fields(name: str, distribution: str | None = None) -> dict[str, str]:
+    """The values the templates are filled with, for plugin ``name``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        sdk_version = version("erp-sdk")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        sdk_version = "0.1.0"
+    major, minor = (int(part) for part in [*re.findall(r"\d+", sdk_version), "0", "0"][:2])
+    return {
+        "name": name,
+        "package": f"erp_{name}",
+        "distribution": distribution or f"erp-{name.replace('_', '-')}",
+        "title": name.replace("_", " ").capitalize(),
+        "revision": uuid.uuid4().hex[:12],
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S+00:00"),
+        # Same rule as the stability promise: compatible within a minor series until 1.0.
+        "sdk_requirement": (f"erp-sdk>={major}.{minor},<{major}.{minor + 1}" if major == 0
+                            else f"erp-sdk>={major}.{minor},<{major + 1}"),
+    }
+
+
+def render(text: str, fields: Mapping[str, str]) -> str:
+    """Replace every ``{{field}}``; an unknown field is an error in the template."""
+
+    def value(match: re.Match[str]) -> str:
+        try:
+            return fields[match.group(1)]
+        except KeyError:
+            raise KeyError(f"the template uses an unknown field {match.group(0)}") from None
+
+    return _FIELD.sub(value, text)
+
+
+def _template_files(root: Traversable, prefix: PurePosixPath = PurePosixPath()
+                    ) -> list[tuple[PurePosixPath, Traversable]]:
+    found = []
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.is_dir():
+            found.extend(_template_files(entry, prefix / entry.name))
+        elif entry.name.endswith(".tmpl"):
+            found.append((prefix / entry.name.removesuffix(".tmpl"), entry))
+    return found
+
+
+def _target_path(relative: PurePosixPath, fields: Mapping[str, str]) -> PurePosixPath:
+    parts = list(relative.parts)
+    if parts[0] == "package":
+        parts[0] = fields["package"]
+    if parts[-2:-1] == ["versions"] and parts[-1] == "initial.py":
+        parts[-1] = f"{fields['revision']}_initial.py"
+    return PurePosixPath(*parts)
+
+
+def create_plugin(name: str, parent: Path | str = ".", *, distribution: str | None = None
+                  ) -> Path:
+    """Write the package of a new plugin ``name`` into ``parent/name``; return that folder.
+
+    Refuses (``ScaffoldError``) a name that cannot name a plugin and a folder that
+    already exists, so nothing is ever overwritten.
+    """
+    check_plugin_name(name)
+    target = Path(parent) / name
+    if target.exists():
+        raise ScaffoldError(f"{target} already exists; choose another name or remove it")
+    fields = template_fields(name, distribution)
+    files = _template_files(resources.files("erp_sdk") / "templates" / TEMPLATE)
+    target.mkdir(parents=True)
+    for relative, source in files:
+        path = target / _target_path(relative, fields)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(source.read_text(encoding="utf-8"), fields), encoding="utf-8")
+    return target
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="erp-sdk", prog_name="erp-sdk")
+def main() -> None:
+    """The ERP plugin author's tools."""
+
+
+@main.command()
+@click.argument("name")
+@click.option("--distribution", metavar="DIST",
+              help="Distribution name for pyproject.toml (default: erp-NAME).")
+@click.option("--directory", "parent", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("."), show_default=True, help="Where to create the NAME folder.")
+def new(name: str, distribution: str | None, parent: Path) -> None:
+    """Create a plugin package NAME in ./NAME: manifest, one entity with a workflow,
+    roles, a route, its initial migration, a README and tests using the test kit."""
+    target = create_plugin(name, parent, distribution=distribution)
+    fields = template_fields(name, distribution)
+    click.echo(f"created plugin {name!r} in {target}/ (package {fields['package']},"
+               f" distribution {fields['distribution']})")
+    click.echo("next:")
+    click.echo(f"  cd {target}")
+    click.echo("  pip install -e '.[test]'")
+    click.echo("  pytest")
