@@ -1,0 +1,42 @@
+"""``erp crm ...`` commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import click
+
+from erp_crm.tiers import customers_to_recompute, recompute_tiers
+
+
+@click.command("recompute-tiers")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
+              help="Evaluate recency as of this time (default: now), e.g. 2026-01-31.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000),
+              help="Customers per transaction.")
+@click.pass_obj
+def recompute_tiers_command(state: Any, as_of: dt.datetime | None, batch_size: int) -> None:
+    """Recompute every customer's behaviour summary and tier from their purchases.
+
+    Recency decays with time alone, so run this daily. Each batch of customers is one
+    transaction: an interrupted run keeps the batches it finished.
+    """
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=dt.UTC)
+    kernel = state.kernel(boot=True)
+    with kernel.transaction() as session:
+        ids = customers_to_recompute(session)
+    changed = 0
+    with click.progressbar(length=len(ids), label="Recomputing tiers",
+                           show_pos=True) as bar:
+        for start in range(0, len(ids), batch_size):
+            batch = ids[start:start + batch_size]
+            with kernel.context() as ctx:
+                changed += len(recompute_tiers(ctx, batch, as_of))
+            bar.update(len(batch))
+    click.echo(f"{len(ids)} customers recomputed, {changed} tier"
+               f" change{'s' if changed != 1 else ''}")
+
+
+COMMANDS = [recompute_tiers_command]
