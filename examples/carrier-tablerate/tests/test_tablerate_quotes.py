@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from tablerate_fixtures import *  # noqa: F403  (the fixtures)
 
 from erp_sdk import ValidationError
 from erp_sdk.drivers import Amount, RateQuote

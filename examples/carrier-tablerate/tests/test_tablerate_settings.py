@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 
 import pytest
+from tablerate_fixtures import *  # noqa: F403  (the fixtures)
 
 from erp_carrier_tablerate import TableRateCarrier
 from erp_sdk import ValidationError

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from tablerate_fixtures import *  # noqa: F403  (the fixtures)
 
 from erp_sdk import ConflictError
 from erp_sdk.drivers import Amount, DriverFailure, TrackingStatus

@@ -6,6 +6,8 @@ import datetime as dt
 import json
 
 import pytest
+from tablerate_fixtures import *  # noqa: F403  (the fixtures)
+from tablerate_fixtures import NOW
 
 from erp_sdk import ValidationError
 from erp_sdk.drivers import (
@@ -16,17 +18,11 @@ from erp_sdk.drivers import (
     WebhookRequest,
 )
 
-NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
-"""The time on the driver's clock (the ``clock`` fixture)."""
 IN_TRANSIT = {"tracking_number": "TR4821093355127", "status": "in_transit",
               "at": "2026-03-02T08:15:00+00:00", "location": "Lyon hub",
               "description": "Arrived at hub"}
 DELIVERED = {"tracking_number": "TR4821093355127", "status": "delivered",
              "at": "2026-03-02T10:40:00+01:00", "location": "Lyon"}
-
-
-def test_the_clock_fixture_is_at_now(clock):
-    assert clock.now == NOW
 
 
 def test_an_authentic_webhook_yields_its_tracking_events(carrier, make_webhook):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 
 import pytest
+from cod_fixtures import *  # noqa: F403  (the fixtures)
 
 from erp_payment_cod import CashOnDelivery
 from erp_payment_cod.exceptions import PaymentStateConflict

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from cod_fixtures import *  # noqa: F403  (the fixtures)
 
 from erp_payment_cod.exceptions import PaymentNotFound, PaymentStateConflict
 from erp_sdk import ValidationError

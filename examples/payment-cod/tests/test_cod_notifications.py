@@ -7,6 +7,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from cod_fixtures import *  # noqa: F403  (the fixtures)
+from cod_fixtures import NOW
 
 from erp_payment_cod.exceptions import PaymentNotFound, PaymentStateConflict
 from erp_sdk import ValidationError
@@ -18,13 +20,7 @@ from erp_sdk.drivers import (
     WebhookRequest,
 )
 
-NOW = dt.datetime(2026, 3, 2, 15, 10, tzinfo=dt.UTC)
-"""The time on the driver's clock (the ``clock`` fixture)."""
 COLLECTED_AT = dt.datetime(2026, 3, 2, 15, 5, tzinfo=dt.UTC)
-
-
-def test_the_clock_fixture_is_at_now(clock):
-    assert clock.now == NOW
 
 
 def test_a_cash_collected_notification_captures_the_payment(cod, authorized,

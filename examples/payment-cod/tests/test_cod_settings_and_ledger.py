@@ -6,6 +6,7 @@ import threading
 from decimal import Decimal
 
 import pytest
+from cod_fixtures import *  # noqa: F403  (the fixtures)
 
 from erp_payment_cod import CashOnDelivery, MemoryLedger, SqliteLedger
 from erp_payment_cod.exceptions import PaymentNotFound, PaymentStateConflict

@@ -1,4 +1,9 @@
-"""Fixtures: a French carrier account, a settable clock, shipment requests and webhooks."""
+"""Fixtures: a French carrier account, a settable clock, shipment requests and webhooks.
+
+Not a ``conftest.py``: the repository's main test run collects these tests together with
+its own ``tests/``, whose modules import from their ``conftest``; a second module of that
+name would shadow it. Test modules take the fixtures with ``from tablerate_fixtures import *``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ import pytest
 
 from erp_carrier_tablerate import TableRateCarrier, sign_tracking_webhook
 from erp_sdk.drivers import Address, Parcel, ShipmentRequest, WebhookRequest
+
+__all__ = ["carrier", "clock", "make_carrier", "make_shipment", "make_webhook", "settings"]
 
 SECRET = "s3cr3t-shared-with-the-carrier"
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

@@ -1,5 +1,10 @@
 """Fixtures: a EUR cash-on-delivery account on each kind of ledger, a settable clock, and
-the courier's signed delivery notifications."""
+the courier's signed delivery notifications.
+
+Not a ``conftest.py``: the repository's main test run collects these tests together with
+its own ``tests/``, whose modules import from their ``conftest``; a second module of that
+name would shadow it. Test modules take the fixtures with ``from cod_fixtures import *``.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,9 @@ import pytest
 
 from erp_payment_cod import CashOnDelivery, MemoryLedger, SqliteLedger, sign_delivery_notification
 from erp_sdk.drivers import Amount, PaymentRequest, WebhookRequest
+
+__all__ = ["authorized", "captured", "clock", "cod", "ledger", "make_cod", "make_notification",
+           "make_order", "settings"]
 
 SECRET = "courier-and-shop-share-this"
 NOW = dt.datetime(2026, 3, 2, 15, 10, tzinfo=dt.UTC)
