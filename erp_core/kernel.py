@@ -65,7 +65,9 @@ class Kernel:
 
     def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
         self.settings = settings or Settings.from_env(**overrides)
-        self.engine = create_engine(self.settings.database_url)
+        self.engine = create_engine(self.settings.database_url,
+                                    pool_size=self.settings.pool_size,
+                                    max_overflow=self.settings.pool_size)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.migrator = Migrator()
         self.pm: pluggy.PluginManager | None = None

@@ -22,11 +22,14 @@ class Settings:
     """``ERP_DATABASE_URL`` picks the database (default: ``erp.db`` in the working
     directory); ``ERP_SKIP_BROKEN_PLUGINS=1`` boots without enabled plugins that are broken
     instead of refusing to start; ``ERP_IDEMPOTENCY_TTL`` is how many seconds an
-    ``Idempotency-Key`` is remembered (default one day)."""
+    ``Idempotency-Key`` is remembered (default one day); ``ERP_DATABASE_POOL_SIZE`` how
+    many connections each process keeps to PostgreSQL (default 10, plus as many again on
+    bursts)."""
 
     database_url: str = DEFAULT_DATABASE_URL
     skip_broken_plugins: bool = False
     idempotency_ttl_seconds: int = 24 * 3600
+    pool_size: int = 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -35,12 +38,13 @@ class Settings:
             "database_url": env.get("ERP_DATABASE_URL") or DEFAULT_DATABASE_URL,
             "skip_broken_plugins": _flag(env.get("ERP_SKIP_BROKEN_PLUGINS")),
         }
-        if env.get("ERP_IDEMPOTENCY_TTL"):
-            try:
-                values["idempotency_ttl_seconds"] = int(env["ERP_IDEMPOTENCY_TTL"])
-            except ValueError:
-                raise ConfigurationError(
-                    f"ERP_IDEMPOTENCY_TTL={env['ERP_IDEMPOTENCY_TTL']!r} is not a number of"
-                    " seconds") from None
+        for name, key in (("ERP_IDEMPOTENCY_TTL", "idempotency_ttl_seconds"),
+                          ("ERP_DATABASE_POOL_SIZE", "pool_size")):
+            if env.get(name):
+                try:
+                    values[key] = int(env[name])
+                except ValueError:
+                    raise ConfigurationError(
+                        f"{name}={env[name]!r} is not a whole number") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

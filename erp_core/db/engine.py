@@ -50,6 +50,8 @@ def create_engine(url: str | URL, **kwargs: Any) -> Engine:
     """Create an engine with the kernel's settings for the URL's database."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
+        kwargs.pop("pool_size", None)  # SQLite serialises writers; its pool needs no tuning
+        kwargs.pop("max_overflow", None)
         kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
         engine = sa.create_engine(parsed, **kwargs)
         sa.event.listen(engine, "connect", _sqlite_pragmas)

@@ -9,11 +9,15 @@ change does.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from erp_sdk import Base, Context, Quantity, RecordMixin, UtcDateTime, utcnow
+
+if TYPE_CHECKING:
+    from erp_inventory.ledger import StockChange
 
 
 class StockLimit(RecordMixin, Base):
@@ -56,16 +60,12 @@ def _clear(ctx: Context, product_id: int, warehouse_id: int, kind: str) -> None:
         StockAlert.kind == kind, StockAlert.cleared_at.is_(None)).values(cleared_at=utcnow()))
 
 
-def check_alerts(ctx: Context, product_id: int, warehouse_id: int, before: Decimal,
-                 after: Decimal) -> None:
-    """Raise or clear alerts after available went from ``before`` to ``after``."""
-    if before == after:
+def check_alerts(ctx: Context, product_id: int, change: StockChange) -> None:
+    """Raise or clear alerts after a stock change (its limits came with it)."""
+    before, after, minimum, maximum = change.before, change.after, change.minimum, change.maximum
+    warehouse_id = change.warehouse_id
+    if before == after or (minimum is None and maximum is None):
         return
-    limit = ctx.session.execute(sa.select(StockLimit.minimum, StockLimit.maximum).where(
-        StockLimit.product_id == product_id, StockLimit.warehouse_id == warehouse_id)).first()
-    if limit is None:
-        return
-    minimum, maximum = limit
     if minimum is not None:
         if before >= minimum > after:
             _raise(ctx, product_id, warehouse_id, "low", minimum, after)

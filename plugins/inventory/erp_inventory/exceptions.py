@@ -18,4 +18,5 @@ class InsufficientStock(ConflictError):
     def __init__(self, warehouse: str, shortfalls: dict[str, Decimal]) -> None:
         parts = ", ".join(f"{sku} short by {qty.normalize():f}" for sku, qty in shortfalls.items())
         super().__init__(f"insufficient stock in warehouse {warehouse}: {parts}")
+        self.warehouse = warehouse
         self.shortfalls = shortfalls

@@ -18,10 +18,12 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from erp_inventory.alerts import StockLimit
 from erp_inventory.catalogue import Product
 from erp_inventory.exceptions import InsufficientStock
 from erp_inventory.warehouses import INTERNAL_KINDS, Location, LocationKind, Warehouse
@@ -126,14 +128,31 @@ def available_quantity(session: Session, product_id: int, warehouse_id: int) -> 
         StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id)) or ZERO
 
 
+@attrs.frozen
+class StockChange:
+    """What one update did to a stock row: available before and after, and the row's
+    alert limits (read in the same statement, so checking alerts costs no query)."""
+
+    warehouse_id: int
+    before: Decimal
+    after: Decimal
+    minimum: Decimal | None
+    maximum: Decimal | None
+
+
+def _limit(column: Any, product_id: int, warehouse_id: int) -> Any:
+    return (sa.select(column).where(StockLimit.product_id == product_id,
+                                    StockLimit.warehouse_id == warehouse_id)
+            .scalar_subquery())
+
+
 def change_stock(session: Session, product_id: int, warehouse_id: int, *,
-                 on_hand: Decimal = ZERO, reserved: Decimal = ZERO,
-                 sku: str = "", warehouse_code: str = "") -> tuple[Decimal, Decimal]:
-    """Apply a change to a stock row atomically; returns available (before, after).
+                 on_hand: Decimal = ZERO, reserved: Decimal = ZERO) -> StockChange:
+    """Apply a change to a stock row in one atomic statement.
 
     ``available`` changes by ``on_hand - reserved``. When that is negative the update is
-    conditional and raises ``InsufficientStock`` instead of going below zero; a negative
-    ``reserved`` change needs that much reserved.
+    conditional and raises ``InsufficientStock`` (naming the SKU and the shortfall)
+    instead of going below zero; a negative ``reserved`` change needs that much reserved.
     """
     delta_available = on_hand - reserved
     if on_hand > 0:
@@ -148,14 +167,22 @@ def change_stock(session: Session, product_id: int, warehouse_id: int, *,
     row = session.execute(statement.values(
         on_hand=table.c.on_hand + on_hand, reserved=table.c.reserved + reserved,
         available=table.c.available + delta_available, updated_at=utcnow(),
-    ).returning(table.c.available)).first()
+    ).returning(table.c.available,
+                _limit(StockLimit.minimum, product_id, warehouse_id),
+                _limit(StockLimit.maximum, product_id, warehouse_id))).first()
     if row is None:
         have = available_quantity(session, product_id, warehouse_id)
         shortfall = (-delta_available - have) if delta_available < 0 else -reserved
-        raise InsufficientStock(warehouse_code or str(warehouse_id),
-                                {sku or str(product_id): shortfall})
-    after = Decimal(str(row[0]))
-    return after - delta_available, after
+        sku = session.scalar(sa.select(Product.sku).where(Product.id == product_id))
+        code = session.scalar(sa.select(Warehouse.code).where(Warehouse.id == warehouse_id))
+        if sku is None or code is None:
+            raise ValidationError(
+                f"{'product' if sku is None else 'warehouse'}"
+                f" {product_id if sku is None else warehouse_id} does not exist",
+                {"product_id" if sku is None else "warehouse_id": "does not exist"})
+        raise InsufficientStock(code or str(warehouse_id), {sku or str(product_id): shortfall})
+    after = row[0]
+    return StockChange(warehouse_id, after - delta_available, after, row[1], row[2])
 
 
 class Ledger:
@@ -164,7 +191,6 @@ class Ledger:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._locations: dict[int, Location] = {}
-        self._warehouses: dict[int, str] = {}
 
     def location(self, location_id: int) -> Location:
         if location_id not in self._locations:
@@ -175,16 +201,10 @@ class Ledger:
             self._locations[location_id] = location
         return self._locations[location_id]
 
-    def warehouse_code(self, warehouse_id: int) -> str:
-        if warehouse_id not in self._warehouses:
-            self._warehouses[warehouse_id] = self.session.scalar(
-                sa.select(Warehouse.code).where(Warehouse.id == warehouse_id)) or str(warehouse_id)
-        return self._warehouses[warehouse_id]
-
     def post(self, product: Product, quantity: Decimal, from_location_id: int,
              to_location_id: int, *, origin: str | None = None, reason: str | None = None,
              unit_cost: Decimal | None = None, from_reserved: bool = False,
-             ) -> tuple[Move, list[tuple[int, Decimal, Decimal]]]:
+             ) -> tuple[Move, list[StockChange]]:
         """Write one done move and update balances, stock levels and the average cost.
 
         ``from_reserved`` takes the units out of what is reserved (a shipment consuming a
@@ -196,7 +216,7 @@ class Ledger:
         source, target = self.location(from_location_id), self.location(to_location_id)
         if source.id == target.id:
             raise ValidationError("a move needs two different locations")
-        changes: list[tuple[int, Decimal, Decimal]] = []
+        changes: list[StockChange] = []
         incoming_cost = self._incoming_cost(product, quantity, source, target, unit_cost)
         if source.kind in INTERNAL_KINDS:
             _take_balance(self.session, product.id, source, quantity, product.sku)
@@ -206,15 +226,12 @@ class Ledger:
         source_home = source.warehouse_id if source.kind in INTERNAL_KINDS else None
         target_home = target.warehouse_id if target.kind in INTERNAL_KINDS else None
         if source_home is not None and source_home != target_home:
-            before, after = change_stock(
+            changes.append(change_stock(
                 self.session, product.id, source_home, on_hand=-quantity,
-                reserved=-quantity if from_reserved else ZERO, sku=product.sku,
-                warehouse_code=self.warehouse_code(source_home))
-            changes.append((source_home, before, after))
+                reserved=-quantity if from_reserved else ZERO))
         if target_home is not None and target_home != source_home:
-            before, after = change_stock(self.session, product.id, target_home,
-                                         on_hand=quantity)
-            changes.append((target_home, before, after))
+            changes.append(change_stock(self.session, product.id, target_home,
+                                        on_hand=quantity))
         move = Move(product_id=product.id, quantity=quantity, from_location_id=source.id,
                     to_location_id=target.id, state="done", done_at=utcnow(), origin=origin,
                     reason=reason,

@@ -21,8 +21,8 @@ def product(ctx: Context, product_id: int) -> Product:
 def post_and_alert(ctx: Context, item: Product, quantity: Decimal, source: int, target: int,
                    **kwargs: object) -> int:
     move, changes = Ledger(ctx.session).post(item, quantity, source, target, **kwargs)
-    for warehouse_id, before, after in changes:
-        check_alerts(ctx, item.id, warehouse_id, before, after)
+    for change in changes:
+        check_alerts(ctx, item.id, change)
     return move.id
 
 

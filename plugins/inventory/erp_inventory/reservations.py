@@ -10,7 +10,7 @@ one missing unit refuses the whole request, naming every shortfall.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 import attrs
@@ -61,15 +61,6 @@ class ReservationLine:
     origin: str
 
 
-def _products(ctx: Context, ids: Iterable[int]) -> dict[int, Product]:
-    ids = set(ids)
-    found = {p.id: p for p in ctx.session.scalars(sa.select(Product).where(Product.id.in_(ids)))}
-    missing = sorted(ids - set(found))
-    if missing:
-        raise ValidationError(f"product {missing[0]} does not exist", {"product_id": "unknown"})
-    return found
-
-
 def reserve(ctx: Context, warehouse_id: int, lines: Sequence[ReservationLine]) -> list[int]:
     """Reserve every line in one warehouse, or nothing; returns the reservation ids."""
     ctx.principal.require("inventory.stock.reserve")
@@ -79,24 +70,22 @@ def reserve(ctx: Context, warehouse_id: int, lines: Sequence[ReservationLine]) -
         if line.quantity <= 0:
             raise ValidationError("reserved quantities must be positive",
                                   {"quantity": "must be > 0"})
-    products = _products(ctx, (line.product_id for line in lines))
-    ledger = Ledger(ctx.session)
-    code = ledger.warehouse_code(warehouse_id)
     wanted: dict[int, Decimal] = {}
     for line in lines:
         wanted[line.product_id] = wanted.get(line.product_id, ZERO) + line.quantity
     shortfalls: dict[str, Decimal] = {}
+    where = str(warehouse_id)
     for product_id in sorted(wanted):  # fixed lock order: no deadlock between documents
         try:
-            before, after = change_stock(ctx.session, product_id, warehouse_id,
-                                         reserved=wanted[product_id],
-                                         sku=products[product_id].sku, warehouse_code=code)
+            change = change_stock(ctx.session, product_id, warehouse_id,
+                                  reserved=wanted[product_id])
         except InsufficientStock as exc:
             shortfalls.update(exc.shortfalls)
+            where = exc.warehouse
             continue
-        check_alerts(ctx, product_id, warehouse_id, before, after)
+        check_alerts(ctx, product_id, change)
     if shortfalls:
-        raise InsufficientStock(code, shortfalls)
+        raise InsufficientStock(where, shortfalls)
     now = utcnow()
     rows = [{"product_id": line.product_id, "warehouse_id": warehouse_id,
              "quantity": line.quantity, "remaining": line.quantity, "origin": line.origin,
@@ -125,9 +114,9 @@ def release(ctx: Context, *, ids: Sequence[int] | None = None,
     released = ZERO
     for reservation in _active(ctx, ids, origin):
         if reservation.remaining > 0:
-            before, after = change_stock(ctx.session, reservation.product_id,
-                                         reservation.warehouse_id, reserved=-reservation.remaining)
-            check_alerts(ctx, reservation.product_id, reservation.warehouse_id, before, after)
+            change = change_stock(ctx.session, reservation.product_id, reservation.warehouse_id,
+                                  reserved=-reservation.remaining)
+            check_alerts(ctx, reservation.product_id, change)
             released += reservation.remaining
         reservation.remaining = ZERO
         reservation.state = ReservationState.RELEASED
@@ -159,8 +148,8 @@ def ship_reserved(ctx: Context, reservation_id: int, quantity: Decimal | None = 
     reservation.remaining -= quantity
     if reservation.remaining == 0:
         reservation.state = ReservationState.CONSUMED
-    for warehouse_id, before, after in changes:
-        check_alerts(ctx, product.id, warehouse_id, before, after)
+    for change in changes:
+        check_alerts(ctx, product.id, change)
     ctx.session.flush()
     return move.id
 

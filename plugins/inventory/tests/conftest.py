@@ -16,7 +16,7 @@ from erp_core.kernel import Kernel
 from erp_core.settings import Settings
 from erp_inventory.catalogue import Product
 from erp_inventory.warehouses import create_warehouse
-from erp_sdk import Context, Principal
+from erp_sdk import Principal
 
 PG_URL = os.environ.get("ERP_TEST_DATABASE_URL")
 

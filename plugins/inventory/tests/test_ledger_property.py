@@ -7,12 +7,12 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_ledger import assert_caches_match_ledger
 
 from erp_inventory.exceptions import InsufficientStock
 from erp_inventory.movements import adjust, receive
 from erp_inventory.reservations import Reservation, ReservationLine, release, reserve, ship_reserved
 from erp_sdk import ConflictError, ValidationError
-from test_ledger import assert_caches_match_ledger
 
 quantities = st.integers(min_value=1, max_value=20).map(Decimal)
 operations = st.lists(st.one_of(
