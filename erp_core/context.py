@@ -35,9 +35,11 @@ class Context:
 
         return EntityService(self.kernel.entities.get(entity)).bind(self)
 
-    def fire(self, entity: str, record_id: int, transition: str) -> dict[str, Any]:
-        """Fire a workflow transition on a record (see ``erp_core.workflow.engine``)."""
-        return self.kernel.workflows.fire(self, entity, record_id, transition)
+    def fire(self, entity: str, record_id: int, transition: str,
+             data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Fire a workflow transition on a record (see ``erp_core.workflow.engine``);
+        ``data`` reaches the subscribers (e.g. a rejection's reason) and the audit log."""
+        return self.kernel.workflows.fire(self, entity, record_id, transition, data)
 
     def emit(self, name: str, entity: str, record_id: int | None,
              payload: Mapping[str, Any]) -> DomainEvent:

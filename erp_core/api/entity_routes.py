@@ -165,10 +165,15 @@ def _transition_handler(entity: RegisteredEntity, name: str, docs: EntityOpenAPI
     @post(f"/{{record_id:int}}/{name}", sync_to_thread=True, status_code=200,
           operation_class=docs.operation("transition", name), opt={"checked_by": "service"},
           name=f"{entity.name}.{name}")
-    def fire_transition(record_id: FromPath[int], kernel: NamedDependency[Kernel],
+    def fire_transition(record_id: FromPath[int], body: bytes, kernel: NamedDependency[Kernel],
                         principal: NamedDependency[Principal]) -> Response[Any]:
+        transition = entity.declaration.workflow.transition(name)  # type: ignore[union-attr]
+        principal.require(transition.permission or f"{entity.name}.{name}")  # before the body
+        data = _json_body(body) if body.strip() else {}
+        if not isinstance(data, dict):
+            raise ValidationError("the body of a transition must be a JSON object")
         with kernel.context(principal) as ctx:
-            return _record_response(ctx.fire(entity.name, record_id, name))
+            return _record_response(ctx.fire(entity.name, record_id, name, data))
 
     return fire_transition
 
@@ -291,6 +296,10 @@ class EntityOpenAPI:
             suffix = "Create" if kind == "create" else "Update"
             document["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{self.name}{suffix}"}}}}
+        if kind == "transition":
+            document["requestBody"] = {"required": False, "content": {"application/json": {
+                "schema": {"type": "object", "description": "Optional data for the"
+                           " transition's subscribers, e.g. {\"reason\": \"...\"}."}}}}
         if kind == "create":
             document["parameters"].append({
                 "name": "Idempotency-Key", "in": "header", "required": False,

@@ -38,7 +38,8 @@ class TransitionEvent:
     """What subscribers receive: which record, which transition, and the record itself.
 
     ``record`` is the JSON representation before the change for before-subscribers and
-    after it for after-subscribers.
+    after it for after-subscribers; ``data`` is what the caller sent with the transition
+    (e.g. ``{"reason": "..."}`` for a rejection).
     """
 
     entity: str
@@ -47,6 +48,7 @@ class TransitionEvent:
     source: str
     target: str
     record: Mapping[str, Any]
+    data: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -119,8 +121,10 @@ class WorkflowEngine:
                     f" {event.transition!r} ({when}): {type(exc).__name__}: {exc}; nothing"
                     " was changed", plugin=subscriber.plugin) from exc
 
-    def fire(self, ctx: Context, entity_name: str, record_id: int, name: str) -> dict[str, Any]:
-        """Fire transition ``name`` on a record; returns the record after the change."""
+    def fire(self, ctx: Context, entity_name: str, record_id: int, name: str,
+             data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Fire transition ``name`` on a record; returns the record after the change and
+        its reactions (which may have fired further transitions)."""
         from erp_core.entities.service import EntityService
 
         entity = self.entities.get(entity_name)
@@ -139,7 +143,8 @@ class WorkflowEngine:
                 f"{entity_name} {record_id} is {current!r}; {name!r} needs"
                 f" {' or '.join(map(repr, transition.sources))}. Allowed now:"
                 f" {', '.join(allowed) if allowed else 'none'}")
-        event = TransitionEvent(entity_name, record_id, name, current, transition.target, before)
+        event = TransitionEvent(entity_name, record_id, name, current, transition.target, before,
+                                dict(data or {}))
         self._run("before", ctx, event)
         values: dict[str, Any] = {workflow.field: transition.target,
                                   "version": entity.version_column + 1}
@@ -153,11 +158,12 @@ class WorkflowEngine:
         after = service.get(record_id)
         self._run("after", ctx, attrs.evolve(event, record=after))
         record_change(ctx, entity_name, record_id, name,
-                      {workflow.field: (current, transition.target)})
+                      {workflow.field: (current, transition.target),
+                       **{key: (None, value) for key, value in event.data.items()}})
         emit(ctx.session, f"{entity_name}.{transition.event or name}", entity_name, record_id,
              {"id": record_id, "transition": name, "from": current, "to": transition.target,
-              "record": after})
-        return after
+              "data": event.data, "record": after})
+        return service.get(record_id)
 
 
 def permission_of(entity: str, transition: Transition) -> str:
