@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar, Router
+from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -51,6 +52,11 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
         debug=False,
     )
     _check_route_declarations(app)
+    # Litestar fills components/schemas from its own schema registry only, dropping the
+    # configured entity schemas that the generated operations refer to; put them back.
+    openapi = app.plugins.get(OpenAPIPlugin).provide_openapi()
+    openapi.components.schemas = dict(sorted({**components,
+                                              **(openapi.components.schemas or {})}.items()))
     return app
 
 
