@@ -31,6 +31,8 @@ EXAMPLES = {
     "carrier-tablerate": ("carrier", "tablerate", "erp-carrier-tablerate",
                           "erp_carrier_tablerate"),
     "payment-cod": ("payment_provider", "cod", "erp-payment-cod", "erp_payment_cod"),
+    "channel-webstore": ("sales_channel", "webstore", "erp-channel-webstore",
+                         "erp_channel_webstore"),
 }
 _NOT_SOURCES = shutil.ignore_patterns(
     ".git", ".venv", ".ci", "__pycache__", "*.egg-info", "build", "dist", ".pytest_cache",
