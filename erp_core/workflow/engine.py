@@ -1,5 +1,5 @@
-"""Firing transitions: permission -> state -> before-hooks -> change -> after-hooks ->
-audit -> outbox, all in the caller's transaction.
+"""Firing transitions: permission -> state -> before-hooks -> change -> audit and outbox
+-> after-hooks, all in the caller's transaction.
 
 The record's row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's write
 transaction serialises writers) before its state is read, and the state change is a
@@ -156,13 +156,16 @@ class WorkflowEngine:
         if changed.rowcount != 1:
             raise ConflictError(f"{entity_name} {record_id} changed state meanwhile; retry")
         after = service.get(record_id)
-        self._run("after", ctx, attrs.evolve(event, record=after))
+        # The audit row and the event are written before the reactions, in the same
+        # transaction, so a reaction that fires another transition is recorded after it;
+        # if a reaction fails, all of it rolls back together.
         record_change(ctx, entity_name, record_id, name,
                       {workflow.field: (current, transition.target),
                        **{key: (None, value) for key, value in event.data.items()}})
         emit(ctx.session, f"{entity_name}.{transition.event or name}", entity_name, record_id,
              {"id": record_id, "transition": name, "from": current, "to": transition.target,
               "data": event.data, "record": after})
+        self._run("after", ctx, attrs.evolve(event, record=after))
         return service.get(record_id)
 
 

@@ -1,0 +1,1 @@
+"""Sales orders: entry from every channel, review, fulfilment, returns, timeline."""

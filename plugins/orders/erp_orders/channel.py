@@ -1,0 +1,35 @@
+"""Sales channels: the own site, marketplaces and stores that orders come from."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from erp_sdk import Base, RecordMixin
+
+
+class ChannelKind(enum.StrEnum):
+    OWN_SITE = "own_site"
+    MARKETPLACE = "marketplace"
+    STORE = "store"
+    MANUAL = "manual"
+
+
+class Channel(RecordMixin, Base):
+    """A channel; ``driver`` names its ``erp.sales_channels`` driver (none for manual
+    entry), configured by ``settings`` and ``secrets`` (never returned by the API)."""
+
+    __tablename__ = "orders_channel"
+
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    kind: Mapped[str] = mapped_column(sa.String(20), default=ChannelKind.MANUAL)
+    driver: Mapped[str | None] = mapped_column(sa.String(60))
+    settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    secrets: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    warehouse_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inventory_warehouse.id"))
+    import_cursor: Mapped[str | None] = mapped_column(sa.String(200))
+    active: Mapped[bool] = mapped_column(default=True)

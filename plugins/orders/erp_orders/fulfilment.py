@@ -1,0 +1,153 @@
+"""What the order workflow does: review, reserve, ship, cancel, complete (ORD-2, ORD-5).
+
+Every reaction runs in the transition's transaction: if the stock for one line is
+missing, the approval fails as a whole and the order stays where it was. Stock effects
+go through the inventory plugin's services, acting as the system on the order's behalf
+(the order permission already authorised the business action).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from erp_crm.services import cancel_purchase, record_purchase
+from erp_inventory.catalogue import Category, Product
+from erp_inventory.reservations import Reservation, ReservationLine, release, reserve, ship_reserved
+from erp_orders.order import Order, OrderLine, OrderState
+from erp_orders.review import review_reasons
+from erp_sdk import (
+    Context,
+    Principal,
+    TransitionEvent,
+    TransitionVetoed,
+    ValidationError,
+    on_transition,
+    utcnow,
+)
+
+ORDER = "orders.order"
+
+
+def line_origin(line_id: int) -> str:
+    return f"orders.order_line:{line_id}"
+
+
+def _system(ctx: Context) -> Context:
+    return ctx.as_principal(Principal.system(f"orders for {ctx.principal.name}"))
+
+
+def _lines(ctx: Context, order_id: int) -> list[OrderLine]:
+    return list(ctx.session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order_id)
+                                    .order_by(OrderLine.id)))
+
+
+@on_transition(ORDER, "confirm", when="before")
+def refuse_empty_orders(ctx: Context, event: TransitionEvent) -> None:
+    if not _lines(ctx, event.record_id):
+        raise TransitionVetoed(f"order {event.record['number']} has no lines")
+
+
+@on_transition(ORDER, "confirm", when="after")
+def review_or_approve(ctx: Context, event: TransitionEvent) -> None:
+    """Send the order to review when a rule matches; otherwise approve it at once."""
+    order = ctx.session.get(Order, event.record_id)
+    reasons = review_reasons(ctx, order)
+    order.review_reasons = json.dumps(reasons) if reasons else None
+    ctx.session.flush()
+    if not reasons:
+        _system(ctx).fire(ORDER, order.id, "approve", {"reason": "no review rule matched"})
+
+
+@on_transition(ORDER, "approve", when="after")
+def reserve_stock(ctx: Context, event: TransitionEvent) -> None:
+    order = ctx.session.get(Order, event.record_id)
+    lines = [ReservationLine(line.product_id, line.quantity - line.quantity_shipped,
+                             line_origin(line.id))
+             for line in _lines(ctx, order.id) if line.quantity > line.quantity_shipped]
+    reserve(_system(ctx), order.warehouse_id, lines)
+
+
+@on_transition(ORDER, "reject", when="before")
+def rejection_needs_a_reason(ctx: Context, event: TransitionEvent) -> None:
+    if not str(event.data.get("reason") or "").strip():
+        raise ValidationError("rejecting an order needs a reason: {\"reason\": \"...\"}",
+                              {"reason": "required"})
+
+
+@on_transition(ORDER, "cancel", when="after")
+def release_stock(ctx: Context, event: TransitionEvent) -> None:
+    system = _system(ctx)
+    for line in _lines(ctx, event.record_id):
+        release(system, origin=line_origin(line.id))
+    cancel_purchase(ctx, event.record["number"])
+
+
+def _shipment(event: TransitionEvent, lines: list[OrderLine]) -> dict[int, Decimal]:
+    """Quantities to ship per line: what the caller asked for, or everything remaining."""
+    remaining = {line.id: line.quantity - line.quantity_shipped for line in lines}
+    asked = event.data.get("lines")
+    if asked is None:
+        return {line_id: qty for line_id, qty in remaining.items() if qty > 0}
+    if not isinstance(asked, list):
+        raise ValidationError("lines must be a list of {line_id, quantity}", {"lines": "invalid"})
+    wanted: dict[int, Decimal] = {}
+    for item in asked:
+        try:
+            line_id, quantity = int(item["line_id"]), Decimal(str(item["quantity"]))
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            raise ValidationError("each line needs line_id and quantity",
+                                  {"lines": "invalid"}) from None
+        if line_id not in remaining:
+            raise ValidationError(f"line {line_id} is not on this order", {"lines": "unknown"})
+        if not 0 < quantity <= remaining[line_id] - wanted.get(line_id, Decimal(0)):
+            raise ValidationError(f"line {line_id} has {remaining[line_id]:f} left to ship",
+                                  {"lines": "quantity out of range"})
+        wanted[line_id] = wanted.get(line_id, Decimal(0)) + quantity
+    if not wanted:
+        raise ValidationError("nothing to ship", {"lines": "empty"})
+    return wanted
+
+
+@on_transition(ORDER, "ship", when="after")
+def ship_lines(ctx: Context, event: TransitionEvent) -> None:
+    lines = _lines(ctx, event.record_id)
+    shipment = _shipment(event, lines)
+    system = _system(ctx)
+    reservations = {r.origin: r.id for r in ctx.session.scalars(sa.select(Reservation).where(
+        Reservation.origin.in_([line_origin(i) for i in shipment]),
+        Reservation.state == "active"))}
+    for line in lines:
+        quantity = shipment.get(line.id)
+        if not quantity:
+            continue
+        ship_reserved(system, reservations[line_origin(line.id)], quantity,
+                      origin=f"orders.order:{event.record_id}")
+        line.quantity_shipped += quantity
+    ctx.session.flush()
+    if all(line.quantity_shipped >= line.quantity for line in lines):
+        system.fire(ORDER, event.record_id, "finish_shipping")
+
+
+@on_transition(ORDER, "complete", when="after")
+def record_the_purchase(ctx: Context, event: TransitionEvent) -> None:
+    order = ctx.session.get(Order, event.record_id)
+    categories = ctx.session.scalars(
+        sa.select(Category.name).join(Product, Product.category_id == Category.id)
+        .join(OrderLine, OrderLine.product_id == Product.id)
+        .where(OrderLine.order_id == order.id).distinct())
+    record_purchase(ctx, order.customer_id, order.number, order.total, order.currency,
+                    order.placed_at or utcnow(), list(categories))
+
+
+@on_transition(ORDER, "hold", when="before")
+def nothing_shipped_yet(ctx: Context, event: TransitionEvent) -> None:
+    if any(line.quantity_shipped for line in _lines(ctx, event.record_id)):
+        raise TransitionVetoed("an order that started shipping cannot be held")
+
+
+def is_open(state: str) -> bool:
+    return state in {OrderState.DRAFT, OrderState.REVIEW, OrderState.CONFIRMED,
+                     OrderState.ON_HOLD}

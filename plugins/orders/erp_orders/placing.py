@@ -1,0 +1,147 @@
+"""Entering an order with its lines in one transaction (ORD-1).
+
+Used by the ``POST /api/v1/orders/place`` route, by channel imports and by other
+plugins. An order with an ``external_reference`` is unique per channel: placing it
+again returns the order that exists, so a retried request or a re-imported marketplace
+order is one order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+
+from erp_crm.addresses import Address
+from erp_crm.customers import Customer
+from erp_inventory.catalogue import Product
+from erp_orders.channel import Channel
+from erp_orders.money import line_amounts, order_amounts
+from erp_orders.order import ADDRESS_FIELDS, Order, OrderLine, OrderState
+from erp_sdk import Context, NotFoundError, ValidationError, WriteEvent, on_write, utcnow
+
+
+@attrs.frozen
+class LineRequest:
+    product_id: int
+    quantity: Decimal
+    unit_price: Decimal | None = None
+    discount: Decimal = Decimal(0)
+    tax_rate: Decimal = Decimal(0)
+
+
+@attrs.frozen
+class OrderRequest:
+    channel_id: int
+    customer_id: int
+    lines: Sequence[LineRequest]
+    external_reference: str | None = None
+    warehouse_id: int | None = None
+    currency: str = "EUR"
+    shipping_address: Mapping[str, Any] | None = None
+    billing_address: Mapping[str, Any] | None = None
+    shipping_amount: Decimal = Decimal(0)
+    notes: str | None = None
+
+
+def order_number(order_id: int) -> str:
+    """Readable and unique under any concurrency: derived from the primary key."""
+    return f"SO-{order_id:06d}"
+
+
+def _address(ctx: Context, customer_id: int, given: Mapping[str, Any] | None,
+             default_column: Any) -> dict[str, Any]:
+    if given is not None:
+        unknown = set(given) - set(ADDRESS_FIELDS)
+        if unknown:
+            raise ValidationError(f"unknown address fields: {', '.join(sorted(unknown))}",
+                                  {"address": "unknown fields"})
+        return {field: given.get(field) for field in ADDRESS_FIELDS}
+    row = ctx.session.execute(
+        sa.select(Address, Customer.name).join(Customer, default_column == Address.id)
+        .where(Customer.id == customer_id)).first()
+    if row is None:
+        return {}
+    address, name = row
+    return {"name": address.recipient or name, "line1": address.line1, "line2": address.line2,
+            "city": address.city, "postal_code": address.postal_code, "region": address.region,
+            "country": address.country}
+
+
+def place_order(ctx: Context, request: OrderRequest) -> tuple[int, bool]:
+    """Create the order and its lines; returns ``(order id, created)``."""
+    ctx.principal.require("orders.order.create")
+    if request.external_reference:
+        existing = ctx.session.scalar(sa.select(Order.id).where(
+            Order.channel_id == request.channel_id,
+            Order.external_reference == request.external_reference))
+        if existing is not None:
+            return existing, False
+    if not request.lines:
+        raise ValidationError("an order needs at least one line", {"lines": "empty"})
+    channel = ctx.session.get(Channel, request.channel_id)
+    if channel is None:
+        raise NotFoundError(f"channel {request.channel_id} does not exist")
+    if ctx.session.get(Customer, request.customer_id) is None:
+        raise ValidationError(f"customer {request.customer_id} does not exist",
+                              {"customer_id": "does not exist"})
+    warehouse_id = request.warehouse_id or channel.warehouse_id
+    if warehouse_id is None:
+        raise ValidationError("say which warehouse serves the order (or give the channel"
+                              " a default warehouse)", {"warehouse_id": "required"})
+    products = {p.id: p for p in ctx.session.scalars(sa.select(Product).where(
+        Product.id.in_({line.product_id for line in request.lines})))}
+    rows = []
+    for number, line in enumerate(request.lines):
+        product = products.get(line.product_id)
+        if product is None:
+            raise ValidationError(f"line {number + 1}: product {line.product_id} does not"
+                                  " exist", {f"lines[{number}].product_id": "does not exist"})
+        if line.quantity <= 0:
+            raise ValidationError(f"line {number + 1}: quantity must be positive",
+                                  {f"lines[{number}].quantity": "must be > 0"})
+        unit_price = product.list_price if line.unit_price is None else line.unit_price
+        amounts = line_amounts(line.quantity, unit_price, line.discount, line.tax_rate)
+        rows.append({"product_id": product.id, "sku": product.sku,
+                     "description": product.name, "quantity": line.quantity,
+                     "unit_price": unit_price, "discount": line.discount,
+                     "tax_rate": line.tax_rate, "line_net": amounts.net,
+                     "line_tax": amounts.tax, "line_total": amounts.total})
+    totals = order_amounts(((r["quantity"], r["unit_price"], r["discount"], r["tax_rate"])
+                            for r in rows), request.shipping_amount)
+    ship = _address(ctx, request.customer_id, request.shipping_address,
+                    Customer.default_shipping_address_id)
+    bill = _address(ctx, request.customer_id, request.billing_address,
+                    Customer.default_billing_address_id) or ship
+    now = utcnow()
+    created = ctx.records("orders.order").create({
+        "channel_id": request.channel_id, "external_reference": request.external_reference,
+        "customer_id": request.customer_id, "warehouse_id": warehouse_id,
+        "currency": request.currency.upper(), "notes": request.notes,
+        "shipping_amount": str(request.shipping_amount),
+        **{f"ship_{k}": v for k, v in ship.items()}, **{f"bill_{k}": v for k, v in bill.items()},
+    })
+    order_id = created["id"]
+    ctx.session.execute(sa.update(Order).where(Order.id == order_id).values(
+        placed_at=now, subtotal=totals.subtotal,
+        discount_total=totals.discount_total, tax_total=totals.tax_total, total=totals.total))
+    ctx.session.execute(sa.insert(OrderLine), [
+        {**row, "order_id": order_id, "version": 1, "created_at": now, "updated_at": now,
+         "quantity_shipped": Decimal(0), "quantity_returned": Decimal(0)} for row in rows])
+    placed = ctx.records("orders.order").get(order_id)
+    ctx.emit("orders.order.placed", "orders.order", order_id, {"id": order_id, "record": placed})
+    return order_id, True
+
+
+@on_write("orders.order", actions=("create",), when="after")
+def number_new_orders(ctx: Context, event: WriteEvent) -> None:
+    """Every order gets its number in the transaction that creates it."""
+    ctx.session.execute(sa.update(Order).where(Order.id == event.record_id).values(
+        number=order_number(event.record_id), placed_at=utcnow()))
+
+
+def open_states() -> set[str]:
+    return {OrderState.DRAFT, OrderState.REVIEW, OrderState.CONFIRMED, OrderState.ON_HOLD}

@@ -1,0 +1,82 @@
+"""Wiring of the orders plugin: manifest, entities, permissions, hooks, routes."""
+
+from __future__ import annotations
+
+from erp_orders import api, fulfilment, hookspecs, placing, totals
+from erp_orders.channel import Channel
+from erp_orders.order import ORDER_WORKFLOW, Order, OrderLine
+from erp_orders.review import ReviewPolicy
+from erp_sdk import Entity, Permission, PluginManifest, Role, hookimpl
+
+manifest = PluginManifest(
+    name="orders",
+    depends=("inventory", "crm"),
+    requires_kernel=">=0.1,<1",
+    description="Sales orders from every channel: review, fulfilment, returns, timeline",
+)
+
+# Workflow and write subscribers live in their concept modules; pluggy finds them here.
+refuse_empty_orders = fulfilment.refuse_empty_orders
+review_or_approve = fulfilment.review_or_approve
+reserve_stock = fulfilment.reserve_stock
+rejection_needs_a_reason = fulfilment.rejection_needs_a_reason
+release_stock = fulfilment.release_stock
+ship_lines = fulfilment.ship_lines
+record_the_purchase = fulfilment.record_the_purchase
+nothing_shipped_yet = fulfilment.nothing_shipped_yet
+lines_change_only_in_draft = totals.lines_change_only_in_draft
+line_changed = totals.line_changed
+order_changed = totals.order_changed
+number_new_orders = placing.number_new_orders
+
+TOTALS = ["subtotal", "discount_total", "tax_total", "total"]
+
+
+@hookimpl
+def erp_add_hookspecs(pluginmanager):
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def erp_register_entities():
+    return [
+        Entity("channel", Channel, write_only=["secrets"], filterable=["code", "kind", "active"],
+               sortable=["code"], read_only=["import_cursor"]),
+        Entity("order", Order, workflow=ORDER_WORKFLOW,
+               read_only=["number", "placed_at", "review_reasons", "split_from_id",
+                          "merged_into_id", *TOTALS],
+               filterable=["number", "channel_id", "external_reference", "customer_id",
+                           "state", "warehouse_id", "placed_at", "total", "currency"],
+               sortable=["placed_at", "total", "number"],
+               operations={"list", "get", "create", "update"},
+               description="Sales orders; amounts are rounded half up per line (see docs)."),
+        Entity("order_line", OrderLine, filterable=["order_id", "product_id", "sku"],
+               read_only=["sku", "description", "line_net", "line_tax", "line_total",
+                          "quantity_shipped", "quantity_returned"]),
+        Entity("review_policy", ReviewPolicy, filterable=["rule"]),
+    ]
+
+
+@hookimpl
+def erp_register_permissions():
+    return [
+        Permission("orders.order.split", "Split an order into two"),
+        Role("orders.clerk", [
+            "orders.order.read", "orders.order.create", "orders.order.update",
+            "orders.order.confirm", "orders.order.hold", "orders.order.release",
+            "orders.order.ship", "orders.order.complete", "orders.order.cancel",
+            "orders.order_line.*", "orders.channel.read", "orders.review_policy.read",
+            "inventory.product.read", "inventory.stock_level.read", "crm.customer.read",
+        ], "Enters and fulfils orders"),
+        Role("orders.reviewer", [
+            "orders.order.read", "orders.order.approve", "orders.order.reject",
+            "orders.order_line.read", "orders.review_policy.read", "crm.customer.read",
+        ], "Approves or rejects orders sent to review"),
+        Role("orders.manager", ["orders.*", "inventory.*.read", "crm.customer.read"],
+             "Everything in orders, including channels and review rules"),
+    ]
+
+
+@hookimpl
+def erp_register_routes():
+    return api.ROUTES

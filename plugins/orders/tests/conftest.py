@@ -1,0 +1,123 @@
+"""Fixtures for the orders plugin's tests: a kernel with orders (and so inventory and crm)
+enabled on a fresh database (SQLite, or a PostgreSQL schema with ERP_TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from erp_core.kernel import Kernel
+from erp_core.settings import Settings
+from erp_inventory.catalogue import Product
+from erp_inventory.warehouses import create_warehouse
+from erp_sdk import Principal
+
+PG_URL = os.environ.get("ERP_TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'orders.db'}"
+        return
+    schema = f"ord_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(sa.make_url(PG_URL).set(drivername="postgresql+psycopg"))
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.make_url(PG_URL).set(drivername="postgresql+psycopg").update_query_dict(
+        {"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def kernel(database_url: str) -> Iterator[Kernel]:
+    kernel = Kernel(Settings.from_env({}, database_url=database_url))
+    kernel.initialise()
+    kernel.enable(["orders"])
+    kernel.boot()
+    yield kernel
+    kernel.close()
+
+
+@pytest.fixture
+def system() -> Principal:
+    return Principal.system("test")
+
+
+@pytest.fixture
+def run(kernel: Kernel, system: Principal) -> Callable[..., object]:
+    """``run(fn, *args)``: call ``fn(ctx, *args)`` in its own committed transaction."""
+
+    def call(function: Callable[..., object], *args: object, principal: Principal | None = None,
+             **kwargs: object) -> object:
+        with kernel.context(principal or system) as ctx:
+            return function(ctx, *args, **kwargs)
+
+    return call
+
+
+@pytest.fixture
+def warehouse(kernel: Kernel) -> int:
+    with kernel.transaction() as session:
+        return create_warehouse(session, "MAIN", "Main").id
+
+
+@pytest.fixture
+def other_warehouse(kernel: Kernel) -> int:
+    with kernel.transaction() as session:
+        return create_warehouse(session, "EAST", "East").id
+
+
+@pytest.fixture
+def make_product(kernel: Kernel) -> Callable[..., int]:
+    numbers = iter(range(1, 10_000))
+
+    def make(sku: str | None = None, cost: str = "0", price: str = "10") -> int:
+        with kernel.transaction() as session:
+            product = Product(sku=sku or f"SKU-{next(numbers)}", name="Thing",
+                              cost=Decimal(cost), list_price=Decimal(price), version=1)
+            session.add(product)
+            session.flush()
+            return product.id
+
+    return make
+
+
+
+
+@pytest.fixture
+def shop(kernel: Kernel, warehouse: int, make_product: Callable[..., int]) -> dict[str, int]:
+    """A channel serving the warehouse, a customer with a default address, two products
+    with 10 units each (TEA-1 at 4.20, MUG-1 at 12.50)."""
+    from erp_inventory.movements import receive
+
+    tea, mug = make_product("TEA-1", price="4.20"), make_product("MUG-1", price="12.50")
+    with kernel.context() as ctx:
+        channel = ctx.records("orders.channel").create(
+            {"code": "web", "name": "Web shop", "kind": "own_site", "warehouse_id": warehouse,
+             "settings": {}, "secrets": {}})
+        customer = ctx.records("crm.customer").create({"name": "Ada", "kind": "person"})
+        address = ctx.records("crm.address").create(
+            {"customer_id": customer["id"], "line1": "1 Main St", "city": "Paris",
+             "country": "FR", "postal_code": "75001"})
+        ctx.records("crm.customer").update(customer["id"],
+                                           {"default_shipping_address_id": address["id"]})
+        for product in (tea, mug):
+            receive(ctx, warehouse, product, Decimal(10), Decimal("1.00"))
+        # an earlier completed order would make this customer known; keep review rules
+        # quiet by default so tests opt into them
+        for rule in ("first_order", "address_mismatch"):
+            ctx.records("orders.review_policy").create({"rule": rule, "enabled": False})
+    return {"channel": channel["id"], "customer": customer["id"], "tea": tea, "mug": mug,
+            "warehouse": warehouse}
