@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import unicodedata
 from decimal import Decimal
 from typing import Any
 
@@ -72,6 +73,7 @@ def _customer(rng: random.Random, number: int) -> dict[str, Any]:
     else:
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         name, kind, local = f"{first} {last}", CustomerKind.PERSON, f"{first}.{last}".lower()
+    local = unicodedata.normalize("NFKD", local).encode("ascii", "ignore").decode()
     return {"kind": kind, "name": name, "email": f"{local}.{number}@example.com",
             "phone": f"+49 30 {rng.randint(1000000, 9999999)}" if rng.random() < 0.7 else None,
             "flagged": rng.random() < 0.03, "active": True,
