@@ -41,13 +41,6 @@ def check_plugin_name(name: str) -> str:
 
 def template_fields(name: str, distribution: str | None = None) -> dict[str, str]:
     """The values the templates are filled with, for plugin ``name``."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        sdk_version = version("erp-sdk")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        sdk_version = "0.1.0"
-    major, minor = (int(part) for part in [*re.findall(r"\d+", sdk_version), "0", "0"][:2])
     return {
         "name": name,
         "package": f"erp_{name}",
@@ -55,10 +48,24 @@ def template_fields(name: str, distribution: str | None = None) -> dict[str, str
         "title": name.replace("_", " ").capitalize(),
         "revision": uuid.uuid4().hex[:12],
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S+00:00"),
-        # Same rule as the stability promise: compatible within a minor series until 1.0.
-        "sdk_requirement": (f"erp-sdk>={major}.{minor},<{major}.{minor + 1}" if major == 0
-                            else f"erp-sdk>={major}.{minor},<{major + 1}"),
+        "sdk_requirement": f"erp-sdk{compatible_range('erp-sdk')}",
+        "kernel_range": compatible_range("erp-core"),
     }
+
+
+def compatible_range(distribution: str) -> str:
+    """The releases of ``distribution`` compatible with the installed one, by the rules of
+    STABILITY.md: the same major version, or the same minor series while it is 0.x."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version(distribution)
+    except PackageNotFoundError:  # a source tree that is not installed
+        installed = "0.1.0"
+    major, minor = (int(part) for part in [*re.findall(r"\d+", installed), "0", "0"][:2])
+    if major == 0:
+        return f">={major}.{minor},<{major}.{minor + 1}"
+    return f">={major}.{minor},<{major + 1}"
 
 
 def render(text: str, fields: Mapping[str, str]) -> str:
