@@ -27,17 +27,17 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _database import scratch_database  # noqa: E402
+from _database import scratch_database
 
-from erp_core.kernel import Kernel  # noqa: E402
-from erp_core.settings import Settings  # noqa: E402
-from erp_inventory.catalogue import Product  # noqa: E402
-from erp_inventory.exceptions import InsufficientStock  # noqa: E402
-from erp_inventory.ledger import Move, StockLevel  # noqa: E402
-from erp_inventory.movements import receive  # noqa: E402
-from erp_inventory.reservations import Reservation, ReservationLine, reserve  # noqa: E402
-from erp_inventory.warehouses import create_warehouse  # noqa: E402
-from erp_sdk import Principal  # noqa: E402
+from erp_core.kernel import Kernel
+from erp_core.settings import Settings
+from erp_inventory.catalogue import Product
+from erp_inventory.exceptions import InsufficientStock
+from erp_inventory.ledger import Move, StockLevel
+from erp_inventory.movements import receive
+from erp_inventory.reservations import Reservation, ReservationLine, reserve
+from erp_inventory.warehouses import create_warehouse
+from erp_sdk import Principal
 
 
 def run_configuration(url: str, workers: int, skus: int, attempts: int) -> tuple[float, Decimal]:

@@ -9,6 +9,7 @@ document always says exactly what the handlers accept and return.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from decimal import Decimal
@@ -17,7 +18,7 @@ from typing import Any
 from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Operation
-from litestar.params import FromPath
+from litestar.params import FromPath, RawBody
 
 from erp_core.context import Context
 from erp_core.entities.query import base_select
@@ -47,7 +48,7 @@ def _if_match(request: Request) -> int | None:
     return int(match.group(1))
 
 
-def _json_body(body: bytes) -> Any:
+def _json_body(body: RawBody) -> Any:
     if not body.strip():
         raise ValidationError("the request needs a JSON object as its body")
     try:
@@ -87,7 +88,7 @@ def entity_router(entity: RegisteredEntity, prefix: str) -> Router:
             return _record_response(service.bind(ctx).get(record_id))
 
     @post("/", sync_to_thread=True, operation_class=docs.operation("create"), opt=checked)
-    def create_record(request: Request, body: bytes, kernel: NamedDependency[Kernel],
+    def create_record(request: Request, body: RawBody, kernel: NamedDependency[Kernel],
                       principal: NamedDependency[Principal]) -> Response[Any]:
         principal.require(f"{entity.name}.create")  # 403 before a malformed body's 422
         payload = _json_body(body)
@@ -102,7 +103,8 @@ def entity_router(entity: RegisteredEntity, prefix: str) -> Router:
             with kernel.transaction() as session:
                 result = create(session)
         else:
-            scoped_key = f"{principal.user_id or principal.name}:{check_key(key)}"
+            scoped_key = hashlib.sha256(
+                f"{principal.user_id or principal.name}:{check_key(key)}".encode()).hexdigest()
             result = run_once(kernel.transaction, scoped_key, fingerprint("POST", base, body),
                               kernel.settings.idempotency_ttl_seconds, create)
         headers = {**result.headers, **({"Idempotent-Replayed": "true"} if result.replayed else {})}
@@ -110,7 +112,7 @@ def entity_router(entity: RegisteredEntity, prefix: str) -> Router:
 
     @patch("/{record_id:int}", sync_to_thread=True, operation_class=docs.operation("update"),
            opt=checked)
-    def update_record(request: Request, record_id: FromPath[int], body: bytes,
+    def update_record(request: Request, record_id: FromPath[int], body: RawBody,
                       kernel: NamedDependency[Kernel],
                       principal: NamedDependency[Principal]) -> Response[Any]:
         principal.require(f"{entity.name}.update")  # 403 before a malformed body's 422
@@ -165,7 +167,7 @@ def _transition_handler(entity: RegisteredEntity, name: str, docs: EntityOpenAPI
     @post(f"/{{record_id:int}}/{name}", sync_to_thread=True, status_code=200,
           operation_class=docs.operation("transition", name), opt={"checked_by": "service"},
           name=f"{entity.name}.{name}")
-    def fire_transition(record_id: FromPath[int], body: bytes, kernel: NamedDependency[Kernel],
+    def fire_transition(record_id: FromPath[int], body: RawBody, kernel: NamedDependency[Kernel],
                         principal: NamedDependency[Principal]) -> Response[Any]:
         transition = entity.declaration.workflow.transition(name)  # type: ignore[union-attr]
         principal.require(transition.permission or f"{entity.name}.{name}")  # before the body
@@ -197,6 +199,7 @@ class EntityOpenAPI:
         update = {"type": "object", "additionalProperties": False,
                   "properties": {**{n: f.json_schema(for_input=True) for n, f in writable.items()},
                                  "version": {"type": "integer", "minimum": 1,
+                                             "maximum": 2 ** 31 - 1,
                                              "description": "Fail with 409 unless the record"
                                                             " is still at this version."}}}
         if not create["required"]:
@@ -214,8 +217,10 @@ class EntityOpenAPI:
         if kind == "create":
             return []
         if kind != "list":
+            id_schema = {k: v for k, v in self.entity.fields["id"].json_schema().items()
+                         if k in ("minimum", "maximum")}
             params = [{"name": "record_id", "in": "path", "required": True,
-                       "schema": {"type": "integer"}}]
+                       "schema": {"type": "integer", **id_schema}}]
             if kind in ("update", "delete"):
                 params.append({"name": "If-Match", "in": "header", "required": False,
                                "schema": {"type": "string"},
@@ -234,7 +239,9 @@ class EntityOpenAPI:
         for name, field in self.entity.filterable.items():
             schema = {k: v for k, v in field.json_schema().items() if k not in ("enum",)}
             schema["type"] = "string"
-            for op in ("", "__gte", "__lte", "__gt", "__lt", "__in",
+            ranges = () if field.kind in ("boolean", "json") else ("__gte", "__lte", "__gt",
+                                                                     "__lt")
+            for op in ("", *ranges, "__in",
                        *(("__contains",) if field.kind == "string" else ())):
                 params.append({"name": name + op, "in": "query", "required": False,
                                "schema": {"type": "string"}})

@@ -6,10 +6,18 @@ from typing import Any
 
 from litestar import Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 
-from erp_core.api.problems import problem
+from erp_core.api.problems import PROBLEM_MEDIA_TYPE, problem
 from erp_core.kernel import Kernel
 from erp_core.plugins.report import plugin_report
+
+PROTECTED_RESPONSES = {
+    401: ResponseSpec(data_container=dict[str, Any], description="No valid token",
+                      media_type=PROBLEM_MEDIA_TYPE, generate_examples=False),
+    403: ResponseSpec(data_container=dict[str, Any], description="Missing the permission",
+                      media_type=PROBLEM_MEDIA_TYPE, generate_examples=False),
+}
 
 
 @get("/health", sync_to_thread=True, summary="Liveness and database check",
@@ -24,7 +32,7 @@ def health(kernel: NamedDependency[Kernel]) -> Response[dict[str, Any]]:
 
 
 @get("/api/v1/plugins", sync_to_thread=True, summary="Installed plugins", tags=["system"],
-     opt={"permission": "kernel.plugin.read"})
+     opt={"permission": "kernel.plugin.read"}, responses=PROTECTED_RESPONSES)
 def list_plugins(kernel: NamedDependency[Kernel]) -> list[dict[str, Any]]:
     """Every installed plugin with version, distribution, dependencies and whether it is
     enabled; broken ones with their error (the same facts as `erp plugins list`)."""
@@ -32,7 +40,7 @@ def list_plugins(kernel: NamedDependency[Kernel]) -> list[dict[str, Any]]:
 
 
 @get("/api/v1/drivers", sync_to_thread=True, summary="Installed drivers", tags=["system"],
-     opt={"permission": "kernel.driver.read"})
+     opt={"permission": "kernel.driver.read"}, responses=PROTECTED_RESPONSES)
 def list_drivers(kernel: NamedDependency[Kernel]) -> list[dict[str, Any]]:
     """Every installed driver (carriers, payment providers, sales channels, event sinks)
     with its distribution; one that fails to import carries its error."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,8 +43,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: sa.Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+class _WriterTurns:
+    """One SQLite write transaction at a time per engine, queued in-process.
+
+    SQLite allows a single writer; when several threads of one process contend, SQLite's
+    busy handler sleeps in growing steps (up to 100 ms) before retrying, which wastes
+    most of the time. Taking turns on a lock first keeps the database busy instead. The
+    wait is bounded: past it, SQLite's own busy timeout takes over (other processes
+    contend through that alone).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders: set[int] = set()
+
+    def begin(self, connection: sa.Connection) -> None:
+        if self._lock.acquire(timeout=30):
+            self._holders.add(id(connection))
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def end(self, connection: sa.Connection) -> None:
+        if id(connection) in self._holders:
+            self._holders.discard(id(connection))
+            self._lock.release()
 
 
 def create_engine(url: str | URL, **kwargs: Any) -> Engine:
@@ -55,7 +77,10 @@ def create_engine(url: str | URL, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
         engine = sa.create_engine(parsed, **kwargs)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        sa.event.listen(engine, "begin", _sqlite_begin)
+        turns = _WriterTurns()
+        sa.event.listen(engine, "begin", turns.begin)
+        sa.event.listen(engine, "commit", turns.end)
+        sa.event.listen(engine, "rollback", turns.end)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)

@@ -134,9 +134,18 @@ class Field:
         except ValueError:
             raise FieldValueError(f"{text!r} is not an ISO 8601 date such as 2026-01-31") from None
 
-    def _check_string(self, value: str) -> str:
+    def check_text(self, value: str) -> str:
+        """Refuse text no database can store (NUL, lone surrogates)."""
         if "\x00" in value:
             raise FieldValueError("may not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise FieldValueError("is not valid Unicode text") from None
+        return value
+
+    def _check_string(self, value: str) -> str:
+        self.check_text(value)
         if self.max_length is not None and len(value) > self.max_length:
             raise FieldValueError(f"is longer than {self.max_length} characters")
         if self.choices is not None and value not in self.choices:

@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 
 from erp_core.entities.fields import Field, FieldValueError
 from erp_core.entities.registry import RegisteredEntity
@@ -55,11 +56,7 @@ def entity_columns(entity: RegisteredEntity) -> dict[str, sa.ColumnElement[Any]]
 
 def base_select(entity: RegisteredEntity) -> sa.Select[Any]:
     """SELECT of every field, extension tables outer-joined (one query, no N+1)."""
-    source: sa.FromClause = entity.table
-    for extension in entity.extensions:
-        source = source.outerjoin(extension.table, extension.key == entity.id_column)
-    columns = [field.column.label(name) for name, field in entity.readable.items()]
-    return sa.select(*columns).select_from(source)
+    return entity.select
 
 
 def _bad(param: str, message: str) -> ValidationError:
@@ -87,13 +84,15 @@ def parse_list_query(entity: RegisteredEntity, params: Sequence[tuple[str, str]]
         field = filterable[name]
         if op == "contains" and field.kind != "string":
             raise _bad(key, "__contains applies to text fields only")
+        if op in ("gte", "lte", "gt", "lt") and field.kind in ("boolean", "json"):
+            raise _bad(key, f"__{op} does not apply to {field.kind} fields")
         try:
             if op == "in":
                 parsed: Any = tuple(field.from_text(v) for v in value.split(",") if v != "")
                 if not parsed:
                     raise FieldValueError("needs at least one value")
             elif op == "contains":
-                parsed = value
+                parsed = field.check_text(value)
             elif value == "" and field.nullable and op == "eq":
                 parsed = None
             else:
@@ -177,6 +176,24 @@ def _after(keys: Sequence[tuple[Field, bool]], values: Sequence[Any]) -> sa.Colu
     return sa.or_(beyond, sa.and_(tie, _after(keys[1:], values[1:])))
 
 
+class ContainsText(sa.sql.functions.GenericFunction[int]):
+    """Position of a substring, case-sensitive on every database (SQLite's LIKE is not)."""
+
+    type = sa.Integer()
+    inherit_cache = True
+    name = "contains_text"
+
+
+@compiles(ContainsText, "sqlite")
+def _contains_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(ContainsText, "postgresql")
+def _contains_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
 def _filter(field: Field, op: str, value: Any) -> sa.ColumnElement[bool]:
     column = field.column
     if op == "eq":
@@ -184,7 +201,7 @@ def _filter(field: Field, op: str, value: Any) -> sa.ColumnElement[bool]:
     if op == "in":
         return column.in_(value)
     if op == "contains":
-        return column.contains(value, autoescape=True)
+        return ContainsText(column, sa.literal(value, sa.String())) > 0
     return {"gte": column >= value, "lte": column <= value,
             "gt": column > value, "lt": column < value}[op]
 

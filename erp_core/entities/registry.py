@@ -60,6 +60,8 @@ class RegisteredEntity:
     extensions: tuple[RegisteredExtension, ...]
     read_schema: type = attrs.field(eq=False)
     write_schema: type = attrs.field(eq=False)
+    select: sa.Select[Any] = attrs.field(eq=False, repr=False)
+    """SELECT of every readable field with extension tables outer-joined, built once."""
 
     @property
     def id_column(self) -> sa.Column[Any]:
@@ -280,9 +282,15 @@ def _entity(full: str, plugin: str, declaration: Entity,
     write_schema = declaration.write_schema or attrs.make_class(
         f"{camel}Write", {n: attrs.field(type=f.python_type, default=None)
                           for n, f in fields.items() if f.writable}, frozen=True)
+    source: sa.FromClause = table
+    for extension in extensions:
+        source = source.outerjoin(extension.table, extension.key == table.c.id)
+    select = sa.select(*(f.column.label(n) for n, f in fields.items() if f.readable)
+                       ).select_from(source)
     return RegisteredEntity(
         name=full, plugin=plugin, collection=declaration.collection or plural_collection(
             declaration.name),
         model=declaration.model, table=table, declaration=declaration, fields=fields,
         extensions=tuple(extensions), read_schema=read_schema, write_schema=write_schema,
+        select=select,
     )

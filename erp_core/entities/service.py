@@ -40,6 +40,11 @@ if TYPE_CHECKING:
     from erp_core.context import Context
 
 
+def _fits(field: Any, value: int) -> bool:
+    bound = 2 ** (getattr(field, "int_bits", 64) - 1)
+    return -bound <= value < bound
+
+
 @attrs.frozen
 class WriteEvent:
     """A create, update or delete of a record through the entity service.
@@ -101,6 +106,11 @@ class BoundEntityService(EntityService):
             raise PermissionDenied(f"{self.ctx.principal.name} may not write a {self.entity.name}"
                                    " outside the records its roles allow")
 
+    def _check_id(self, record_id: int) -> None:
+        """An id the id column cannot hold names no record: 404, not a database error."""
+        if not _fits(self.entity.fields["id"], record_id):
+            raise NotFoundError(f"{self.entity.name} {record_id} does not exist")
+
     def _require(self, action: str) -> None:
         self.ctx.principal.require(f"{self.entity.name}.{action}")
 
@@ -109,6 +119,7 @@ class BoundEntityService(EntityService):
     def get(self, record_id: int, *, lock: bool = False) -> dict[str, Any]:
         """One record; ``lock`` holds its row until the transaction ends."""
         self._require("read")
+        self._check_id(record_id)
         statement = self._visible(
             base_select(self.entity).where(self.entity.id_column == record_id))
         if lock:
@@ -252,6 +263,10 @@ class BoundEntityService(EntityService):
             raise ValidationError("version must be an integer", {"version": "must be an integer"})
         values = self._check_payload(payload, creating=False)
         before = self.get(record_id, lock=True)
+        for expected in (expected_version, body_version):
+            if expected is not None and expected != before["version"]:
+                self._raise_stale(record_id, before["version"], expected_version,
+                                  body_version)
         self._notify("before", WriteEvent(self.entity.name, "update", record_id, before, None,
                                           values))
         base, by_extension = self._split(values)
@@ -278,6 +293,8 @@ class BoundEntityService(EntityService):
             raise ConflictError(f"{self.entity.name} records cannot be deleted")
         self._require("delete")
         before = self.get(record_id, lock=True)
+        if expected_version is not None and expected_version != before["version"]:
+            self._raise_stale(record_id, before["version"], expected_version, None)
         self._notify("before", WriteEvent(self.entity.name, "delete", record_id, before, None, {}))
         statement = sa.delete(self.entity.table).where(self.entity.id_column == record_id)
         if expected_version is not None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import enum
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from erp_sdk import Base, NotFoundError, RecordMixin
+from erp_sdk import Base, NotFoundError, RecordMixin, utcnow
 
 
 class LocationKind(enum.StrEnum):
@@ -52,12 +53,18 @@ class Location(RecordMixin, Base):
 
 
 def virtual_location(session: Session, kind: LocationKind) -> Location:
-    """The virtual location of a kind (created on first use)."""
-    location = session.scalar(sa.select(Location).where(Location.code == f"virtual/{kind}"))
+    """The virtual location of a kind, created on first use (race-free: concurrent first
+    uses insert it once)."""
+    code = f"virtual/{kind}"
+    location = session.scalar(sa.select(Location).where(Location.code == code))
     if location is None:
-        location = Location(code=f"virtual/{kind}", name=kind.capitalize(), kind=kind)
-        session.add(location)
-        session.flush()
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        now = utcnow()
+        session.execute(insert(Location).values(
+            code=code, name=kind.capitalize(), kind=kind, version=1, created_at=now,
+            updated_at=now).on_conflict_do_nothing(index_elements=["code"]))
+        location = session.scalar(sa.select(Location).where(Location.code == code))
     return location
 
 
