@@ -187,17 +187,29 @@ class Kernel:
             )
         names = tuple(names)
         kernel_items = kernel_declarations()
-        entities = EntityRegistry.build(
-            [(KERNEL, [i for i in kernel_items if isinstance(i, Entity)]),
-             *self._contribute(pm, names, "erp_register_entities")])
-        permissions = PermissionRegistry()
-        for entity in entities:
-            for name, description in entity.permissions.items():
-                permissions.add_permission(name, description)
-        permissions.add_contributions(
-            [(KERNEL, [i for i in kernel_items if not isinstance(i, Entity)]),
-             *self._contribute(pm, names, "erp_register_permissions")], entities)
-        return _Boot(pm, names, entities, permissions, WorkflowEngine(entities, pm, names))
+        try:
+            entities = EntityRegistry.build(
+                [(KERNEL, [i for i in kernel_items if isinstance(i, Entity)]),
+                 *self._contribute(pm, names, "erp_register_entities")])
+            permissions = PermissionRegistry()
+            for entity in entities:
+                for name, description in entity.permissions.items():
+                    permissions.add_permission(name, description)
+            permissions.add_contributions(
+                [(KERNEL, [i for i in kernel_items if not isinstance(i, Entity)]),
+                 *self._contribute(pm, names, "erp_register_permissions")], entities)
+            workflows = WorkflowEngine(entities, pm, names)
+        except PluginError as exc:
+            raise self._naming_distribution(exc) from None
+        return _Boot(pm, names, entities, permissions, workflows)
+
+    def _naming_distribution(self, error: PluginError) -> PluginError:
+        """The same error, its message also naming the plugin's distribution."""
+        plugin = self.plugins.plugins.get(error.plugin or "")
+        if plugin is None or error.distribution or not plugin.distribution:
+            return error
+        return PluginError(f"{error.message} (distribution {plugin.distribution})",
+                           plugin=error.plugin, distribution=plugin.distribution)
 
     def _activate(self, boot: _Boot) -> None:
         """Swap in new registries: ``erp_shutdown`` for the old set, ``erp_boot`` for the new."""
