@@ -124,9 +124,6 @@ class TrackingLog:
     def __contains__(self, tracking_number: str) -> bool:
         return tracking_number in self._events
 
-    def open(self, tracking_number: str) -> None:
-        self._events.setdefault(tracking_number, [])
-
     def record(self, events: Sequence[TrackingEvent]) -> list[TrackingEvent]:
         """Add the events not seen yet; return those that were new."""
         new = []
