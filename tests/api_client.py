@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 import schemathesis
+from kernel_testing import bearer
 from litestar.testing import TestClient
 
-from conftest import bearer
 from erp_core.api.app import create_app
 from erp_core.kernel import Kernel
 

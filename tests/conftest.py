@@ -9,19 +9,16 @@ Nothing there is on the path outside the tests, so a user never sees these plugi
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from kernel_testing import FIXTURE_PLUGINS, PG_URL, bearer  # noqa: F401  (re-exported)
 
 from erp_core.kernel import Kernel
 from erp_core.settings import Settings
-
-FIXTURE_PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
-PG_URL = os.environ.get("ERP_TEST_DATABASE_URL")
 
 
 def pytest_report_header() -> str:
@@ -113,7 +110,3 @@ def make_token() -> Callable[..., str]:
 
     return make
 
-
-def bearer(token: str) -> dict[str, str]:
-    """The Authorization header for a token."""
-    return {"Authorization": f"Bearer {token}"}

@@ -22,9 +22,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
+from kernel_testing import FIXTURE_PLUGINS, bearer
 from litestar.testing import TestClient
 
-from conftest import FIXTURE_PLUGINS, bearer
 from erp_core.api import create_app
 from erp_core.cli import main
 from erp_core.db.types import utcnow

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from kernel_testing import bearer
 from litestar.testing import TestClient
 
-from conftest import bearer
 from erp_core.api import create_app
 from erp_core.cli import main
 from erp_core.kernel import Kernel

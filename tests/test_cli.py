@@ -23,8 +23,8 @@ import attrs
 import httpx
 import pytest
 from click.testing import CliRunner, Result
+from kernel_testing import FIXTURE_PLUGINS, bearer
 
-from conftest import FIXTURE_PLUGINS, bearer
 from erp_core.cli import main
 
 API_LINE = re.compile(r"^API: (http://127\.0\.0\.1:(\d+))$")

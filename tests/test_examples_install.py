@@ -17,8 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from conftest import PG_URL
+from kernel_testing import PG_URL
 
 pytestmark = [
     pytest.mark.slow,

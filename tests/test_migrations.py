@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from kernel_testing import PG_URL
 
-from conftest import PG_URL
 from erp_core.db.types import AwareDateTime, ExactNumeric
 from erp_core.errors import ConfigurationError
 from erp_core.kernel import Kernel

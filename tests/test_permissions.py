@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from kernel_testing import bearer
 from litestar.testing import TestClient
 
-from conftest import bearer
 from erp_core.api import create_app
 from erp_core.errors import NotFoundError, PermissionDenied, PluginError
 from erp_core.kernel import Kernel

@@ -103,7 +103,7 @@ def test_skip_broken_plugins_boots_without_the_enabled_broken_plugin_and_warns(
 def test_an_enabled_plugin_that_was_uninstalled_stops_the_boot_with_advice(
         use_plugins, make_kernel, monkeypatch):
     with monkeypatch.context() as patch:
-        patch.syspath_prepend(str(__import__("conftest").FIXTURE_PLUGINS / "bare"))
+        patch.syspath_prepend(str(__import__("kernel_testing").FIXTURE_PLUGINS / "bare"))
         make_kernel().enable(["bare"])
     with pytest.raises(PluginError, match=r"not installed.*erp plugins disable bare"):
         make_kernel().boot()

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from kernel_testing import bearer
 from litestar.testing import TestClient
 
-from conftest import bearer
 from erp_core.api import create_app
 from erp_core.errors import PluginError
 from erp_core.kernel import Kernel

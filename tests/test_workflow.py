@@ -16,9 +16,9 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from kernel_testing import bearer
 from litestar.testing import TestClient
 
-from conftest import bearer
 from erp_core.api import create_app
 from erp_core.errors import ConflictError, NotFoundError, PermissionDenied, PluginError
 from erp_core.kernel import Kernel

@@ -183,18 +183,19 @@ class BoundEntityService(EntityService):
         return workflow.field if workflow else None
 
     def _missing_references(self, values: Mapping[str, Any]) -> dict[str, str]:
-        errors = {}
-        for name, value in values.items():
-            if value is None:
-                continue
-            for fk in self.entity.fields[name].column.foreign_keys:
-                target = fk.column
-                found = self.session.scalar(
-                    sa.select(sa.literal(1)).where(target == value).limit(1))
-                if found is None:
-                    errors[name] = f"refers to {target.table.name}.{target.name} {value}," \
-                                   " which does not exist"
-        return errors
+        """Every referenced record checked in one round trip, for a message per field."""
+        checks = [(name, value, fk.column) for name, value in values.items()
+                  if value is not None
+                  for fk in self.entity.fields[name].column.foreign_keys]
+        if not checks:
+            return {}
+        found = self.session.execute(sa.select(*(
+            sa.select(sa.literal(1)).where(target == value).limit(1).scalar_subquery()
+            for _name, value, target in checks))).one()
+        return {name: f"refers to {target.table.name}.{target.name} {value}, which does not"
+                      " exist"
+                for (name, value, target), exists in zip(checks, found, strict=True)
+                if exists is None}
 
     def _split(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Any, dict[str, Any]]]:
         base = {k: v for k, v in values.items()

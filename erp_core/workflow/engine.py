@@ -107,10 +107,13 @@ class WorkflowEngine:
         return [f"{s.plugin}:{s.function.__qualname__}"
                 for s in self._subscribers[when] if s.wants(probe)]
 
-    def _run(self, when: str, ctx: Context, event: TransitionEvent) -> None:
+    def _run(self, when: str, ctx: Context, event: TransitionEvent) -> bool:
+        """Run the subscribers that want ``event``; tells whether any ran."""
+        ran = False
         for subscriber in self._subscribers[when]:
             if not subscriber.wants(event):
                 continue
+            ran = True
             try:
                 subscriber.function(ctx=ctx, event=event)
             except ErpError:
@@ -120,6 +123,7 @@ class WorkflowEngine:
                     f"plugin {subscriber.plugin!r} failed reacting to {event.entity}"
                     f" {event.transition!r} ({when}): {type(exc).__name__}: {exc}; nothing"
                     " was changed", plugin=subscriber.plugin) from exc
+        return ran
 
     def fire(self, ctx: Context, entity_name: str, record_id: int, name: str,
              data: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -152,10 +156,14 @@ class WorkflowEngine:
             values["updated_at"] = utcnow()
         changed = ctx.session.execute(
             sa.update(entity.table)
-            .where(entity.id_column == record_id, state_column == current).values(values))
-        if changed.rowcount != 1:
+            .where(entity.id_column == record_id, state_column == current).values(values)
+            .returning(entity.version_column))
+        new_version = changed.scalar()
+        if new_version is None:
             raise ConflictError(f"{entity_name} {record_id} changed state meanwhile; retry")
-        after = service.get(record_id)
+        after = {**before, workflow.field: transition.target, "version": new_version}
+        if "updated_at" in values and "updated_at" in before:
+            after["updated_at"] = entity.fields["updated_at"].to_json(values["updated_at"])
         # The audit row and the event are written before the reactions, in the same
         # transaction, so a reaction that fires another transition is recorded after it;
         # if a reaction fails, all of it rolls back together.
@@ -165,8 +173,9 @@ class WorkflowEngine:
         emit(ctx.session, f"{entity_name}.{transition.event or name}", entity_name, record_id,
              {"id": record_id, "transition": name, "from": current, "to": transition.target,
               "data": event.data, "record": after})
-        self._run("after", ctx, attrs.evolve(event, record=after))
-        return service.get(record_id)
+        if self._run("after", ctx, attrs.evolve(event, record=after)):
+            return service.get(record_id)  # reactions may have changed it further
+        return after
 
 
 def permission_of(entity: str, transition: Transition) -> str:
