@@ -70,29 +70,42 @@ def reserve(ctx: Context, warehouse_id: int, lines: Sequence[ReservationLine]) -
         if line.quantity <= 0:
             raise ValidationError("reserved quantities must be positive",
                                   {"quantity": "must be > 0"})
-    wanted: dict[int, Decimal] = {}
-    for line in lines:
-        wanted[line.product_id] = wanted.get(line.product_id, ZERO) + line.quantity
-    shortfalls: dict[str, Decimal] = {}
-    where = str(warehouse_id)
-    for product_id in sorted(wanted):  # fixed lock order: no deadlock between documents
-        try:
-            change = change_stock(ctx.session, product_id, warehouse_id,
-                                  reserved=wanted[product_id])
-        except InsufficientStock as exc:
-            shortfalls.update(exc.shortfalls)
-            where = exc.warehouse
-            continue
-        check_alerts(ctx, product_id, change)
-    if shortfalls:
-        raise InsufficientStock(where, shortfalls)
+    # The reservation rows go in first: the stock rows below are the contended lock, and
+    # every statement done before taking them shortens the time they are held.
     now = utcnow()
     rows = [{"product_id": line.product_id, "warehouse_id": warehouse_id,
              "quantity": line.quantity, "remaining": line.quantity, "origin": line.origin,
              "state": ReservationState.ACTIVE, "version": 1, "created_at": now,
              "updated_at": now} for line in lines]
     table = Reservation.__table__
-    return list(ctx.session.scalars(sa.insert(table).returning(table.c.id), rows))
+    try:
+        ids = list(ctx.session.scalars(sa.insert(table).returning(table.c.id), rows))
+    except sa.exc.IntegrityError:
+        raise ValidationError("a reserved product or the warehouse does not exist",
+                              {"product_id": "does not exist"}) from None
+    wanted: dict[int, Decimal] = {}
+    for line in lines:
+        wanted[line.product_id] = wanted.get(line.product_id, ZERO) + line.quantity
+    shortfalls: dict[str, Decimal] = {}
+    where = str(warehouse_id)
+    changes = {}
+    for product_id in sorted(wanted):  # fixed lock order: no deadlock between documents
+        try:
+            changes[product_id] = change_stock(ctx.session, product_id, warehouse_id,
+                                               reserved=wanted[product_id])
+        except InsufficientStock as exc:
+            shortfalls.update(exc.shortfalls)
+            where = exc.warehouse
+    if shortfalls:
+        # Undo this call's own writes, so a caller that catches the error and goes on in
+        # the same transaction (trying another warehouse) is left with nothing reserved.
+        for product_id in changes:
+            change_stock(ctx.session, product_id, warehouse_id, reserved=-wanted[product_id])
+        ctx.session.execute(sa.delete(table).where(table.c.id.in_(ids)))
+        raise InsufficientStock(where, shortfalls)
+    for product_id, change in changes.items():
+        check_alerts(ctx, product_id, change)
+    return ids
 
 
 def _active(ctx: Context, ids: Sequence[int] | None, origin: str | None) -> list[Reservation]:

@@ -143,3 +143,16 @@ def test_available_can_never_go_negative_even_by_a_direct_update(kernel, warehou
         session.execute(sa.update(StockLevel).where(StockLevel.product_id == product)
                         .values(reserved=StockLevel.reserved + 2,
                                 available=StockLevel.available - 2))
+
+
+def test_a_refused_reservation_leaves_nothing_behind_in_the_callers_transaction(
+        kernel, warehouse, stocked):
+    tea, coffee = stocked("5", "TEA"), stocked("1", "COFFEE")
+    with kernel.context(Principal.system()) as ctx:  # noqa: SIM117  (the context must commit)
+        with pytest.raises(InsufficientStock):
+            reserve(ctx, warehouse, [ReservationLine(tea, Decimal(2), "doc:1"),
+                                     ReservationLine(coffee, Decimal(2), "doc:1")])
+        # the caller goes on in the same transaction (e.g. to try another warehouse), commits
+    assert level(kernel, tea, warehouse) == (Decimal(5), Decimal(0), Decimal(5))
+    with kernel.transaction() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Reservation)) == 0
