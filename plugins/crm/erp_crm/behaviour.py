@@ -79,6 +79,7 @@ def _favourites(counts: Counter[str]) -> list[str]:
 def spend_figures(session: Session, customer_ids: Collection[int]
                   ) -> dict[int, dict[str, SpendFigures]]:
     """The figures of each customer per currency, straight from the purchases."""
+    # imported here: erp_crm.purchases imports this module (through erp_crm.tiers)
     from erp_crm.purchases import Purchase
 
     rows = session.execute(

@@ -35,3 +35,16 @@ def test_enabling_creates_default_tiers(erp_kernel_factory):
         rules = session.execute(sa.select(TierRule.name, TierRule.rank, TierRule.currency)
                                 .order_by(TierRule.rank.desc())).all()
     assert rules == [("gold", 30, "EUR"), ("silver", 20, "EUR"), ("bronze", 10, "EUR")]
+
+
+def test_the_crm_routes_are_in_the_openapi_document(erp_kernel_factory):
+    from litestar.testing import TestClient
+
+    from erp_core.api import create_app
+
+    with TestClient(app=create_app(erp_kernel_factory("crm"))) as client:
+        paths = client.get("/schema/openapi.json").json()["paths"]
+    assert {"/api/v1/crm/customers/{customer_id}/merge", "/api/v1/crm/customers/search",
+            "/api/v1/crm/customers/{customer_id}/timeline",
+            "/api/v1/crm/segments/{segment_id}/members", "/api/v1/crm/customers",
+            "/api/v1/crm/tier-rules"} <= set(paths)
