@@ -63,6 +63,11 @@ class Drivers:
 
     def __init__(self, kinds: Mapping[str, str] = DRIVER_KINDS) -> None:
         self.kinds = dict(kinds)
+        # stevedore remembers each namespace's entry points for the life of the process;
+        # forget them, so a kernel sees the drivers installed when it is built (a driver
+        # installed since an earlier kernel looked would otherwise stay "not installed").
+        for namespace in self.kinds.values():
+            ExtensionManager.ENTRY_POINT_CACHE.pop(namespace, None)
 
     def _namespace(self, kind: str) -> str:
         try:
