@@ -140,10 +140,32 @@ class StockChange:
     maximum: Decimal | None
 
 
-def _limit(column: Any, product_id: int, warehouse_id: int) -> Any:
-    return (sa.select(column).where(StockLimit.product_id == product_id,
-                                    StockLimit.warehouse_id == warehouse_id)
-            .scalar_subquery())
+def _change_statement() -> Any:
+    """The one statement every stock change uses, built once: it is the hot path of
+    reservations, so it is compiled and cached once instead of rebuilt per call."""
+    table = StockLevel.__table__
+
+    def limit(column: Any) -> Any:
+        return (sa.select(column).where(StockLimit.product_id == table.c.product_id,
+                                        StockLimit.warehouse_id == table.c.warehouse_id)
+                .scalar_subquery())
+
+    return (sa.update(table)
+            .where(table.c.product_id == sa.bindparam("product"),
+                   table.c.warehouse_id == sa.bindparam("warehouse"),
+                   table.c.available >= sa.bindparam("need_available", type_=_QUANTITY),
+                   table.c.reserved >= sa.bindparam("need_reserved", type_=_QUANTITY))
+            .values(on_hand=table.c.on_hand + sa.bindparam("d_on_hand", type_=_QUANTITY),
+                    reserved=table.c.reserved + sa.bindparam("d_reserved", type_=_QUANTITY),
+                    available=table.c.available + sa.bindparam("d_available",
+                                                                type_=_QUANTITY),
+                    updated_at=sa.bindparam("now", type_=StockLevel.__table__.c.updated_at.type))
+            .returning(table.c.available, limit(StockLimit.minimum),
+                       limit(StockLimit.maximum)))
+
+
+_QUANTITY = StockLevel.__table__.c.available.type
+_CHANGE = _change_statement()
 
 
 def change_stock(session: Session, product_id: int, warehouse_id: int, *,
@@ -157,19 +179,11 @@ def change_stock(session: Session, product_id: int, warehouse_id: int, *,
     delta_available = on_hand - reserved
     if on_hand > 0:
         ensure_stock_row(session, product_id, warehouse_id)
-    table = StockLevel.__table__
-    statement = sa.update(table).where(table.c.product_id == product_id,
-                                       table.c.warehouse_id == warehouse_id)
-    if delta_available < 0:
-        statement = statement.where(table.c.available >= -delta_available)
-    if reserved < 0:
-        statement = statement.where(table.c.reserved >= -reserved)
-    row = session.execute(statement.values(
-        on_hand=table.c.on_hand + on_hand, reserved=table.c.reserved + reserved,
-        available=table.c.available + delta_available, updated_at=utcnow(),
-    ).returning(table.c.available,
-                _limit(StockLimit.minimum, product_id, warehouse_id),
-                _limit(StockLimit.maximum, product_id, warehouse_id))).first()
+    row = session.execute(_CHANGE, {
+        "product": product_id, "warehouse": warehouse_id,
+        "need_available": max(-delta_available, ZERO), "need_reserved": max(-reserved, ZERO),
+        "d_on_hand": on_hand, "d_reserved": reserved, "d_available": delta_available,
+        "now": utcnow()}).first()
     if row is None:
         have = available_quantity(session, product_id, warehouse_id)
         shortfall = (-delta_available - have) if delta_available < 0 else -reserved
@@ -180,7 +194,7 @@ def change_stock(session: Session, product_id: int, warehouse_id: int, *,
                 f"{'product' if sku is None else 'warehouse'}"
                 f" {product_id if sku is None else warehouse_id} does not exist",
                 {"product_id" if sku is None else "warehouse_id": "does not exist"})
-        raise InsufficientStock(code or str(warehouse_id), {sku or str(product_id): shortfall})
+        raise InsufficientStock(code, {sku: shortfall})
     after = row[0]
     return StockChange(warehouse_id, after - delta_available, after, row[1], row[2])
 
