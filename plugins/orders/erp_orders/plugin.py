@@ -6,6 +6,7 @@ from erp_orders import api, fulfilment, hookspecs, placing, totals
 from erp_orders.channel import Channel
 from erp_orders.order import ORDER_WORKFLOW, Order, OrderLine
 from erp_orders.review import ReviewPolicy
+from erp_orders.split_merge_api import SPLIT_MERGE_ROUTES
 from erp_sdk import Entity, Permission, PluginManifest, Role, hookimpl
 
 manifest = PluginManifest(
@@ -79,4 +80,4 @@ def erp_register_permissions():
 
 @hookimpl
 def erp_register_routes():
-    return api.ROUTES
+    return api.ROUTES + SPLIT_MERGE_ROUTES
