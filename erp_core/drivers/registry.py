@@ -127,4 +127,6 @@ class _LoadFailure(Exception):
 
 
 def _reraise(_manager: Any, _entry_point: Any, exc: BaseException) -> None:
+    if isinstance(exc, ErpError):  # the driver refused its settings: keep its own error
+        raise exc
     raise _LoadFailure(traceback.format_exception_only(type(exc), exc)[-1].strip())
