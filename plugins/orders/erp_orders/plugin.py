@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from erp_orders import api, fulfilment, hookspecs, placing, totals
+from erp_orders import (
+    after_sales_api,
+    api,
+    fulfilment,
+    hookspecs,
+    placing,
+    returns,
+    tickets,
+    totals,
+)
 from erp_orders.channel import Channel
 from erp_orders.order import ORDER_WORKFLOW, Order, OrderLine
 from erp_orders.review import ReviewPolicy
@@ -29,6 +38,20 @@ lines_change_only_in_draft = totals.lines_change_only_in_draft
 line_changed = totals.line_changed
 order_changed = totals.order_changed
 number_new_orders = placing.number_new_orders
+check_return_request = returns.check_return_request
+check_return_line = returns.check_return_line
+recheck_quantities_on_approval = returns.recheck_quantities_on_approval
+rejecting_a_return_needs_a_reason = returns.rejecting_a_return_needs_a_reason
+receive_returned_goods = returns.receive_returned_goods
+record_the_refund = returns.record_the_refund
+place_the_replacement_order = returns.place_the_replacement_order
+confirm_is_true_or_false = returns.confirm_is_true_or_false
+tickets_stay_with_their_order = tickets.tickets_stay_with_their_order
+log_the_new_ticket = tickets.log_the_new_ticket
+satisfaction_is_1_to_5 = tickets.satisfaction_is_1_to_5
+record_the_satisfaction = tickets.record_the_satisfaction
+satisfaction_only_when_closing = tickets.satisfaction_only_when_closing
+forget_the_satisfaction = tickets.forget_the_satisfaction
 
 TOTALS = ["subtotal", "discount_total", "tax_total", "total"]
 
@@ -55,6 +78,8 @@ def erp_register_entities():
                read_only=["sku", "description", "line_net", "line_tax", "line_total",
                           "quantity_shipped", "quantity_returned"]),
         Entity("review_policy", ReviewPolicy, filterable=["rule"]),
+        *returns.ENTITIES,
+        *tickets.ENTITIES,
     ]
 
 
@@ -62,13 +87,18 @@ def erp_register_entities():
 def erp_register_permissions():
     return [
         Permission("orders.order.split", "Split an order into two"),
+        Permission("orders.ticket_message.create", "Post a message on an after-sales ticket"),
         Role("orders.clerk", [
             "orders.order.read", "orders.order.create", "orders.order.update",
             "orders.order.confirm", "orders.order.hold", "orders.order.release",
             "orders.order.ship", "orders.order.complete", "orders.order.cancel",
             "orders.order_line.*", "orders.channel.read", "orders.review_policy.read",
             "inventory.product.read", "inventory.stock_level.read", "crm.customer.read",
-        ], "Enters and fulfils orders"),
+            "orders.return_request.read", "orders.return_request.create",
+            "orders.return_request.update", "orders.return_request.receive",
+            "orders.return_request.cancel", "orders.return_line.*", "orders.ticket.*",
+            "orders.ticket_message.*",
+        ], "Enters and fulfils orders, takes returns in and answers tickets"),
         Role("orders.reviewer", [
             "orders.order.read", "orders.order.approve", "orders.order.reject",
             "orders.order_line.read", "orders.review_policy.read", "crm.customer.read",
@@ -80,4 +110,4 @@ def erp_register_permissions():
 
 @hookimpl
 def erp_register_routes():
-    return api.ROUTES + SPLIT_MERGE_ROUTES
+    return api.ROUTES + SPLIT_MERGE_ROUTES + after_sales_api.ROUTES
