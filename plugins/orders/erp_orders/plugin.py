@@ -5,6 +5,10 @@ from __future__ import annotations
 from erp_orders import (
     after_sales_api,
     api,
+    channels_api,
+    channels_import,
+    cli,
+    demo,
     fulfilment,
     hookspecs,
     placing,
@@ -38,6 +42,7 @@ lines_change_only_in_draft = totals.lines_change_only_in_draft
 line_changed = totals.line_changed
 order_changed = totals.order_changed
 number_new_orders = placing.number_new_orders
+push_to_channels_after_commit = channels_import.push_to_channels_after_commit  # erp_on_commit
 check_return_request = returns.check_return_request
 check_return_line = returns.check_return_line
 recheck_quantities_on_approval = returns.recheck_quantities_on_approval
@@ -110,4 +115,14 @@ def erp_register_permissions():
 
 @hookimpl
 def erp_register_routes():
-    return api.ROUTES + SPLIT_MERGE_ROUTES + after_sales_api.ROUTES
+    return api.ROUTES + SPLIT_MERGE_ROUTES + after_sales_api.ROUTES + channels_api.ROUTES
+
+
+@hookimpl
+def erp_register_cli_commands():
+    return cli.COMMANDS
+
+
+@hookimpl
+def erp_load_demo_data(session, kernel):
+    demo.load_demo_data(session, kernel)
