@@ -246,12 +246,11 @@ class Kernel:
     def _contribute(self, pm: pluggy.PluginManager, names: Sequence[str], hook_name: str,
                     **kwargs: Any) -> list[tuple[str, Any]]:
         hook = getattr(pm.hook, hook_name)
-        impls = {impl.plugin_name: impl for impl in hook.get_hookimpls()}
+        impls: dict[str, list[Any]] = {}
+        for impl in hook.get_hookimpls():  # a plugin may implement a hook more than once
+            impls.setdefault(impl.plugin_name, []).append(impl)
         results = []
-        for name in names:
-            impl = impls.get(name)
-            if impl is None:
-                continue
+        for name, impl in ((n, i) for n in names for i in impls.get(n, ())):
             args = {arg: kwargs[arg] for arg in impl.argnames}
             try:
                 results.append((name, impl.function(**args)))
@@ -288,7 +287,7 @@ class Kernel:
             yield Context(self, session, principal or Principal.system())
 
     def _after_commit(self, session: Session) -> None:
-        events = session.info.pop(PENDING_EVENTS, None)
+        events = [event for _transaction, event in session.info.pop(PENDING_EVENTS, [])]
         if events and self.pm is not None:
             try:
                 self.contribute("erp_on_commit", kernel=self, events=tuple(events))
@@ -296,8 +295,21 @@ class Kernel:
                 log.exception("erp_on_commit failed")
 
     @staticmethod
-    def _after_rollback(session: Session, _previous: object) -> None:
-        session.info.pop(PENDING_EVENTS, None)
+    def _after_rollback(session: Session, previous: Any) -> None:
+        """Forget the events written inside the transaction (or savepoint) rolled back;
+        those of an enclosing transaction that goes on are kept."""
+        pending = session.info.get(PENDING_EVENTS)
+        if not pending:
+            return
+
+        def inside(transaction: Any) -> bool:
+            while transaction is not None:
+                if transaction is previous:
+                    return True
+                transaction = transaction.parent
+            return False
+
+        pending[:] = [(t, event) for t, event in pending if not inside(t)]
 
     def initialise(self) -> None:
         """Create or upgrade the kernel's schema and every enabled plugin's schema."""

@@ -51,5 +51,6 @@ def emit(session: Session, name: str, entity: str, record_id: int | None,
                                       payload=dict(payload), created_at=utcnow())
         .returning(OutboxEvent.id)).scalar_one()
     event = DomainEvent(event_id, name, entity, record_id, dict(payload))
-    session.info.setdefault(PENDING_EVENTS, []).append(event)
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(PENDING_EVENTS, []).append((transaction, event))
     return event
