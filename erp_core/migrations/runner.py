@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from erp_core.errors import PluginError
+
+if TYPE_CHECKING:  # Alembic is imported when a migration runs, not when the kernel loads
+    from alembic.config import Config
 
 _SCRIPT_LOCATION = str(Path(__file__).parent)
 
@@ -71,6 +71,8 @@ class Migrator:
     """Upgrades branches and reports their state, on connections the caller controls."""
 
     def _config(self, branch: Branch, connection: sa.Connection) -> Config:
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", _SCRIPT_LOCATION)
         path = branch.versions_path
@@ -84,11 +86,15 @@ class Migrator:
         """The head revisions a branch ships (empty when it has no migrations)."""
         if branch.versions_path is None:
             return ()
+        from alembic.script import ScriptDirectory
+
         script = ScriptDirectory.from_config(self._config(branch, None))  # type: ignore[arg-type]
         return tuple(script.get_heads())
 
     def current(self, branch: Branch, connection: sa.Connection) -> tuple[str, ...]:
         """The revisions the database is at for this branch (empty when never migrated)."""
+        from alembic.runtime.migration import MigrationContext
+
         context = MigrationContext.configure(
             connection, opts={"version_table": branch.version_table})
         return tuple(context.get_current_heads())
@@ -100,6 +106,8 @@ class Migrator:
         """Bring a branch to its head inside the caller's transaction."""
         if branch.versions_path is None:
             return
+        from alembic import command
+
         try:
             command.upgrade(self._config(branch, connection), "heads")
         except Exception as exc:
