@@ -52,10 +52,26 @@ class Location(RecordMixin, Base):
         return self.kind in INTERNAL_KINDS
 
 
+_CACHE = "inventory_locations"
+
+
+def _cached(session: Session, key: tuple[object, ...]) -> Location | None:
+    """Locations looked up earlier in this transaction (they are read on every move)."""
+    return session.info.get(_CACHE, {}).get(key)
+
+
+def _remember(session: Session, key: tuple[object, ...], location: Location) -> Location:
+    session.info.setdefault(_CACHE, {})[key] = location
+    return location
+
+
 def virtual_location(session: Session, kind: LocationKind) -> Location:
     """The virtual location of a kind, created on first use (race-free: concurrent first
     uses insert it once)."""
     code = f"virtual/{kind}"
+    known = _cached(session, ("virtual", code))
+    if known is not None:
+        return known
     location = session.scalar(sa.select(Location).where(Location.code == code))
     if location is None:
         dialect = session.get_bind().dialect.name
@@ -65,17 +81,20 @@ def virtual_location(session: Session, kind: LocationKind) -> Location:
             code=code, name=kind.capitalize(), kind=kind, version=1, created_at=now,
             updated_at=now).on_conflict_do_nothing(index_elements=["code"]))
         location = session.scalar(sa.select(Location).where(Location.code == code))
-    return location
+    return _remember(session, ("virtual", code), location)
 
 
 def warehouse_location(session: Session, warehouse_id: int,
                        kind: LocationKind = LocationKind.STORAGE) -> Location:
     """A warehouse's location of a kind (its first, by id)."""
+    known = _cached(session, ("warehouse", warehouse_id, kind))
+    if known is not None:
+        return known
     location = session.scalar(sa.select(Location).where(
         Location.warehouse_id == warehouse_id, Location.kind == kind).order_by(Location.id))
     if location is None:
         raise NotFoundError(f"warehouse {warehouse_id} has no {kind} location")
-    return location
+    return _remember(session, ("warehouse", warehouse_id, kind), location)
 
 
 def create_warehouse(session: Session, code: str, name: str) -> Warehouse:
