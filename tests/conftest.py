@@ -9,12 +9,9 @@ Nothing there is on the path outside the tests, so a user never sees these plugi
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from kernel_testing import FIXTURE_PLUGINS, PG_URL, bearer  # noqa: F401  (re-exported)
 
 from erp_core.kernel import Kernel
@@ -27,23 +24,9 @@ def pytest_report_header() -> str:
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """A URL to an empty database of its own for this test."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'erp.db'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(sa.make_url(PG_URL).set(drivername="postgresql+psycopg"))
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.make_url(PG_URL).set(drivername="postgresql+psycopg").update_query_dict(
-        {"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def database_url(erp_database_url: str) -> str:
+    """A URL to an empty database of its own for this test (the SDK kit's fixture)."""
+    return erp_database_url
 
 
 @pytest.fixture

@@ -3,51 +3,21 @@ database (SQLite, or a PostgreSQL schema when ERP_TEST_DATABASE_URL is set)."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from erp_core.kernel import Kernel
-from erp_core.settings import Settings
 from erp_inventory.catalogue import Product
 from erp_inventory.warehouses import create_warehouse
 from erp_sdk import Principal
 
-PG_URL = os.environ.get("ERP_TEST_DATABASE_URL")
-
 
 @pytest.fixture
-def inventory_url(tmp_path: Path) -> Iterator[str]:
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'inventory.db'}"
-        return
-    schema = f"inv_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(sa.make_url(PG_URL).set(drivername="postgresql+psycopg"))
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.make_url(PG_URL).set(drivername="postgresql+psycopg").update_query_dict(
-        {"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@pytest.fixture
-def kernel(inventory_url: str) -> Iterator[Kernel]:
-    kernel = Kernel(Settings.from_env({}, database_url=inventory_url))
-    kernel.initialise()
-    kernel.enable(["inventory"])
-    kernel.boot()
-    yield kernel
-    kernel.close()
+def kernel(erp_kernel_factory: Callable[..., Kernel]) -> Kernel:
+    """A booted kernel with inventory (and what it depends on) enabled, from the SDK's kit."""
+    return erp_kernel_factory("inventory")
 
 
 @pytest.fixture

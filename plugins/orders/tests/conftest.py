@@ -3,51 +3,21 @@ enabled on a fresh database (SQLite, or a PostgreSQL schema with ERP_TEST_DATABA
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from erp_core.kernel import Kernel
-from erp_core.settings import Settings
 from erp_inventory.catalogue import Product
 from erp_inventory.warehouses import create_warehouse
 from erp_sdk import Principal
 
-PG_URL = os.environ.get("ERP_TEST_DATABASE_URL")
-
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'orders.db'}"
-        return
-    schema = f"ord_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(sa.make_url(PG_URL).set(drivername="postgresql+psycopg"))
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.make_url(PG_URL).set(drivername="postgresql+psycopg").update_query_dict(
-        {"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@pytest.fixture
-def kernel(database_url: str) -> Iterator[Kernel]:
-    kernel = Kernel(Settings.from_env({}, database_url=database_url))
-    kernel.initialise()
-    kernel.enable(["orders"])
-    kernel.boot()
-    yield kernel
-    kernel.close()
+def kernel(erp_kernel_factory: Callable[..., Kernel]) -> Kernel:
+    """A booted kernel with orders (and what it depends on) enabled, from the SDK's kit."""
+    return erp_kernel_factory("orders")
 
 
 @pytest.fixture
