@@ -440,24 +440,24 @@ def erp(database_url: str, *args: str):
 
 
 def test_erp_orders_import_prints_the_counts_and_exits_1_when_an_order_failed(
-        kernel, database_url, shop, connect, fake_shop):
+        kernel, erp_database_url, shop, connect, fake_shop):
     fake_shop.add_order("WS-1", lines=[("TEA-1", 1, "4.20")])
 
-    imported = erp(database_url, "import", "--channel", "web")
+    imported = erp(erp_database_url, "import", "--channel", "web")
 
     assert imported.exit_code == 0, imported.output
     assert "web: 1 created, 0 already imported, 0 failed" in imported.output
     fake_shop.add_order("WS-2", lines=[("NOPE-1", 1, "1.00")])
-    failed = erp(database_url, "import", "--channel", "web")
+    failed = erp(erp_database_url, "import", "--channel", "web")
     assert failed.exit_code == 1
     assert "failed WS-2" in failed.output and "NOPE-1" in failed.output
 
 
 def test_erp_orders_import_every_runs_again_until_its_count(
-        kernel, database_url, shop, connect, fake_shop):
+        kernel, erp_database_url, shop, connect, fake_shop):
     fake_shop.add_order("WS-1", lines=[("TEA-1", 1, "4.20")])
 
-    runs = erp(database_url, "import", "--channel", "web", "--every", "0.1", "--times", "2")
+    runs = erp(erp_database_url, "import", "--channel", "web", "--every", "0.1", "--times", "2")
 
     assert runs.exit_code == 0, runs.output
     assert runs.output.count("web: ") == 2
@@ -465,14 +465,14 @@ def test_erp_orders_import_every_runs_again_until_its_count(
     assert len(channel_orders(kernel, shop)) == 1
 
 
-def test_erp_orders_import_names_an_unknown_channel(kernel, database_url):
-    result = erp(database_url, "import", "--channel", "nowhere")
+def test_erp_orders_import_names_an_unknown_channel(kernel, erp_database_url):
+    result = erp(erp_database_url, "import", "--channel", "nowhere")
     assert result.exit_code == 1 and "there is no sales channel 'nowhere'" in result.output
 
 
-def test_erp_orders_push_stock_sends_the_levels(kernel, database_url, shop, connect,
+def test_erp_orders_push_stock_sends_the_levels(kernel, erp_database_url, shop, connect,
                                                 fake_shop):
-    result = erp(database_url, "push-stock", "--channel", "web")
+    result = erp(erp_database_url, "push-stock", "--channel", "web")
     assert result.exit_code == 0, result.output
     assert "web: 2 stock levels pushed" in result.output
     assert fake_shop.stock == {"TEA-1": Decimal(10), "MUG-1": Decimal(10)}
