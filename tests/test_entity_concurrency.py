@@ -160,12 +160,18 @@ def test_a_key_of_the_longest_documented_length_is_accepted(shop_client, shop_ke
     assert product_count(shop_kernel) == 1
 
 
-def test_a_key_expires_after_the_configured_time(boot_shop, api_client):
-    kernel = boot_shop(idempotency_ttl_seconds=1)
+def test_a_key_expires_after_the_configured_time(boot_shop, api_client, monkeypatch):
+    import datetime as dt
+
+    from erp_core import idempotency
+    from erp_core.db.types import utcnow
+
+    kernel = boot_shop(idempotency_ttl_seconds=60)
     client = api_client(kernel)
     first = post_with_key(client, "order-1", {**PRODUCT, "sku": "TEA-1"})
     assert post_with_key(client, "order-1", {**PRODUCT, "sku": "TEA-1"}).json() == first.json()
-    time.sleep(1.2)
+    a_minute_later = utcnow() + dt.timedelta(seconds=61)  # the clock moves, no sleeping
+    monkeypatch.setattr(idempotency, "utcnow", lambda: a_minute_later)
     later = post_with_key(client, "order-1", {**PRODUCT, "sku": "TEA-2"})
     assert later.status_code == 201 and "idempotent-replayed" not in later.headers
     assert product_count(kernel) == 2
