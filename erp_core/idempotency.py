@@ -104,9 +104,3 @@ def run_once(transaction: Callable[[], Any], key: str, print_: str, ttl_seconds:
     raise ValidationError("this Idempotency-Key is in use by a request that keeps failing;"
                           " retry later", {"Idempotency-Key": "busy"})
 
-
-def purge_expired(session: Session) -> int:
-    """Delete keys past their expiry; returns how many."""
-    result = session.execute(sa.delete(IdempotencyRecord)
-                             .where(IdempotencyRecord.expires_at <= utcnow()))
-    return result.rowcount or 0

@@ -49,11 +49,6 @@ class ListQuery:
         return ",".join(("-" if k.descending else "") + k.field for k in self.sort)
 
 
-def entity_columns(entity: RegisteredEntity) -> dict[str, sa.ColumnElement[Any]]:
-    """Every field's column, base or extension, for use in one joined SELECT."""
-    return {name: field.column for name, field in entity.fields.items()}
-
-
 def base_select(entity: RegisteredEntity) -> sa.Select[Any]:
     """SELECT of every field, extension tables outer-joined (one query, no N+1)."""
     return entity.select

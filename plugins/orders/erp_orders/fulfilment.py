@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from erp_crm.services import cancel_purchase, record_purchase
 from erp_inventory.catalogue import Category, Product
 from erp_inventory.reservations import Reservation, ReservationLine, release, reserve, ship_reserved
-from erp_orders.order import Order, OrderLine, OrderState
+from erp_orders.order import Order, OrderLine
 from erp_orders.review import review_reasons
 from erp_sdk import (
     Context,
@@ -147,7 +147,3 @@ def nothing_shipped_yet(ctx: Context, event: TransitionEvent) -> None:
     if any(line.quantity_shipped for line in _lines(ctx, event.record_id)):
         raise TransitionVetoed("an order that started shipping cannot be held")
 
-
-def is_open(state: str) -> bool:
-    return state in {OrderState.DRAFT, OrderState.REVIEW, OrderState.CONFIRMED,
-                     OrderState.ON_HOLD}

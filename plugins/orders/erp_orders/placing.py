@@ -20,7 +20,7 @@ from erp_crm.customers import Customer
 from erp_inventory.catalogue import Product
 from erp_orders.channel import Channel
 from erp_orders.money import line_amounts, order_amounts
-from erp_orders.order import ADDRESS_FIELDS, Order, OrderLine, OrderState
+from erp_orders.order import ADDRESS_FIELDS, Order, OrderLine
 from erp_sdk import Context, NotFoundError, ValidationError, WriteEvent, on_write, utcnow
 
 
@@ -142,6 +142,3 @@ def number_new_orders(ctx: Context, event: WriteEvent) -> None:
     ctx.session.execute(sa.update(Order).where(Order.id == event.record_id).values(
         number=order_number(event.record_id), placed_at=utcnow()))
 
-
-def open_states() -> set[str]:
-    return {OrderState.DRAFT, OrderState.REVIEW, OrderState.CONFIRMED, OrderState.ON_HOLD}
