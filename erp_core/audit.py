@@ -1,8 +1,9 @@
 """The audit log: who changed what, when, from which value to which (kernel table).
 
 Written by the entity service and the workflow engine in the same transaction as the
-change itself, so a rolled-back change leaves no audit row and a committed one always
-has its row. Readable through the API as the kernel entity ``kernel.audit_entry``.
+change itself (buffered and inserted at commit, one statement for all of a transaction's
+rows), so a rolled-back change leaves no audit row and a committed one always has its row.
+Readable through the API as the kernel entity ``kernel.audit_entry``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from erp_core.db.base import Base
+from erp_core.db.deferred import defer_insert
 from erp_core.db.types import UtcDateTime, utcnow
 
 
@@ -33,12 +35,13 @@ class AuditEntry(Base):
 
 def record_change(ctx: Any, entity: str, record_id: int, action: str,
                   changes: Mapping[str, tuple[Any, Any]]) -> None:
-    """Write one audit row; ``changes`` maps a field to ``(old, new)`` JSON values."""
-    ctx.session.execute(sa.insert(AuditEntry).values(
-        at=utcnow(), principal=ctx.principal.name, user_id=ctx.principal.user_id,
-        entity=entity, record_id=record_id, action=action,
-        changes={field: {"old": old, "new": new} for field, (old, new) in changes.items()},
-    ))
+    """Write one audit row (at commit, see ``erp_core.db.deferred``); ``changes`` maps a
+    field to ``(old, new)`` JSON values."""
+    defer_insert(ctx.session, AuditEntry.__table__, {
+        "at": utcnow(), "principal": ctx.principal.name, "user_id": ctx.principal.user_id,
+        "entity": entity, "record_id": record_id, "action": action,
+        "changes": {field: {"old": old, "new": new} for field, (old, new) in changes.items()},
+    })
 
 
 def diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,

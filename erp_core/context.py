@@ -13,7 +13,7 @@ import attrs
 from sqlalchemy.orm import Session
 
 from erp_core.audit import diff, record_change
-from erp_core.events.outbox import DomainEvent, emit
+from erp_core.events.outbox import emit
 from erp_core.security.principal import Principal
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class Context:
         return self.kernel.workflows.fire(self, entity, record_id, transition, data)
 
     def emit(self, name: str, entity: str, record_id: int | None,
-             payload: Mapping[str, Any]) -> DomainEvent:
+             payload: Mapping[str, Any]) -> None:
         """Write a domain event (``<plugin>.<thing>.<what happened>``) to the outbox in this
         transaction: it exists exactly when the change it reports is committed."""
         return emit(self.session, name, entity, record_id, payload)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp_core import __version__, hookspecs
 from erp_core import idempotency as _idempotency  # noqa: F401  (kernel tables on the metadata)
 from erp_core.context import Context
+from erp_core.db.deferred import inside
 from erp_core.db.engine import create_engine
 from erp_core.drivers.registry import Drivers
 from erp_core.entities.declaration import Entity
@@ -299,17 +300,8 @@ class Kernel:
         """Forget the events written inside the transaction (or savepoint) rolled back;
         those of an enclosing transaction that goes on are kept."""
         pending = session.info.get(PENDING_EVENTS)
-        if not pending:
-            return
-
-        def inside(transaction: Any) -> bool:
-            while transaction is not None:
-                if transaction is previous:
-                    return True
-                transaction = transaction.parent
-            return False
-
-        pending[:] = [(t, event) for t, event in pending if not inside(t)]
+        if pending:
+            pending[:] = [(t, event) for t, event in pending if not inside(t, previous)]
 
     def initialise(self) -> None:
         """Create or upgrade the kernel's schema and every enabled plugin's schema."""

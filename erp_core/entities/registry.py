@@ -71,21 +71,27 @@ class RegisteredEntity:
     def version_column(self) -> sa.Column[Any]:
         return self.table.c.version
 
-    @property
-    def writable(self) -> dict[str, Field]:
-        return {name: f for name, f in self.fields.items() if f.writable}
+    writable: Mapping[str, Field] = attrs.field(init=False, eq=False, repr=False)
+    readable: Mapping[str, Field] = attrs.field(init=False, eq=False, repr=False)
+    filterable: Mapping[str, Field] = attrs.field(init=False, eq=False, repr=False)
+    sortable: Mapping[str, Field] = attrs.field(init=False, eq=False, repr=False)
+    by_id: sa.Select[Any] = attrs.field(init=False, eq=False, repr=False)
+    """``select`` of one record (parameter ``record_id``), built once."""
+    by_id_locked: sa.Select[Any] = attrs.field(init=False, eq=False, repr=False)
+    """``by_id`` that also locks the record's row until the transaction ends."""
 
-    @property
-    def readable(self) -> dict[str, Field]:
-        return {name: f for name, f in self.fields.items() if f.readable}
-
-    @property
-    def filterable(self) -> dict[str, Field]:
-        return {name: f for name, f in self.fields.items() if f.filterable}
-
-    @property
-    def sortable(self) -> dict[str, Field]:
-        return {name: f for name, f in self.fields.items() if f.sortable}
+    def __attrs_post_init__(self) -> None:
+        # Derived once: the service reads them on every call.
+        derived = {
+            "writable": {n: f for n, f in self.fields.items() if f.writable},
+            "readable": {n: f for n, f in self.fields.items() if f.readable},
+            "filterable": {n: f for n, f in self.fields.items() if f.filterable},
+            "sortable": {n: f for n, f in self.fields.items() if f.sortable},
+            "by_id": self.select.where(self.table.c.id == sa.bindparam("record_id")),
+        }
+        derived["by_id_locked"] = derived["by_id"].with_for_update(of=self.table)
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
 
     @property
     def permissions(self) -> dict[str, str]:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from erp_core.db.base import Base
+from erp_core.db.deferred import defer_insert
 from erp_core.db.types import UtcDateTime, utcnow
 
 PENDING_EVENTS = "erp_pending_events"
@@ -44,13 +45,18 @@ class DomainEvent:
 
 
 def emit(session: Session, name: str, entity: str, record_id: int | None,
-         payload: Mapping[str, Any]) -> DomainEvent:
-    """Write an event to the outbox in the session's transaction."""
-    event_id = session.execute(
-        sa.insert(OutboxEvent).values(name=name, entity=entity, record_id=record_id,
-                                      payload=dict(payload), created_at=utcnow())
-        .returning(OutboxEvent.id)).scalar_one()
-    event = DomainEvent(event_id, name, entity, record_id, dict(payload))
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(PENDING_EVENTS, []).append((transaction, event))
-    return event
+         payload: Mapping[str, Any]) -> None:
+    """Write an event to the outbox in the session's transaction.
+
+    The row is inserted at commit with the transaction's other events (see
+    ``erp_core.db.deferred``); ``erp_on_commit`` then receives it with its id.
+    """
+    defer_insert(session, OutboxEvent.__table__,
+                 {"name": name, "entity": entity, "record_id": record_id,
+                  "payload": dict(payload), "created_at": utcnow()}, _written)
+
+
+def _written(event_id: int, values: Mapping[str, Any], transaction: Any) -> None:
+    session = transaction.session
+    session.info.setdefault(PENDING_EVENTS, []).append((transaction, DomainEvent(
+        event_id, values["name"], values["entity"], values["record_id"], values["payload"])))

@@ -128,17 +128,21 @@ def list_tokens(session: Session, user_name: str) -> list[ApiToken]:
                                 .order_by(ApiToken.id)))
 
 
-def authenticate(session: Session, secret: str, permissions: PermissionRegistry) -> Principal:
+_TOKEN_HOLDER = (
+    sa.select(User.id, User.name, User.scope, ApiToken.expires_at, ApiToken.revoked_at,
+              UserRole.role)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(ApiToken.token_hash == sa.bindparam("token_hash"), User.active))
+"""The user, roles and token state behind a token hash, built once (read per request)."""
+
+
+def authenticate(session: Session | sa.Connection, secret: str,
+                 permissions: PermissionRegistry) -> Principal:
     """The principal behind a bearer token; raises ``AuthenticationRequired`` if it is not
-    a live token of an active user."""
+    a live token of an active user. One read, so an autocommit connection suffices."""
     now = utcnow()
-    rows = session.execute(
-        sa.select(User.id, User.name, User.scope, ApiToken.expires_at, ApiToken.revoked_at,
-                  UserRole.role)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .outerjoin(UserRole, UserRole.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(secret), User.active)
-    ).all()
+    rows = session.execute(_TOKEN_HOLDER, {"token_hash": hash_token(secret)}).all()
     row = rows[0] if rows else None
     if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
         raise AuthenticationRequired("the bearer token is unknown, expired or revoked")

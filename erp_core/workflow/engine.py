@@ -69,6 +69,7 @@ class WorkflowEngine:
     def __init__(self, entities: EntityRegistry, pm: Any = None,
                  plugin_order: Sequence[str] = ()) -> None:
         self.entities = entities
+        self._updates: dict[str, Any] = {}
         self._subscribers: dict[str, list[_Subscriber]] = {"before": [], "after": []}
         if pm is None:
             return
@@ -125,6 +126,24 @@ class WorkflowEngine:
                     " was changed", plugin=subscriber.plugin) from exc
         return ran
 
+    def _state_update(self, entity: Any) -> Any:
+        """The conditional state change of an entity, built once per entity: moving from
+        the state the record was read in, so a concurrent transition makes it match nothing."""
+        statement = self._updates.get(entity.name)
+        if statement is None:
+            table = entity.table
+            field = entity.declaration.workflow.field
+            values: dict[str, Any] = {field: sa.bindparam("wf_target"),
+                                      "version": entity.version_column + 1}
+            if "updated_at" in table.c:
+                values["updated_at"] = sa.bindparam("wf_now", type_=table.c.updated_at.type)
+            statement = (sa.update(table)
+                         .where(entity.id_column == sa.bindparam("wf_record_id"),
+                                table.c[field] == sa.bindparam("wf_source"))
+                         .values(values).returning(entity.version_column))
+            self._updates[entity.name] = statement
+        return statement
+
     def fire(self, ctx: Context, entity_name: str, record_id: int, name: str,
              data: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Fire transition ``name`` on a record; returns the record after the change and
@@ -139,7 +158,6 @@ class WorkflowEngine:
         ctx.principal.require(permission_of(entity_name, transition))
         service = EntityService(entity).bind(ctx)
         before = service.get(record_id, lock=True)
-        state_column = entity.table.c[workflow.field]
         current = before[workflow.field]
         if current not in transition.sources:
             allowed = workflow.allowed_from(current)
@@ -150,20 +168,15 @@ class WorkflowEngine:
         event = TransitionEvent(entity_name, record_id, name, current, transition.target, before,
                                 dict(data or {}))
         self._run("before", ctx, event)
-        values: dict[str, Any] = {workflow.field: transition.target,
-                                  "version": entity.version_column + 1}
-        if "updated_at" in entity.table.c:
-            values["updated_at"] = utcnow()
-        changed = ctx.session.execute(
-            sa.update(entity.table)
-            .where(entity.id_column == record_id, state_column == current).values(values)
-            .returning(entity.version_column))
-        new_version = changed.scalar()
+        now = utcnow()
+        new_version = ctx.session.execute(self._state_update(entity), {
+            "wf_record_id": record_id, "wf_source": current, "wf_target": transition.target,
+            "wf_now": now}).scalar()
         if new_version is None:
             raise ConflictError(f"{entity_name} {record_id} changed state meanwhile; retry")
         after = {**before, workflow.field: transition.target, "version": new_version}
-        if "updated_at" in values and "updated_at" in before:
-            after["updated_at"] = entity.fields["updated_at"].to_json(values["updated_at"])
+        if "updated_at" in entity.table.c and "updated_at" in before:
+            after["updated_at"] = entity.fields["updated_at"].to_json(now)
         # The audit row and the event are written before the reactions, in the same
         # transaction, so a reaction that fires another transition is recorded after it;
         # if a reaction fails, all of it rolls back together.

@@ -47,28 +47,41 @@ class OrderRequest:
     notes: str | None = None
 
 
+_INSERT_LINES = sa.insert(OrderLine)
+
+
 def order_number(order_id: int) -> str:
     """Readable and unique under any concurrency: derived from the primary key."""
     return f"SO-{order_id:06d}"
 
 
-def _address(ctx: Context, customer_id: int, given: Mapping[str, Any] | None,
-             default_column: Any) -> dict[str, Any]:
+_SHIP = sa.orm.aliased(Address, name="ship")
+_BILL = sa.orm.aliased(Address, name="bill")
+_ADDRESS_COLUMNS = ("recipient", "line1", "line2", "city", "postal_code", "region", "country")
+_PARTIES = (
+    sa.select(Channel.warehouse_id, Customer.id.label("customer"), Customer.name,
+              *(getattr(_SHIP, c).label(f"ship_{c}") for c in ("id", *_ADDRESS_COLUMNS)),
+              *(getattr(_BILL, c).label(f"bill_{c}") for c in ("id", *_ADDRESS_COLUMNS)))
+    .select_from(Channel)
+    .outerjoin(Customer, Customer.id == sa.bindparam("customer_id"))
+    .outerjoin(_SHIP, _SHIP.id == Customer.default_shipping_address_id)
+    .outerjoin(_BILL, _BILL.id == Customer.default_billing_address_id)
+    .where(Channel.id == sa.bindparam("channel_id")))
+"""The channel, the customer and the customer's default addresses in one round trip."""
+
+
+def _address(given: Mapping[str, Any] | None, parties: Any, kind: str) -> dict[str, Any]:
+    """The address to copy onto the order: the one given, else the customer's default."""
     if given is not None:
         unknown = set(given) - set(ADDRESS_FIELDS)
         if unknown:
             raise ValidationError(f"unknown address fields: {', '.join(sorted(unknown))}",
                                   {"address": "unknown fields"})
         return {field: given.get(field) for field in ADDRESS_FIELDS}
-    row = ctx.session.execute(
-        sa.select(Address, Customer.name).join(Customer, default_column == Address.id)
-        .where(Customer.id == customer_id)).first()
-    if row is None:
+    if parties[f"{kind}_id"] is None:
         return {}
-    address, name = row
-    return {"name": address.recipient or name, "line1": address.line1, "line2": address.line2,
-            "city": address.city, "postal_code": address.postal_code, "region": address.region,
-            "country": address.country}
+    return {"name": parties[f"{kind}_recipient"] or parties["name"],
+            **{field: parties[f"{kind}_{field}"] for field in ADDRESS_FIELDS[1:]}}
 
 
 def place_order(ctx: Context, request: OrderRequest) -> tuple[int, bool]:
@@ -82,13 +95,15 @@ def place_order(ctx: Context, request: OrderRequest) -> tuple[int, bool]:
             return existing, False
     if not request.lines:
         raise ValidationError("an order needs at least one line", {"lines": "empty"})
-    channel = ctx.session.get(Channel, request.channel_id)
-    if channel is None:
+    parties = ctx.session.execute(_PARTIES, {"channel_id": request.channel_id,
+                                             "customer_id": request.customer_id}
+                                  ).mappings().first()
+    if parties is None:
         raise NotFoundError(f"channel {request.channel_id} does not exist")
-    if ctx.session.get(Customer, request.customer_id) is None:
+    if parties["customer"] is None:
         raise ValidationError(f"customer {request.customer_id} does not exist",
                               {"customer_id": "does not exist"})
-    warehouse_id = request.warehouse_id or channel.warehouse_id
+    warehouse_id = request.warehouse_id or parties["warehouse_id"]
     if warehouse_id is None:
         raise ValidationError("say which warehouse serves the order (or give the channel"
                               " a default warehouse)", {"warehouse_id": "required"})
@@ -112,10 +127,8 @@ def place_order(ctx: Context, request: OrderRequest) -> tuple[int, bool]:
                      "line_tax": amounts.tax, "line_total": amounts.total})
     totals = order_amounts(((r["quantity"], r["unit_price"], r["discount"], r["tax_rate"])
                             for r in rows), request.shipping_amount)
-    ship = _address(ctx, request.customer_id, request.shipping_address,
-                    Customer.default_shipping_address_id)
-    bill = _address(ctx, request.customer_id, request.billing_address,
-                    Customer.default_billing_address_id) or ship
+    ship = _address(request.shipping_address, parties, "ship")
+    bill = _address(request.billing_address, parties, "bill") or ship
     now = utcnow()
     created = ctx.records("orders.order").create({
         "channel_id": request.channel_id, "external_reference": request.external_reference,
@@ -123,12 +136,11 @@ def place_order(ctx: Context, request: OrderRequest) -> tuple[int, bool]:
         "currency": request.currency.upper(), "notes": request.notes,
         "shipping_amount": str(request.shipping_amount),
         **{f"ship_{k}": v for k, v in ship.items()}, **{f"bill_{k}": v for k, v in bill.items()},
-    })
+    }, computed={"placed_at": now, "subtotal": totals.subtotal,
+                 "discount_total": totals.discount_total, "tax_total": totals.tax_total,
+                 "total": totals.total})
     order_id = created["id"]
-    ctx.session.execute(sa.update(Order).where(Order.id == order_id).values(
-        placed_at=now, subtotal=totals.subtotal,
-        discount_total=totals.discount_total, tax_total=totals.tax_total, total=totals.total))
-    ctx.session.execute(sa.insert(OrderLine), [
+    ctx.session.execute(_INSERT_LINES, [
         {**row, "order_id": order_id, "version": 1, "created_at": now, "updated_at": now,
          "quantity_shipped": Decimal(0), "quantity_returned": Decimal(0)} for row in rows])
     placed = ctx.records("orders.order").get(order_id)

@@ -1,0 +1,124 @@
+"""Rows written at commit: append-only rows buffered per transaction, one INSERT per table.
+
+The audit log and the outbox get a row for nearly every change, often several per
+transaction (a transition that fires another). Inserting each at once costs a round trip
+and a statement build every time; buffering them in the session and inserting them just
+before the commit costs one multi-row ``INSERT`` per table instead. What the caller sees
+does not change:
+
+- the rows are in the same transaction as the change, so they exist exactly when it is
+  committed;
+- a rolled-back savepoint forgets the rows buffered inside it, its enclosing transaction
+  keeps its own;
+- a ``SELECT`` through the session that reads one of the buffered tables writes the
+  buffer first (read-your-writes), so nothing buffered is ever missing from a query.
+
+The listeners are on the ``Session`` class, so every session gets this behaviour, also
+one a test or a script opens itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.sql.util import find_tables
+
+PENDING = "erp_deferred_inserts"
+
+Written = Callable[[int, Mapping[str, Any], Any], None]
+
+
+@attrs.frozen
+class _Pending:
+    transaction: SessionTransaction | None
+    table: sa.Table
+    values: Mapping[str, Any]
+    written: Written | None
+
+
+_statements: dict[tuple[sa.Table, bool], Any] = {}
+
+
+def _insert(table: sa.Table, returning: bool) -> Any:
+    """The table's INSERT, built once (its cache key is then computed once, too)."""
+    statement = _statements.get((table, returning))
+    if statement is None:
+        statement = sa.insert(table)
+        if returning:
+            statement = statement.returning(table.c.id, sort_by_parameter_order=True)
+        _statements[(table, returning)] = statement
+    return statement
+
+
+def current_transaction(session: Session) -> SessionTransaction | None:
+    """The innermost transaction (a savepoint, or the session's transaction)."""
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def inside(transaction: Any, outer: Any) -> bool:
+    """Whether ``transaction`` is ``outer`` or nested in it."""
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+def defer_insert(session: Session, table: sa.Table, values: Mapping[str, Any],
+                 written: Written | None = None) -> None:
+    """Insert ``values`` into ``table`` before this transaction commits.
+
+    Every row of one table must carry the same keys. ``written(id, values, transaction)``
+    is called once the row is in, with its new primary key and the transaction (or
+    savepoint) it was buffered in.
+    """
+    transaction = current_transaction(session)
+    if transaction is None:
+        session.connection()  # begin the transaction the rows belong to
+        transaction = current_transaction(session)
+    session.info.setdefault(PENDING, []).append(_Pending(transaction, table, values, written))
+
+
+def write_deferred(session: Session) -> None:
+    """Insert everything buffered in the session now, one statement per table."""
+    pending: list[_Pending] = session.info.pop(PENDING, None) or []
+    by_table: dict[sa.Table, list[_Pending]] = {}
+    for item in pending:
+        by_table.setdefault(item.table, []).append(item)
+    for table, items in by_table.items():
+        returning = any(item.written for item in items)
+        result = session.execute(_insert(table, returning), [item.values for item in items])
+        if returning:
+            for item, new_id in zip(items, result.scalars(), strict=True):
+                if item.written:
+                    item.written(new_id, item.values, item.transaction)
+
+
+def _reads_pending(statement: Any, pending: list[_Pending]) -> bool:
+    names = {item.table.name for item in pending}
+    return any(getattr(table, "name", None) in names for table in find_tables(
+        statement, include_aliases=True, include_joins=True))
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if session.info.get(PENDING):
+        write_deferred(session)
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _read_your_writes(state: ORMExecuteState) -> None:
+    pending = state.session.info.get(PENDING)
+    if pending and state.is_select and _reads_pending(state.statement, pending):
+        write_deferred(state.session)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    pending = session.info.get(PENDING)
+    if pending:
+        pending[:] = [item for item in pending if not inside(item.transaction, previous)]

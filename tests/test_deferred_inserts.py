@@ -1,0 +1,123 @@
+"""Audit rows and outbox events are buffered per transaction and written at commit.
+
+One multi-row INSERT per table however many changes a transaction makes; rows readable
+within the transaction that wrote them; a rolled-back savepoint loses only its own rows;
+``erp_on_commit`` receives each event with the id of its row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from erp_core.audit import AuditEntry
+from erp_core.events.outbox import OutboxEvent
+from erp_core.kernel import Kernel
+
+
+@pytest.fixture
+def desk(use_plugins, kernel: Kernel) -> Iterator[Kernel]:
+    use_plugins("desk", "desk_notes", "desk_watch")
+    kernel.enable(["desk_watch"])
+    kernel.boot()
+    commits().clear()
+    yield kernel
+    commits().clear()
+
+
+def commits() -> list:
+    from erp_test_desk_watch.plugin import COMMITS
+
+    return COMMITS
+
+
+def inserts_into(kernel: Kernel) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO KERNEL_"):
+            seen.append(statement.split()[2])
+
+    sa.event.listen(kernel.engine, "before_cursor_execute", record)
+    return seen
+
+
+def names(session) -> list[str]:
+    return list(session.scalars(sa.select(OutboxEvent.name).order_by(OutboxEvent.id)))
+
+
+def test_a_transaction_writes_its_audit_rows_and_events_in_one_insert_each(desk):
+    seen = inserts_into(desk)
+    with desk.context() as ctx:
+        for title in ("one", "two", "three"):
+            ticket = ctx.records("desk.ticket").create({"title": title, "customer_id": 1})
+            ctx.fire("desk.ticket", ticket["id"], "start")
+        assert seen == []  # nothing written yet: all of it goes in at commit
+    assert seen.count("kernel_audit_entry") == 1
+    # PostgreSQL returns the new ids of a multi-row INSERT in order; SQLite does not promise
+    # an order, so SQLAlchemy inserts the events there one by one (in-process, no round trip).
+    expected_event_inserts = 1 if desk.engine.dialect.name == "postgresql" else 6
+    assert seen.count("kernel_outbox_event") == expected_event_inserts
+    with desk.transaction() as session:
+        audited = session.execute(sa.select(AuditEntry.action, AuditEntry.record_id)
+                                  .order_by(AuditEntry.id)).all()
+        assert [action for action, _ in audited] == ["created", "start"] * 3
+        assert names(session) == ["desk.ticket.created", "desk.ticket.start"] * 3
+
+
+def test_rows_are_readable_in_the_transaction_that_wrote_them(desk):
+    with desk.context() as ctx:
+        ticket = ctx.records("desk.ticket").create({"title": "jam", "customer_id": 1})
+        assert names(ctx.session) == ["desk.ticket.created"]
+        history = ctx.session.scalars(sa.select(AuditEntry.action).where(
+            AuditEntry.record_id == ticket["id"])).all()
+        assert history == ["created"]
+        ctx.emit("desk.ticket.noted", "desk.ticket", ticket["id"], {"note": "x"})
+        joined = ctx.session.execute(
+            sa.select(OutboxEvent.name).join(AuditEntry, AuditEntry.record_id
+                                             == OutboxEvent.record_id)
+            .order_by(OutboxEvent.id)).scalars().all()
+        assert joined == ["desk.ticket.created", "desk.ticket.noted"]
+
+
+def test_a_rolled_back_savepoint_loses_only_its_own_rows(desk):
+    with desk.context() as ctx:
+        kept = ctx.records("desk.ticket").create({"title": "kept", "customer_id": 1})["id"]
+        savepoint = ctx.session.begin_nested()
+        ctx.records("desk.ticket").create({"title": "lost", "customer_id": 1})
+        ctx.emit("desk.ticket.noted", "desk.ticket", None, {})
+        savepoint.rollback()
+        ctx.emit("desk.ticket.noted", "desk.ticket", kept, {"after": True})
+    with desk.transaction() as session:
+        assert names(session) == ["desk.ticket.created", "desk.ticket.noted"]
+        assert session.scalars(sa.select(AuditEntry.record_id)).all() == [kept]
+    assert [name for _id, name, _payload in committed()] == ["desk.ticket.created",
+                                                              "desk.ticket.noted"]
+
+
+def test_a_rolled_back_transaction_writes_nothing(desk):
+    with pytest.raises(RuntimeError), desk.context() as ctx:
+        ctx.records("desk.ticket").create({"title": "gone", "customer_id": 1})
+        raise RuntimeError("changed my mind")
+    with desk.transaction() as session:
+        assert names(session) == []
+        assert session.scalars(sa.select(AuditEntry)).all() == []
+    assert committed() == []
+
+
+def test_on_commit_hears_each_event_with_the_id_of_its_row(desk):
+    with desk.context() as ctx:
+        for title in ("a", "b"):
+            ctx.records("desk.ticket").create({"title": title, "customer_id": 1})
+    with desk.transaction() as session:
+        rows = session.execute(sa.select(OutboxEvent.id, OutboxEvent.name)
+                               .order_by(OutboxEvent.id)).all()
+    assert [(event_id, name) for event_id, name, _ in committed()] == [tuple(r) for r in rows]
+
+
+def committed() -> list[tuple[int, str, dict]]:
+    return [(event.id, event.name, dict(event.payload))
+            for call in commits() for event in call]
+
