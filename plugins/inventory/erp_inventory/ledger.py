@@ -1,20 +1,26 @@
 """The stock ledger: moves, per-location balances and per-warehouse stock levels.
 
 Every change of stock is a ``Move`` (immutable, ``done`` when written). Two caches are
-updated in the same transaction, by the same function (``post_move``), so they can never
-drift from the ledger: ``Balance`` (on hand per product and location, virtual locations
-included) and ``StockLevel`` (on hand, reserved and available per product and
+updated in the same transaction, by the same method (``Ledger.post_many``), so they can
+never drift from the ledger: ``Balance`` (on hand per product and location, virtual
+locations included) and ``StockLevel`` (on hand, reserved and available per product and
 warehouse). ``StockLevel`` is where overselling is prevented: every decrement of
 ``available`` is a conditional ``UPDATE ... WHERE available >= :quantity``, one atomic
 statement, so concurrent writers serialise on the row and the loser sees the winner's
 result (PostgreSQL re-checks the condition after the row lock; SQLite's write
 transaction is exclusive). CHECK constraints make a negative availability impossible
-even for code that forgets the rule.
+even for code that forgets the rule. An internal location's balance never goes below
+zero either: the rows a posting takes from are locked and checked before anything is
+written.
+
+A batch of moves costs a fixed number of statements (one per stock row changed aside):
+the statements are built once and run with many parameter sets, because on the order
+pipeline's hot path the number of statements, not their size, is what costs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -26,7 +32,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from erp_inventory.alerts import StockLimit
 from erp_inventory.catalogue import Product
 from erp_inventory.exceptions import InsufficientStock
-from erp_inventory.warehouses import INTERNAL_KINDS, Location, LocationKind, Warehouse
+from erp_inventory.warehouses import (
+    INTERNAL_KINDS,
+    Location,
+    LocationKind,
+    Warehouse,
+    location_by_id,
+)
 from erp_sdk import Base, Money, Quantity, UtcDateTime, ValidationError, utcnow
 
 ZERO = Decimal(0)
@@ -94,27 +106,6 @@ def ensure_stock_row(session: Session, product_id: int, warehouse_id: int) -> No
     session.execute(_insert(session, StockLevel.__table__).values(
         product_id=product_id, warehouse_id=warehouse_id, on_hand=ZERO, reserved=ZERO,
         available=ZERO, updated_at=utcnow()).on_conflict_do_nothing())
-
-
-def _add_balance(session: Session, product_id: int, location_id: int, delta: Decimal) -> None:
-    table = Balance.__table__
-    statement = _insert(session, table).values(
-        product_id=product_id, location_id=location_id, quantity=delta)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=[table.c.product_id, table.c.location_id],
-        set_={"quantity": table.c.quantity + delta}))
-
-
-def _take_balance(session: Session, product_id: int, location: Location, quantity: Decimal,
-                  sku: str) -> None:
-    taken = session.execute(
-        sa.update(Balance).where(Balance.product_id == product_id,
-                                 Balance.location_id == location.id,
-                                 Balance.quantity >= quantity)
-        .values(quantity=Balance.quantity - quantity))
-    if taken.rowcount != 1:
-        raise InsufficientStock(location.code, {sku: quantity - location_quantity(
-            session, product_id, location.id)})
 
 
 def location_quantity(session: Session, product_id: int, location_id: int) -> Decimal:
@@ -199,60 +190,164 @@ def change_stock(session: Session, product_id: int, warehouse_id: int, *,
     return StockChange(warehouse_id, after - delta_available, after, row[1], row[2])
 
 
+@attrs.frozen
+class Posting:
+    """One move to write: ``quantity`` of a product from one location to another.
+
+    ``unit_cost`` is what the move records (the product's average cost for goods
+    leaving, the purchase cost for goods arriving); ``sku`` names the product when a
+    source is short. ``from_reserved`` takes the units out of what is reserved (a
+    shipment consuming a reservation) instead of out of what is available.
+    """
+
+    product_id: int
+    sku: str
+    quantity: Decimal
+    from_location_id: int
+    to_location_id: int
+    unit_cost: Decimal
+    origin: str | None = None
+    reason: str | None = None
+    from_reserved: bool = False
+
+
+def _upsert_balances(insert: Any) -> Any:
+    table = Balance.__table__
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.product_id, table.c.location_id],
+        set_={"quantity": table.c.quantity + statement.excluded.quantity})
+
+
+# Built once: SQLAlchemy then computes their cache keys once, not on every posting.
+_BALANCES = Balance.__table__
+_LOCK_BALANCES = (
+    sa.select(_BALANCES.c.location_id, _BALANCES.c.product_id, _BALANCES.c.quantity)
+    .where(sa.tuple_(_BALANCES.c.location_id, _BALANCES.c.product_id)
+           .in_(sa.bindparam("keys", expanding=True)))
+    .order_by(_BALANCES.c.location_id, _BALANCES.c.product_id)
+    .with_for_update())
+_ADD_TO_BALANCES = {"postgresql": _upsert_balances(postgresql.insert),
+                    "sqlite": _upsert_balances(sqlite.insert)}
+# PostgreSQL returns the new ids in the rows' order. SQLAlchemy can only promise that
+# order on SQLite by inserting one row per statement, so there the ids are sorted
+# instead: SQLite gives each new row a rowid above every existing one, so the rows of
+# one INSERT get increasing ids in the order they are listed.
+_INSERT_MOVES = {
+    "postgresql": sa.insert(Move.__table__).returning(Move.__table__.c.id,
+                                                      sort_by_parameter_order=True),
+    "sqlite": sa.insert(Move.__table__).returning(Move.__table__.c.id)}
+
+
 class Ledger:
-    """Posts moves for one transaction; caches locations and products it has looked up."""
+    """Posts moves for one transaction; locations come from the transaction's cache."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._locations: dict[int, Location] = {}
 
     def location(self, location_id: int) -> Location:
-        if location_id not in self._locations:
-            location = self.session.get(Location, location_id)
-            if location is None:
-                raise ValidationError(f"location {location_id} does not exist",
-                                      {"location_id": "does not exist"})
-            self._locations[location_id] = location
-        return self._locations[location_id]
+        return location_by_id(self.session, location_id)
 
     def post(self, product: Product, quantity: Decimal, from_location_id: int,
              to_location_id: int, *, origin: str | None = None, reason: str | None = None,
              unit_cost: Decimal | None = None, from_reserved: bool = False,
-             ) -> tuple[Move, list[StockChange]]:
+             ) -> tuple[int, list[StockChange]]:
         """Write one done move and update balances, stock levels and the average cost.
 
-        ``from_reserved`` takes the units out of what is reserved (a shipment consuming a
-        reservation) instead of out of what is available. Returns the move and, per
-        warehouse whose availability changed, ``(warehouse_id, before, after)``.
+        Returns the move id and the change of each warehouse's stock row it touched.
         """
         if quantity <= 0:
             raise ValidationError("a move needs a positive quantity", {"quantity": "must be > 0"})
         source, target = self.location(from_location_id), self.location(to_location_id)
-        if source.id == target.id:
-            raise ValidationError("a move needs two different locations")
-        changes: list[StockChange] = []
         incoming_cost = self._incoming_cost(product, quantity, source, target, unit_cost)
-        if source.kind in INTERNAL_KINDS:
-            _take_balance(self.session, product.id, source, quantity, product.sku)
-        else:
-            _add_balance(self.session, product.id, source.id, -quantity)
-        _add_balance(self.session, product.id, target.id, quantity)
-        source_home = source.warehouse_id if source.kind in INTERNAL_KINDS else None
-        target_home = target.warehouse_id if target.kind in INTERNAL_KINDS else None
-        if source_home is not None and source_home != target_home:
-            changes.append(change_stock(
-                self.session, product.id, source_home, on_hand=-quantity,
-                reserved=-quantity if from_reserved else ZERO))
-        if target_home is not None and target_home != source_home:
-            changes.append(change_stock(self.session, product.id, target_home,
-                                        on_hand=quantity))
-        move = Move(product_id=product.id, quantity=quantity, from_location_id=source.id,
-                    to_location_id=target.id, state="done", done_at=utcnow(), origin=origin,
-                    reason=reason,
-                    unit_cost=incoming_cost if incoming_cost is not None else product.cost)
-        self.session.add(move)
-        self.session.flush()
-        return move, changes
+        [move_id], changes = self.post_many([Posting(
+            product.id, product.sku, quantity, source.id, target.id,
+            incoming_cost if incoming_cost is not None else product.cost, origin=origin,
+            reason=reason, from_reserved=from_reserved)])
+        return move_id, [change for _product_id, change in changes]
+
+    def post_many(self, postings: Sequence[Posting],
+                  ) -> tuple[list[int], list[tuple[int, StockChange]]]:
+        """Write done moves and update balances and stock levels, in a number of
+        statements that does not grow with the postings (except one per stock row).
+
+        Every internal source must hold what the batch takes from it; if one does not,
+        ``InsufficientStock`` names each SKU short and by how much, and nothing has been
+        written. Balance rows are locked in (location, product) order and stock rows in
+        (product, warehouse) order whatever the order of the postings, so batches never
+        deadlock on each other. Average costs are not re-averaged here (``post`` does it
+        for goods arriving). Returns the move ids in the postings' order and, per
+        (product, warehouse) stock row changed, ``(product_id, change)`` for alerts.
+        """
+        if not postings:
+            return [], []
+        deltas: dict[tuple[int, int], Decimal] = {}  # (location, product) -> change
+        takes: dict[tuple[int, int], Decimal] = {}  # from internal locations only
+        stock: dict[tuple[int, int], tuple[Decimal, Decimal]] = {}  # (product, warehouse)
+        skus: dict[int, str] = {}
+        for posting in postings:
+            product_id, quantity = posting.product_id, posting.quantity
+            if quantity <= 0:
+                raise ValidationError("a move needs a positive quantity",
+                                      {"quantity": "must be > 0"})
+            source = self.location(posting.from_location_id)
+            target = self.location(posting.to_location_id)
+            if source.id == target.id:
+                raise ValidationError("a move needs two different locations")
+            skus[product_id] = posting.sku
+            deltas[source.id, product_id] = deltas.get((source.id, product_id), ZERO) - quantity
+            deltas[target.id, product_id] = deltas.get((target.id, product_id), ZERO) + quantity
+            source_home = source.warehouse_id if source.kind in INTERNAL_KINDS else None
+            target_home = target.warehouse_id if target.kind in INTERNAL_KINDS else None
+            if source_home is not None:
+                takes[source.id, product_id] = takes.get((source.id, product_id), ZERO) + quantity
+                if source_home != target_home:
+                    on_hand, reserved = stock.get((product_id, source_home), (ZERO, ZERO))
+                    stock[product_id, source_home] = (
+                        on_hand - quantity, reserved - quantity if posting.from_reserved
+                        else reserved)
+            if target_home is not None and target_home != source_home:
+                on_hand, reserved = stock.get((product_id, target_home), (ZERO, ZERO))
+                stock[product_id, target_home] = (on_hand + quantity, reserved)
+        keys = sorted(deltas)
+        if takes:
+            self._check_sources(keys, takes, skus)
+        dialect = self.session.get_bind().dialect.name
+        self.session.execute(_ADD_TO_BALANCES[dialect], [
+            {"location_id": location_id, "product_id": product_id,
+             "quantity": deltas[location_id, product_id]} for location_id, product_id in keys])
+        changes = [(product_id, change_stock(self.session, product_id, warehouse_id,
+                                             on_hand=on_hand, reserved=reserved))
+                   for (product_id, warehouse_id), (on_hand, reserved) in sorted(stock.items())
+                   if on_hand or reserved]
+        now = utcnow()
+        move_ids = list(self.session.scalars(_INSERT_MOVES[dialect], [
+            {"product_id": posting.product_id, "quantity": posting.quantity,
+             "from_location_id": posting.from_location_id,
+             "to_location_id": posting.to_location_id, "state": "done",
+             "unit_cost": posting.unit_cost, "done_at": now, "origin": posting.origin,
+             "reason": posting.reason} for posting in postings]))
+        if dialect == "sqlite":
+            move_ids.sort()
+        return move_ids, changes
+
+    def _check_sources(self, keys: list[tuple[int, int]], takes: Mapping[tuple[int, int], Decimal],
+                       skus: Mapping[int, str]) -> None:
+        """Lock every balance row the batch touches (in ``keys`` order, the lock order)
+        and refuse, before anything is written, when an internal source would go below
+        zero. The rows stay locked until the transaction ends, so the unconditional
+        upsert that follows cannot take what another transaction took meanwhile."""
+        held = {(location_id, product_id): quantity for location_id, product_id, quantity
+                in self.session.execute(_LOCK_BALANCES, {"keys": keys})}
+        shortfalls: dict[str, Decimal] = {}
+        short_at: Location | None = None
+        for (location_id, product_id), quantity in takes.items():
+            have = held.get((location_id, product_id), ZERO)
+            if have < quantity:
+                shortfalls[skus[product_id]] = quantity - have
+                short_at = short_at or self.location(location_id)
+        if short_at is not None:
+            raise InsufficientStock(short_at.code, shortfalls)
 
     def _incoming_cost(self, product: Product, quantity: Decimal, source: Location,
                        target: Location, unit_cost: Decimal | None) -> Decimal | None:
@@ -270,6 +365,9 @@ class Ledger:
         else:
             average = (product.cost * on_hand + unit_cost * quantity) / (on_hand + quantity)
         product.cost = average.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
+        # The ledger writes with Core statements, which do not flush the session: write
+        # the new cost now, while the product row is locked for it.
+        self.session.flush()
         return unit_cost
 
 

@@ -20,10 +20,10 @@ def product(ctx: Context, product_id: int) -> Product:
 
 def post_and_alert(ctx: Context, item: Product, quantity: Decimal, source: int, target: int,
                    **kwargs: object) -> int:
-    move, changes = Ledger(ctx.session).post(item, quantity, source, target, **kwargs)
+    move_id, changes = Ledger(ctx.session).post(item, quantity, source, target, **kwargs)
     for change in changes:
         check_alerts(ctx, item.id, change)
-    return move.id
+    return move_id
 
 
 def receive(ctx: Context, warehouse_id: int, product_id: int, quantity: Decimal,

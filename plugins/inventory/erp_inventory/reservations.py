@@ -16,12 +16,18 @@ from decimal import Decimal
 import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from erp_inventory.alerts import check_alerts
 from erp_inventory.catalogue import Product
 from erp_inventory.exceptions import InsufficientStock
-from erp_inventory.ledger import ZERO, Ledger, available_quantity, change_stock
-from erp_inventory.warehouses import LocationKind, virtual_location, warehouse_location
+from erp_inventory.ledger import ZERO, Ledger, Posting, available_quantity, change_stock
+from erp_inventory.warehouses import (
+    LocationKind,
+    look_up_locations,
+    virtual_location,
+    warehouse_location,
+)
 from erp_sdk import (
     Base,
     ConflictError,
@@ -137,35 +143,88 @@ def release(ctx: Context, *, ids: Sequence[int] | None = None,
     return released
 
 
+_RESERVATIONS = Reservation.__table__
+_MAPPER = sa.inspect(Reservation)
+# Built once: SQLAlchemy then computes their cache keys once, not on every shipment.
+_LOCK_FOR_SHIPPING = (
+    sa.select(Reservation.id, Reservation.product_id, Reservation.warehouse_id,
+              Reservation.remaining, Reservation.state, Reservation.origin, Product.sku,
+              Product.cost)
+    .join(Product, Product.id == Reservation.product_id)
+    .where(Reservation.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(Reservation.product_id, Reservation.id)
+    .with_for_update(of=Reservation))
+_CONSUME = (sa.update(_RESERVATIONS)
+            .where(_RESERVATIONS.c.id == sa.bindparam("reservation"))
+            .values(remaining=sa.bindparam("left"), state=sa.bindparam("new_state"),
+                    updated_at=sa.bindparam("now")))
+
+
+def ship_reservations(ctx: Context, items: Sequence[tuple[int, Decimal | None]],
+                      origin: str | None = None) -> list[int]:
+    """Ship units of reservations to the customer, all or nothing: consumes them and
+    writes one outgoing move per item (at the product's average cost, with ``origin`` or
+    else the reservation's); returns the move ids in the items' order.
+
+    An item is ``(reservation id, quantity)``, ``None`` shipping all that remains. The
+    number of statements does not grow with the items (aside from one per product whose
+    stock row changes), and the reservations are locked in (product, id) order, the order
+    every shipment takes, so two shipments never deadlock.
+    """
+    ctx.principal.require("inventory.stock.ship")
+    if not items:
+        return []
+    session = ctx.session
+    ids = sorted({reservation_id for reservation_id, _ in items})
+    found = {row.id: row for row in session.execute(_LOCK_FOR_SHIPPING, {"ids": ids})}
+    left = {reservation_id: row.remaining for reservation_id, row in found.items()}
+    quantities = []
+    for reservation_id, asked in items:
+        row = found.get(reservation_id)
+        if row is None:
+            raise NotFoundError(f"reservation {reservation_id} does not exist")
+        if row.state != ReservationState.ACTIVE:
+            raise ConflictError(f"reservation {reservation_id} is {row.state}")
+        remaining = left[reservation_id]
+        quantity = remaining if asked is None else asked
+        if quantity <= 0 or quantity > remaining:
+            raise ValidationError(f"can ship between 0 and {remaining:f} of reservation"
+                                  f" {reservation_id}", {"quantity": "out of range"})
+        left[reservation_id] = remaining - quantity
+        quantities.append(quantity)
+    look_up_locations(session, {row.warehouse_id for row in found.values()},
+                      virtual=[LocationKind.CUSTOMER])
+    customer = virtual_location(session, LocationKind.CUSTOMER).id
+    rows = [found[reservation_id] for reservation_id, _ in items]
+    move_ids, changes = Ledger(session).post_many([
+        Posting(row.product_id, row.sku, quantity,
+                warehouse_location(session, row.warehouse_id).id, customer, row.cost,
+                origin=origin or row.origin, from_reserved=True)
+        for row, quantity in zip(rows, quantities, strict=True)])
+    now = utcnow()
+    shipped = [(reservation_id, left[reservation_id],
+                ReservationState.CONSUMED if left[reservation_id] == 0 else ReservationState.ACTIVE)
+               for reservation_id in ids]
+    session.execute(_CONSUME, [{"reservation": reservation_id, "left": remaining,
+                                "new_state": state, "now": now}
+                               for reservation_id, remaining, state in shipped])
+    for reservation_id, remaining, state in shipped:  # keep loaded objects up to date
+        loaded = session.identity_map.get(_MAPPER.identity_key_from_primary_key([reservation_id]))
+        if loaded is not None:
+            set_committed_value(loaded, "remaining", remaining)
+            set_committed_value(loaded, "state", state)
+            set_committed_value(loaded, "updated_at", now)
+    for product_id, change in changes:
+        check_alerts(ctx, product_id, change)
+    return move_ids
+
+
 def ship_reserved(ctx: Context, reservation_id: int, quantity: Decimal | None = None,
                   origin: str | None = None) -> int:
-    """Ship units of a reservation to the customer: consumes it and writes the outgoing
-    move (at the product's average cost); returns the move id."""
-    ctx.principal.require("inventory.stock.ship")
-    reservation = ctx.session.scalar(sa.select(Reservation).where(
-        Reservation.id == reservation_id).with_for_update())
-    if reservation is None:
-        raise NotFoundError(f"reservation {reservation_id} does not exist")
-    if reservation.state != ReservationState.ACTIVE:
-        raise ConflictError(f"reservation {reservation_id} is {reservation.state}")
-    quantity = reservation.remaining if quantity is None else quantity
-    if quantity <= 0 or quantity > reservation.remaining:
-        raise ValidationError(f"can ship between 0 and {reservation.remaining:f} of reservation"
-                              f" {reservation_id}", {"quantity": "out of range"})
-    product = ctx.session.get(Product, reservation.product_id)
-    ledger = Ledger(ctx.session)
-    move, changes = ledger.post(
-        product, quantity, warehouse_location(ctx.session, reservation.warehouse_id).id,
-        virtual_location(ctx.session, LocationKind.CUSTOMER).id,
-        origin=origin or reservation.origin, from_reserved=True)
-    reservation.remaining -= quantity
-    if reservation.remaining == 0:
-        reservation.state = ReservationState.CONSUMED
-    for change in changes:
-        check_alerts(ctx, product.id, change)
-    ctx.session.flush()
-    return move.id
+    """Ship units of one reservation (all that remains when ``quantity`` is None); returns
+    the move id. See ``ship_reservations``."""
+    return ship_reservations(ctx, [(reservation_id, quantity)], origin)[0]
 
 
 __all__ = ["Reservation", "ReservationLine", "ReservationState", "available_quantity",
-           "release", "reserve", "ship_reserved"]
+           "release", "reserve", "ship_reservations", "ship_reserved"]

@@ -7,12 +7,13 @@ warehouse; stock there is the other side of a move, not stock on hand.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from erp_sdk import Base, NotFoundError, RecordMixin, utcnow
+from erp_sdk import Base, NotFoundError, RecordMixin, ValidationError, utcnow
 
 
 class LocationKind(enum.StrEnum):
@@ -56,13 +57,63 @@ _CACHE = "inventory_locations"
 
 
 def _cached(session: Session, key: tuple[object, ...]) -> Location | None:
-    """Locations looked up earlier in this transaction (they are read on every move)."""
+    """Locations looked up earlier in this transaction (they are read on every move).
+
+    The cache lives in ``session.info``: a session is one transaction in the kernel, and
+    a rollback empties it (a location created in a rolled-back savepoint is gone). It is
+    not kept longer than the transaction because locations can be edited (API update).
+    """
     return session.info.get(_CACHE, {}).get(key)
 
 
 def _remember(session: Session, key: tuple[object, ...], location: Location) -> Location:
-    session.info.setdefault(_CACHE, {})[key] = location
+    cache = session.info.setdefault(_CACHE, {})
+    cache[key] = cache["id", location.id] = location
     return location
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_locations(session: Session, previous: object) -> None:
+    session.info.pop(_CACHE, None)
+
+
+def location_by_id(session: Session, location_id: int) -> Location:
+    """A location by id, from this transaction's cache when it was looked up before."""
+    known = _cached(session, ("id", location_id))
+    if known is not None:
+        return known
+    location = session.get(Location, location_id)
+    if location is None:
+        raise ValidationError(f"location {location_id} does not exist",
+                              {"location_id": "does not exist"})
+    return _remember(session, ("id", location_id), location)
+
+
+_LOOK_UP = (sa.select(Location).where(sa.or_(
+    sa.and_(Location.warehouse_id.in_(sa.bindparam("warehouses", expanding=True)),
+            Location.kind == sa.bindparam("kind")),
+    Location.code.in_(sa.bindparam("codes", expanding=True)))).order_by(Location.id))
+
+
+def look_up_locations(session: Session, warehouse_ids: Iterable[int],
+                      kind: LocationKind = LocationKind.STORAGE,
+                      virtual: Iterable[LocationKind] = ()) -> None:
+    """Load into this transaction's cache, in one statement, the warehouses' locations of
+    a kind and the virtual locations a batch is about to use; ``warehouse_location`` and
+    ``virtual_location`` then answer without a query (a missing virtual location is
+    still created by ``virtual_location``)."""
+    warehouses = sorted({w for w in warehouse_ids if _cached(session, ("warehouse", w, kind))
+                         is None})
+    codes = sorted({f"virtual/{v}" for v in virtual
+                    if _cached(session, ("virtual", f"virtual/{v}")) is None})
+    if not warehouses and not codes:
+        return
+    for location in session.scalars(_LOOK_UP, {"warehouses": warehouses, "kind": kind,
+                                                "codes": codes}):
+        if location.code in codes:
+            _remember(session, ("virtual", location.code), location)
+        elif _cached(session, ("warehouse", location.warehouse_id, kind)) is None:
+            _remember(session, ("warehouse", location.warehouse_id, kind), location)  # first
 
 
 def virtual_location(session: Session, kind: LocationKind) -> Location:
