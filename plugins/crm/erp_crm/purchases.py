@@ -5,7 +5,17 @@ order completes and ``cancel_purchase`` when it is cancelled or refunded, inside
 transaction. A purchase is identified by the seller's ``reference`` (an order number),
 which makes both calls idempotent: recording a reference again replaces what was
 recorded, and cancelling twice, or cancelling what was never recorded, changes nothing.
-Each call rewrites the customer's behaviour summary and tier in the same transaction.
+Each call brings the customer's behaviour summary and tier up to date in the same
+transaction.
+
+Recording a new reference for a customer that was not merged is what every completed
+order does, so it costs a fixed handful of statements, whatever the customer's history:
+one that locks the customer and reads, with it, their tier and merge, whether the
+reference exists and the tier rules; the purchase (and its categories); the summaries,
+read and then written with the purchase added (``erp_crm.behaviour.add_purchase``); and
+the tier, evaluated from those figures and written only if it changed. Anything else
+(the reference was recorded before, the customer was merged) takes the full path, which
+rewrites the summaries from every purchase of the customers involved: it is rare.
 """
 
 from __future__ import annotations
@@ -16,15 +26,28 @@ from decimal import Decimal
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from erp_crm.behaviour import add_purchase, summaries
 from erp_crm.customers import Customer, customer_row
-from erp_crm.tiers import CURRENCY, TierReason, refresh_customers
+from erp_crm.tiers import (
+    CURRENCY,
+    RULE_COLUMNS,
+    RULES_BEST_FIRST,
+    Thresholds,
+    TierReason,
+    TierRule,
+    refresh_customers,
+    rules_from_rows,
+    settle_tier,
+)
 from erp_sdk import (
     Base,
     Context,
     Entity,
     Money,
+    NotFoundError,
     UtcDateTime,
     ValidationError,
     utcnow,
@@ -77,6 +100,33 @@ class RecordedPurchase:
     tier: str | None
 
 
+_CUSTOMER = Customer.__table__
+_PURCHASE = Purchase.__table__
+_EARLIER_CUSTOMER = (sa.select(_PURCHASE.c.customer_id)
+                     .where(_PURCHASE.c.reference == sa.bindparam("reference"))
+                     .scalar_subquery())
+# One row per tier rule (at least one) for the customer, and one more for the customer
+# that holds the reference, if another. ORDER BY with FOR UPDATE locks the rows in that
+# order (PostgreSQL locks above the sort): in id order, as _lock_customers does.
+_LOCK_FOR_RECORDING = (
+    sa.select(_CUSTOMER.c.id, _CUSTOMER.c.merged_into_id, _CUSTOMER.c.tier,
+              _PURCHASE.c.id.label("purchase_id"), *RULE_COLUMNS)
+    .select_from(_CUSTOMER
+                 .outerjoin(_PURCHASE, _PURCHASE.c.reference == sa.bindparam("reference"))
+                 .outerjoin(TierRule.__table__, _CUSTOMER.c.id == sa.bindparam("customer_id")))
+    .where(sa.or_(_CUSTOMER.c.id == sa.bindparam("customer_id"),
+                  _CUSTOMER.c.id == _EARLIER_CUSTOMER))
+    .order_by(_CUSTOMER.c.id, RULES_BEST_FIRST)
+    .with_for_update(of=_CUSTOMER))
+# DO NOTHING: a transaction that waited for the customer's lock may have recorded the
+# reference meanwhile; that is then a re-record (the full path), not an error.
+_INSERT_NEW_PURCHASE = {
+    name: insert(_PURCHASE).on_conflict_do_nothing(index_elements=[_PURCHASE.c.reference])
+    .returning(_PURCHASE.c.id)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
+_INSERT_CATEGORIES = sa.insert(PurchaseCategory.__table__)
+
+
 def _checked(reference: str, amount: Decimal, currency: str, occurred_at: dt.datetime,
              categories: Iterable[str]) -> list[str]:
     errors: dict[str, str] = {}
@@ -127,12 +177,65 @@ def record_purchase(ctx: Context, customer_id: int, reference: str, amount: Deci
     The same reference recorded again replaces the amount, currency, time, categories
     and customer, and revives it if it was cancelled: a purchase is never counted twice.
     A customer merged into another records on the one that stayed. The customers
-    involved are rewritten (summary, tier) in this transaction and the event
+    involved get their summary and tier updated in this transaction and the event
     ``crm.purchase.recorded`` is written. Raises ``ValidationError`` for bad values and
     ``NotFoundError`` for an unknown customer. Checks no permission: the caller is a
     plugin acting on its own, already authorised, business.
+
+    A new reference for a customer that was not merged adds the purchase to the stored
+    summary (a constant number of statements); any other case rewrites the summaries
+    from every purchase (see the module's docstring).
     """
     names = _checked(reference, amount, currency, occurred_at, categories)
+    rows = ctx.session.execute(_LOCK_FOR_RECORDING,
+                               {"customer_id": customer_id, "reference": reference}).all()
+    mine = [row for row in rows if row.id == customer_id]
+    if not mine:
+        raise NotFoundError(f"crm.customer {customer_id} does not exist")
+    if mine[0].merged_into_id is None and mine[0].purchase_id is None:
+        recorded = _record_new(ctx, customer_id, mine[0].tier, rules_from_rows(mine), reference,
+                               amount, currency, occurred_at, names)
+        if recorded is not None:
+            return recorded
+    return _record_again(ctx, customer_id, reference, amount, currency, occurred_at, names)
+
+
+def _record_new(ctx: Context, customer_id: int, tier: str | None, rules: list[Thresholds],
+                reference: str, amount: Decimal, currency: str, occurred_at: dt.datetime,
+                names: list[str]) -> RecordedPurchase | None:
+    """The common case, under the customer's lock: insert the purchase and add it to the
+    summary; ``None`` if the reference turned out to exist (left to the full path)."""
+    session = ctx.session
+    purchase_id = session.scalar(_INSERT_NEW_PURCHASE[session.get_bind().dialect.name], {
+        "reference": reference, "customer_id": customer_id, "amount": amount,
+        "currency": currency, "occurred_at": occurred_at, "cancelled_at": None})
+    if purchase_id is None:
+        return None
+    if names:
+        session.execute(_INSERT_CATEGORIES,
+                        [{"purchase_id": purchase_id, "category": n} for n in names])
+    stored = summaries(session, customer_id)
+    figures = {c: summary.figures for c, summary in stored.items()}
+    figures[currency] = add_purchase(session, customer_id, stored.get(currency), amount,
+                                     currency, occurred_at, names)
+    tier = settle_tier(ctx, customer_id, tier, rules, figures, TierReason.PURCHASE)
+    _announce(ctx, purchase_id, reference, customer_id, amount, currency, occurred_at, names)
+    return RecordedPurchase(purchase_id, customer_id, False, tier)
+
+
+def _announce(ctx: Context, purchase_id: int, reference: str, customer_id: int,
+              amount: Decimal, currency: str, occurred_at: dt.datetime, names: list[str]
+              ) -> None:
+    ctx.emit("crm.purchase.recorded", "crm.purchase", purchase_id, {
+        "reference": reference, "customer_id": customer_id, "amount": str(amount),
+        "currency": currency, "occurred_at": occurred_at.isoformat(), "categories": names})
+
+
+def _record_again(ctx: Context, customer_id: int, reference: str, amount: Decimal,
+                  currency: str, occurred_at: dt.datetime, names: list[str]
+                  ) -> RecordedPurchase:
+    """The full path: a reference recorded before, or a merged customer; rewrites the
+    summaries and tiers of the customers involved from all their purchases."""
     session = ctx.session
     customer_id = _survivor(session, customer_id)
     earlier = session.scalar(sa.select(Purchase.customer_id).where(Purchase.reference == reference))
@@ -152,9 +255,7 @@ def record_purchase(ctx: Context, customer_id: int, reference: str, amount: Deci
         session.execute(sa.insert(PurchaseCategory),
                         [{"purchase_id": purchase_id, "category": n} for n in names])
     refresh_customers(ctx, {customer_id, earlier or customer_id}, TierReason.PURCHASE)
-    ctx.emit("crm.purchase.recorded", "crm.purchase", purchase_id, {
-        "reference": reference, "customer_id": customer_id, "amount": str(amount),
-        "currency": currency, "occurred_at": occurred_at.isoformat(), "categories": names})
+    _announce(ctx, purchase_id, reference, customer_id, amount, currency, occurred_at, names)
     return RecordedPurchase(purchase_id, customer_id, False, _tier(session, customer_id))
 
 
@@ -163,8 +264,9 @@ def cancel_purchase(ctx: Context, reference: str) -> RecordedPurchase | None:
 
     Returns ``None`` when nothing was recorded under that reference (an order cancelled
     before it completed). Cancelling twice changes nothing the second time. Otherwise the
-    customer's summary and tier are rewritten in this transaction and the event
-    ``crm.purchase.cancelled`` is written. Checks no permission (see ``record_purchase``).
+    customer's summary and tier are rewritten from all their purchases (the full path:
+    cancellations are rare) in this transaction and the event ``crm.purchase.cancelled``
+    is written. Checks no permission (see ``record_purchase``).
     """
     session = ctx.session
     found = session.execute(sa.select(Purchase.id, Purchase.customer_id)

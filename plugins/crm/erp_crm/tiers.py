@@ -20,8 +20,9 @@ import datetime as dt
 import enum
 import re
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import sqlalchemy as sa
@@ -125,11 +126,25 @@ class Thresholds:
                 and figures.last_purchase_at >= as_of - dt.timedelta(days=self.max_recency_days))
 
 
+_RULE = TierRule.__table__
+RULE_COLUMNS = (_RULE.c.name, _RULE.c.rank, _RULE.c.currency, _RULE.c.max_recency_days,
+                _RULE.c.min_frequency, _RULE.c.min_monetary)
+"""What ``rules_from_rows`` needs of a rule, for statements that read the rules along with
+something else (``erp_crm.purchases`` reads them with the customer it locks)."""
+RULES_BEST_FIRST = _RULE.c.rank.desc()
+_RULES = sa.select(*RULE_COLUMNS).order_by(RULES_BEST_FIRST)
+
+
+def rules_from_rows(rows: Iterable[sa.Row[Any]]) -> list[Thresholds]:
+    """Rules from rows holding ``RULE_COLUMNS`` (best first already); rows of an outer
+    join that found no rule are skipped."""
+    return [Thresholds(r.name, r.rank, r.currency, r.max_recency_days, r.min_frequency,
+                       r.min_monetary) for r in rows if r.name is not None]
+
+
 def load_rules(session: Session) -> list[Thresholds]:
     """The tier rules, best first."""
-    rows = session.scalars(sa.select(TierRule).order_by(TierRule.rank.desc()))
-    return [Thresholds(r.name, r.rank, r.currency, r.max_recency_days, r.min_frequency,
-                       r.min_monetary) for r in rows]
+    return rules_from_rows(session.execute(_RULES))
 
 
 def tier_for(rules: Sequence[Thresholds], figures: Mapping[str, SpendFigures],
@@ -171,6 +186,20 @@ def refresh_customers(ctx: Context, customer_ids: Collection[int], reason: TierR
     return changes
 
 
+def settle_tier(ctx: Context, customer_id: int, old_tier: str | None,
+                rules: Sequence[Thresholds], figures: Mapping[str, SpendFigures],
+                reason: TierReason, as_of: dt.datetime | None = None) -> str | None:
+    """Give one customer the tier their figures earn now, from what the caller already
+    holds (no statement unless the tier changes); return it.
+
+    ``old_tier`` is the customer's stored tier, read under their lock.
+    """
+    new_tier = tier_for(rules, figures, as_of or utcnow())
+    if new_tier != old_tier:
+        record_tier_changes(ctx, [TierChanged(customer_id, old_tier, new_tier)], reason)
+    return new_tier
+
+
 def record_tier_changes(ctx: Context, changes: Sequence[TierChanged], reason: TierReason) -> None:
     """Set the new tiers, keep the history and announce each change."""
     if not changes:
@@ -191,6 +220,11 @@ def record_tier_changes(ctx: Context, changes: Sequence[TierChanged], reason: Ti
             "new_tier": change.new_tier, "reason": str(reason), "changed_at": now.isoformat()})
 
 
+_LOCK_CUSTOMERS = (sa.select(Customer.id)
+                   .where(Customer.id.in_(sa.bindparam("customer_ids", expanding=True)))
+                   .order_by(Customer.id).with_for_update())
+
+
 def customers_to_recompute(session: Session) -> list[int]:
     """Every customer that was not merged away, by id."""
     return list(session.scalars(sa.select(Customer.id).where(Customer.merged_into_id.is_(None))
@@ -202,8 +236,13 @@ def recompute_tiers(ctx: Context, customer_ids: Collection[int] | None = None,
     """Recompute the summaries and tiers of these customers (default: all) as of a time.
 
     Needs ``crm.tier.recompute``. ``erp crm recompute-tiers`` calls it one batch of
-    customers per transaction.
+    customers per transaction. Locks the customers first, in id order like every other
+    writer of summaries: a purchase recorded meanwhile then either is in what this
+    counts or is added to what this wrote, never lost (``erp_crm.purchases`` adds new
+    purchases to the stored summary rather than recounting).
     """
     ctx.principal.require("crm.tier.recompute")
     ids = customers_to_recompute(ctx.session) if customer_ids is None else customer_ids
+    if ids:
+        ctx.session.execute(_LOCK_CUSTOMERS, {"customer_ids": sorted(set(ids))})
     return refresh_customers(ctx, ids, TierReason.RECOMPUTE, as_of)

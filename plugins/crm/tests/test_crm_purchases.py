@@ -6,10 +6,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from crm_helpers import NOW, behaviour, buy, customer, events, get
+import sqlalchemy as sa
+from crm_helpers import NOW, behaviour, buy, customer, events, get, set_tier_rules
 
 from erp_crm.services import cancel_purchase, record_purchase
-from erp_sdk import NotFoundError, ValidationError
+from erp_sdk import Kernel, NotFoundError, ValidationError
 
 pytestmark = pytest.mark.erp_plugins("crm")
 
@@ -164,3 +165,39 @@ def test_purchases_and_summaries_are_readable_through_the_api(erp_client, erp_ke
     summaries = erp_client.get("/api/v1/crm/behaviours", params={"customer_id": ada["id"]})
     assert [s["total_spend"] for s in summaries.json()["items"]] == ["10.0000"]
     assert get(erp_kernel, "customer", ada["id"])["tier"] == "bronze"
+
+
+def statements_to_record(kernel: Kernel, customer_id: int, reference: str,
+                         categories: tuple[str, ...]) -> list[str]:
+    """The SQL statements one ``record_purchase`` call runs (transaction control, such as
+    the kernel's ``BEGIN IMMEDIATE`` on SQLite, excluded)."""
+    seen: list[str] = []
+
+    def count(_connection, _cursor, statement, *_args) -> None:
+        if not statement.startswith("BEGIN"):
+            seen.append(statement)
+
+    with kernel.context() as ctx:
+        sa.event.listen(kernel.engine, "before_cursor_execute", count)
+        try:
+            record_purchase(ctx, customer_id, reference, Decimal("10.00"), "EUR", NOW,
+                            categories)
+        finally:
+            sa.event.remove(kernel.engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_recording_a_purchase_costs_the_same_statements_after_one_or_thirty(erp_kernel):
+    set_tier_rules(erp_kernel, ("member", 10, None, 1, "0"))  # no tier change below
+    baskets = [("shoes", "hats"), ("socks",), ("bags", "shoes"), ("belts", "hats", "scarves")]
+    costs = []
+    for earlier in (1, 30):
+        ada = customer(erp_kernel, f"Customer with {earlier} purchases")
+        with erp_kernel.context() as ctx:
+            for number in range(earlier):
+                record_purchase(ctx, ada["id"], f"SO-{earlier}-{number}", Decimal("10.00"),
+                                "EUR", NOW, baskets[number % len(baskets)])
+        costs.append(len(statements_to_record(erp_kernel, ada["id"], f"SO-{earlier}-new",
+                                              ("hats", "gloves"))))
+    # lock and read, purchase, its categories, summaries, category tally, summary
+    assert costs == [6, 6]
