@@ -282,6 +282,14 @@ class Kernel:
             yield session
 
     @contextmanager
+    def reading(self) -> Iterator[sa.Connection]:
+        """A connection for reads outside any transaction (autocommit): each statement is
+        one round trip, without the BEGIN and COMMIT of a transaction. For a lookup that
+        needs no consistent snapshot across statements, such as checking a token."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            yield connection
+
+    @contextmanager
     def context(self, principal: Principal | None = None) -> Iterator[Context]:
         """A ``Context`` in one transaction, acting as ``principal`` (default: the system)."""
         with self.transaction() as session:

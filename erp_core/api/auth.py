@@ -31,8 +31,7 @@ def _resolve(kernel: Any, header: str | None) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationRequired("the Authorization header must be `Bearer <token>`")
-    # One read with no transaction around it: no BEGIN and COMMIT round trips per request.
-    with kernel.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    with kernel.reading() as connection:  # one round trip per request
         return authenticate(connection, token.strip(), kernel.permissions)
 
 

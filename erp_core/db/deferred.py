@@ -19,6 +19,7 @@ one a test or a script opens itself.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -98,10 +99,23 @@ def write_deferred(session: Session) -> None:
                     item.written(new_id, item.values, item.transaction)
 
 
+_read_tables: weakref.WeakKeyDictionary[Any, frozenset[str]] = weakref.WeakKeyDictionary()
+"""The table names a statement reads, found once per statement object (a statement built
+once at import is checked once, not on every execution)."""
+
+
+def _tables_read(statement: Any) -> frozenset[str]:
+    names = _read_tables.get(statement)
+    if names is None:
+        names = frozenset(getattr(table, "name", "") for table in find_tables(
+            statement, include_aliases=True, include_joins=True))
+        _read_tables[statement] = names
+    return names
+
+
 def _reads_pending(statement: Any, pending: list[_Pending]) -> bool:
-    names = {item.table.name for item in pending}
-    return any(getattr(table, "name", None) in names for table in find_tables(
-        statement, include_aliases=True, include_joins=True))
+    read = _tables_read(statement)
+    return any(item.table.name in read for item in pending)
 
 
 @sa.event.listens_for(Session, "before_commit")

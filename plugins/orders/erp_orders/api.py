@@ -9,7 +9,8 @@ import msgspec
 from litestar import Response, get, post
 from litestar.params import FromPath, JSONBody
 
-from erp_orders.placing import LineRequest, OrderRequest, place_order
+from erp_orders import placing
+from erp_orders.placing import LineRequest, OrderRequest
 from erp_orders.timeline import order_timeline
 from erp_sdk import KernelDependency, PrincipalDependency
 
@@ -63,11 +64,12 @@ def place(data: JSONBody[PlaceOrder], kernel: KernelDependency,
         billing_address=_address(data.billing_address), shipping_amount=data.shipping_amount,
         notes=data.notes)
     with kernel.context(principal) as ctx:
-        order_id, created = place_order(ctx, request)
+        placed = placing.place(ctx, request)
+        order_id, created = placed.id, placed.created
         if created and data.confirm:
             order = ctx.fire("orders.order", order_id, "confirm")
         else:
-            order = ctx.records("orders.order").get(order_id)
+            order = placed.record or ctx.records("orders.order").get(order_id)
     return Response(order, status_code=201 if created else 200,
                     headers={"Location": f"/api/v1/orders/orders/{order_id}",
                              "ETag": f'"{order["version"]}"'})

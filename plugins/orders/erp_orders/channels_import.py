@@ -546,11 +546,13 @@ def _changed_stock(kernel: Kernel, events: Sequence[DomainEvent]) -> dict[int, s
     return changed
 
 
+_PUSHING_CHANNELS = sa.select(Channel.__table__).where(
+    Channel.active.is_(True), Channel.driver.is_not(None), Channel.warehouse_id.is_not(None))
+
+
 def _push_changed_stock(kernel: Kernel, events: Sequence[DomainEvent]) -> None:
-    with kernel.transaction() as session:
-        channels = [account_of(channel) for channel in session.scalars(
-            sa.select(Channel).where(Channel.active.is_(True), Channel.driver.is_not(None),
-                                     Channel.warehouse_id.is_not(None)))]
+    with kernel.reading() as connection:  # after every stock change: one round trip
+        channels = [account_of(channel) for channel in connection.execute(_PUSHING_CHANNELS)]
     listening = [c for c in channels if c.options.push_stock_on_change]
     if not listening:
         return

@@ -52,9 +52,17 @@ def _lines(ctx: Context, order_id: int) -> list[OrderLine]:
                                     .order_by(OrderLine.id)))
 
 
+_ANY_LINE = sa.select(OrderLine.id).where(OrderLine.order_id == sa.bindparam("order")).limit(1)
+_UNSHIPPED = (sa.select(OrderLine.id, OrderLine.product_id,
+                        OrderLine.quantity - OrderLine.quantity_shipped)
+              .where(OrderLine.order_id == sa.bindparam("order"),
+                     OrderLine.quantity > OrderLine.quantity_shipped)
+              .order_by(OrderLine.id))
+
+
 @on_transition(ORDER, "confirm", when="before")
 def refuse_empty_orders(ctx: Context, event: TransitionEvent) -> None:
-    if not _lines(ctx, event.record_id):
+    if ctx.session.scalar(_ANY_LINE, {"order": event.record_id}) is None:
         raise TransitionVetoed(f"order {event.record['number']} has no lines")
 
 
@@ -71,11 +79,10 @@ def review_or_approve(ctx: Context, event: TransitionEvent) -> None:
 
 @on_transition(ORDER, "approve", when="after")
 def reserve_stock(ctx: Context, event: TransitionEvent) -> None:
-    order = ctx.session.get(Order, event.record_id)
-    lines = [ReservationLine(line.product_id, line.quantity - line.quantity_shipped,
-                             line_origin(line.id))
-             for line in _lines(ctx, order.id) if line.quantity > line.quantity_shipped]
-    reserve(_system(ctx), order.warehouse_id, lines)
+    lines = [ReservationLine(product_id, quantity, line_origin(line_id))
+             for line_id, product_id, quantity in ctx.session.execute(
+                 _UNSHIPPED, {"order": event.record_id})]
+    reserve(_system(ctx), event.record["warehouse_id"], lines)
 
 
 @on_transition(ORDER, "reject", when="before")

@@ -86,13 +86,29 @@ def _address(given: Mapping[str, Any] | None, parties: Any, kind: str) -> dict[s
 
 def place_order(ctx: Context, request: OrderRequest) -> tuple[int, bool]:
     """Create the order and its lines; returns ``(order id, created)``."""
+    placed = place(ctx, request)
+    return placed.id, placed.created
+
+
+@attrs.frozen
+class PlacedOrder:
+    """What ``place`` did: the order's id, whether it is new, and the order as the API
+    shows it (``None`` when an order with the external reference existed)."""
+
+    id: int
+    created: bool
+    record: Mapping[str, Any] | None
+
+
+def place(ctx: Context, request: OrderRequest) -> PlacedOrder:
+    """``place_order`` that also hands back the new order's record, read once."""
     ctx.principal.require("orders.order.create")
     if request.external_reference:
         existing = ctx.session.scalar(sa.select(Order.id).where(
             Order.channel_id == request.channel_id,
             Order.external_reference == request.external_reference))
         if existing is not None:
-            return existing, False
+            return PlacedOrder(existing, False, None)
     if not request.lines:
         raise ValidationError("an order needs at least one line", {"lines": "empty"})
     parties = ctx.session.execute(_PARTIES, {"channel_id": request.channel_id,
@@ -145,7 +161,7 @@ def place_order(ctx: Context, request: OrderRequest) -> tuple[int, bool]:
          "quantity_shipped": Decimal(0), "quantity_returned": Decimal(0)} for row in rows])
     placed = ctx.records("orders.order").get(order_id)
     ctx.emit("orders.order.placed", "orders.order", order_id, {"id": order_id, "record": placed})
-    return order_id, True
+    return PlacedOrder(order_id, True, placed)
 
 
 @on_write("orders.order", actions=("create",), when="after")

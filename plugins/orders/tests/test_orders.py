@@ -84,6 +84,26 @@ def test_confirming_reserves_stock_in_the_orders_warehouse(kernel, shop):
     assert stock(kernel, shop["mug"], shop["warehouse"])[1] == Decimal(2)
 
 
+def test_confirming_reads_the_final_order_once_after_the_nested_approval(kernel, shop):
+    order_id = place(kernel, shop, ("tea", "1"))
+    reads: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest) -> None:
+        if statement.startswith("SELECT orders_order.number AS number"):  # the order's read
+            reads.append("FOR UPDATE" if "FOR UPDATE" in statement else "read")
+
+    sa.event.listen(kernel.engine, "before_cursor_execute", record)
+    try:
+        order = fire(kernel, order_id, "confirm")
+    finally:
+        sa.event.remove(kernel.engine, "before_cursor_execute", record)
+    assert order["state"] == "confirmed" and order["version"] == 3
+    # confirm locks and reads it, approve (fired by confirm's reaction) locks and reads it,
+    # and only the outer transition reads the final record: approve skips its own re-read
+    locked = "FOR UPDATE" if kernel.engine.dialect.name == "postgresql" else "read"
+    assert reads == [locked, locked, "read"]  # SQLite has no FOR UPDATE
+
+
 def test_one_missing_unit_refuses_the_confirmation_naming_product_and_shortfall(kernel, shop):
     order_id = place(kernel, shop, ("tea", "3"), ("mug", "11"))
     with pytest.raises(ConflictError, match="MUG-1 short by 1"):
