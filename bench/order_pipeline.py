@@ -1,14 +1,17 @@
 """Orders per second through the whole order flow that exists.
 
 Each order goes through place (3 lines) -> confirm (review rules, stock reservation) ->
-ship -> complete, each step its own transaction as a client would send it. Two modes:
+ship -> complete, each step its own transaction as a client would send it. Three modes:
 ``inprocess`` calls the services from worker threads; ``http`` starts a real server
 (``erp serve --workers N``) and sends the same four requests per order over HTTP from
-concurrent clients. Prints one line per configuration:
+concurrent clients; ``bare`` is the baseline: the same transactions on the same tables
+written directly in SQLAlchemy Core, without the product (see ``_bare_pipeline.py``), so
+the other figures can be read as a ratio to what the stack itself does on this machine.
+Prints one line per configuration:
 
-    order_pipeline backend=postgresql mode=http workers=16 orders_per_s=201.3 queries_per_order=41.0
+    order_pipeline backend=postgresql mode=http workers=16 orders_per_s=201.3
 
-    python bench/order_pipeline.py [--quick] [--database-url URL] [--mode inprocess|http|both]
+    python bench/order_pipeline.py [--quick] [--database-url URL] [--mode inprocess|http|bare|all]
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +33,7 @@ import httpx
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _bare_pipeline import ConnectionPerThread, order_flow
 from _database import scratch_database
 
 from erp_core.kernel import Kernel
@@ -36,7 +41,12 @@ from erp_core.security.accounts import create_token, create_user
 from erp_core.settings import Settings
 from erp_inventory.catalogue import Product
 from erp_inventory.movements import receive
-from erp_inventory.warehouses import create_warehouse
+from erp_inventory.warehouses import (
+    LocationKind,
+    create_warehouse,
+    virtual_location,
+    warehouse_location,
+)
 from erp_orders.placing import LineRequest, OrderRequest, place_order
 from erp_sdk import Principal
 
@@ -65,20 +75,50 @@ def prepare(kernel: Kernel) -> dict[str, object]:
             ctx.records("orders.review_policy").create({"rule": rule, "enabled": False})
         create_user(ctx.session, "bench", ["admin"])
         token = create_token(ctx.session, "bench")[1]
+        storage = warehouse_location(ctx.session, warehouse).id
+        customer_location = virtual_location(ctx.session, LocationKind.CUSTOMER).id
     return {"warehouse": warehouse, "products": products, "channel": channel,
-            "customer": customer, "token": token}
+            "customer": customer, "token": token, "storage_location": storage,
+            "customer_location": customer_location}
 
 
 def lines_for(number: int, products: list[int]) -> list[tuple[int, str]]:
     return [(products[(number * 3 + k) % len(products)], str(1 + k)) for k in range(3)]
 
 
-def run_inprocess(kernel: Kernel, setup: dict, orders: int, workers: int) -> tuple[float, float]:
-    system = Principal.system("bench")
-    counter = itertools.count()
+def run_threads(one: Callable[[int], None], orders: int, workers: int) -> float:
+    """Orders per second with ``workers`` threads each taking the next order number,
+    after ``WARM_UP`` orders sent one by one."""
+    for number in range(WARM_UP):
+        one(number)
+    orders += WARM_UP
+    counter = itertools.count(WARM_UP)
     lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                number = next(counter)
+            if number >= orders:
+                return
+            one(number)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(work) for _ in range(workers)]:
+            future.result()
+    return orders / (time.perf_counter() - began)
+
+
+def counting_queries(kernel: Kernel) -> Callable[[], int]:
     queries = itertools.count()
     sa.event.listen(kernel.engine, "before_cursor_execute", lambda *a: next(queries))
+    return lambda: next(queries)
+
+
+def run_inprocess(kernel: Kernel, setup: dict, orders: int, workers: int) -> tuple[float, float]:
+    system = Principal.system("bench")
+    queries = counting_queries(kernel)
 
     def one(number: int) -> None:
         with kernel.context(system) as ctx:
@@ -90,21 +130,28 @@ def run_inprocess(kernel: Kernel, setup: dict, orders: int, workers: int) -> tup
             with kernel.context(system) as ctx:
                 ctx.fire("orders.order", order_id, transition)
 
-    def work() -> None:
-        while True:
-            with lock:
-                number = next(counter)
-            if number >= orders:
-                return
-            one(number)
+    start = [0]
 
-    before = next(queries)
-    began = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in [pool.submit(work) for _ in range(workers)]:
-            future.result()
-    elapsed = time.perf_counter() - began
-    return orders / elapsed, (next(queries) - before - 1) / orders
+    def counted(number: int) -> None:
+        if number == WARM_UP and not start[0]:
+            start[0] = queries()
+        one(number)
+
+    per_s = run_threads(counted, orders, workers)
+    return per_s, (queries() - start[0] - 1) / orders
+
+
+def run_bare(kernel: Kernel, setup: dict, orders: int, workers: int) -> tuple[float, float]:
+    queries = counting_queries(kernel)
+    flow = order_flow(kernel.engine, setup)
+    connection = ConnectionPerThread(kernel.engine)
+    try:
+        before = queries()
+        per_s = run_threads(lambda n: flow(n, lines_for(n, setup["products"]), connection()),
+                            orders, workers)
+        return per_s, (queries() - before - 1) / orders
+    finally:
+        connection.close()
 
 
 def run_http(database: str, setup: dict, orders: int, workers: int,
@@ -127,31 +174,28 @@ def run_http(database: str, setup: dict, orders: int, workers: int,
         else:
             raise RuntimeError("the server did not start")
         headers = {"Authorization": f"Bearer {setup['token']}"}
-        counter = itertools.count()
-        lock = threading.Lock()
+        local = threading.local()
+        clients: list[httpx.Client] = []
 
-        def work() -> None:
-            with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
-                while True:
-                    with lock:
-                        number = next(counter)
-                    if number >= orders:
-                        return
-                    body = {"channel_id": setup["channel"], "customer_id": setup["customer"],
-                            "lines": [{"product_id": p, "quantity": q}
-                                      for p, q in lines_for(number, setup["products"])]}
-                    response = client.post("/api/v1/orders/place", json=body)
-                    response.raise_for_status()
-                    order_id = response.json()["id"]
-                    for transition in ("confirm", "ship", "complete"):
-                        client.post(f"/api/v1/orders/orders/{order_id}/{transition}"
-                                    ).raise_for_status()
+        def one(number: int) -> None:
+            if not hasattr(local, "client"):  # one keep-alive connection per client thread
+                local.client = httpx.Client(base_url=base, headers=headers, timeout=60)
+                clients.append(local.client)
+            client = local.client
+            body = {"channel_id": setup["channel"], "customer_id": setup["customer"],
+                    "lines": [{"product_id": p, "quantity": q}
+                              for p, q in lines_for(number, setup["products"])]}
+            response = client.post("/api/v1/orders/place", json=body)
+            response.raise_for_status()
+            order_id = response.json()["id"]
+            for transition in ("confirm", "ship", "complete"):
+                client.post(f"/api/v1/orders/orders/{order_id}/{transition}").raise_for_status()
 
-        began = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for future in [pool.submit(work) for _ in range(workers)]:
-                future.result()
-        return orders / (time.perf_counter() - began)
+        try:
+            return run_threads(one, orders, workers)
+        finally:
+            for client in clients:
+                client.close()
     finally:
         server.terminate()
         try:
@@ -160,37 +204,55 @@ def run_http(database: str, setup: dict, orders: int, workers: int,
             server.kill()
 
 
+WARM_UP = 10
+"""Orders sent before the clock starts: the first uses of each statement compile it."""
+
+
+def measure(mode: str, database_url: str, orders: int) -> tuple[float, float]:
+    """One run of one mode on a scratch database: (orders per second, queries per order)."""
+    with scratch_database(database_url) as database:
+        kernel = Kernel(Settings.from_env({}, database_url=database, pool_size=20))
+        setup = prepare(kernel)
+        try:
+            if mode == "inprocess":
+                return run_inprocess(kernel, setup, orders, workers=WORKERS[mode])
+            if mode == "bare":
+                return run_bare(kernel, setup, orders, workers=WORKERS[mode])
+        finally:
+            kernel.close()
+        return run_http(database, setup, orders, workers=WORKERS[mode],
+                        server_workers=2), float("nan")
+
+
+WORKERS = {"bare": 8, "inprocess": 8, "http": 16}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="sqlite://")
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--mode", choices=["inprocess", "http", "both"], default="both")
+    parser.add_argument("--mode", choices=["bare", "inprocess", "http", "all"], default="all")
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--orders", type=int, default=None)
     args = parser.parse_args()
     backend = "postgresql" if args.database_url.startswith("postgres") else "sqlite"
     runs = args.runs or (1 if args.quick else 3)
-    orders = args.orders or (60 if args.quick else 400)
-    modes = ["inprocess", "http"] if args.mode == "both" else [args.mode]
+    orders = args.orders or (150 if args.quick else 400)
+    modes = ["bare", "inprocess", "http"] if args.mode == "all" else [args.mode]
+    bare = None
     for mode in modes:
-        results = []
-        for _ in range(runs):
-            with scratch_database(args.database_url) as database:
-                kernel = Kernel(Settings.from_env({}, database_url=database, pool_size=20))
-                setup = prepare(kernel)
-                if mode == "inprocess":
-                    results.append(run_inprocess(kernel, setup, orders, workers=8))
-                    kernel.close()
-                else:
-                    kernel.close()
-                    results.append((run_http(database, setup, orders, workers=16,
-                                             server_workers=2), float("nan")))
+        results = [measure(mode, args.database_url, orders) for _ in range(runs)]
         per_s = statistics.median(r[0] for r in results)
         queries = statistics.median(r[1] for r in results)
-        extra = f" queries_per_order={queries:.1f}" if mode == "inprocess" else ""
-        workers = 8 if mode == "inprocess" else 16
-        print(f"order_pipeline backend={backend} mode={mode} workers={workers}"
-              f" orders_per_s={per_s:.1f}{extra}", flush=True)
+        line = (f"order_pipeline backend={backend} mode={mode} workers={WORKERS[mode]}"
+                f" orders={orders} runs={runs} orders_per_s={per_s:.1f}")
+        if mode != "http":
+            line += f" queries_per_order={queries:.1f}"
+        if mode == "bare":
+            bare = per_s
+        elif bare:
+            line += f" ratio_to_bare={per_s / bare:.2f}"
+        print(line, flush=True)
 
 
 if __name__ == "__main__":
