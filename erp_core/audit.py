@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from erp_core.db.base import Base
-from erp_core.db.deferred import defer_insert
+from erp_core.db.deferred import defer_insert, frozen_json
 from erp_core.db.types import UtcDateTime, utcnow
 
 
@@ -40,7 +40,9 @@ def record_change(ctx: Any, entity: str, record_id: int, action: str,
     defer_insert(ctx.session, AuditEntry.__table__, {
         "at": utcnow(), "principal": ctx.principal.name, "user_id": ctx.principal.user_id,
         "entity": entity, "record_id": record_id, "action": action,
-        "changes": {field: {"old": old, "new": new} for field, (old, new) in changes.items()},
+        "changes": frozen_json({field: {"old": old, "new": new}
+                                for field, (old, new) in changes.items()},
+                               f"the audit of {entity} {record_id} {action!r}"),
     })
 
 

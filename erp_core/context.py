@@ -13,7 +13,7 @@ import attrs
 from sqlalchemy.orm import Session
 
 from erp_core.audit import diff, record_change
-from erp_core.events.outbox import emit
+from erp_core.events.outbox import EmittedEvent, emit
 from erp_core.security.principal import Principal
 
 if TYPE_CHECKING:
@@ -36,15 +36,21 @@ class Context:
         return EntityService(self.kernel.entities.get(entity)).bind(self)
 
     def fire(self, entity: str, record_id: int, transition: str,
-             data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+             data: Mapping[str, Any] | None = None, *, read_back: bool = True
+             ) -> dict[str, Any]:
         """Fire a workflow transition on a record (see ``erp_core.workflow.engine``);
-        ``data`` reaches the subscribers (e.g. a rejection's reason) and the audit log."""
-        return self.kernel.workflows.fire(self, entity, record_id, transition, data)
+        ``data`` reaches the subscribers (e.g. a rejection's reason) and the audit log.
+        Returns the record after the reactions; ``read_back=False`` returns it as the
+        transition itself left it, one read fewer, for a caller that ignores the result."""
+        return self.kernel.workflows.fire(self, entity, record_id, transition, data,
+                                          read_back=read_back)
 
     def emit(self, name: str, entity: str, record_id: int | None,
-             payload: Mapping[str, Any]) -> None:
+             payload: Mapping[str, Any]) -> EmittedEvent:
         """Write a domain event (``<plugin>.<thing>.<what happened>``) to the outbox in this
-        transaction: it exists exactly when the change it reports is committed."""
+        transaction: it exists exactly when the change it reports is committed. The payload
+        must be JSON; it is checked and copied here, so a later change to it is not
+        written. The row goes in at commit; the returned event's ``id`` inserts it now."""
         return emit(self.session, name, entity, record_id, payload)
 
     def audit(self, entity: str, record_id: int, action: str,

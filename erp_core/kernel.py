@@ -80,6 +80,7 @@ class Kernel:
         self.drivers = Drivers()
         sa.event.listen(self.sessions, "after_commit", self._after_commit)
         sa.event.listen(self.sessions, "after_soft_rollback", self._after_rollback)
+        sa.event.listen(self.sessions, "after_transaction_end", self._after_transaction)
 
     # -- discovery and state ---------------------------------------------------------
 
@@ -310,6 +311,12 @@ class Kernel:
         pending = session.info.get(PENDING_EVENTS)
         if pending:
             pending[:] = [(t, event) for t, event in pending if not inside(t, previous)]
+
+    @staticmethod
+    def _after_transaction(session: Session, transaction: Any) -> None:
+        """A session closed without a rollback keeps no events for its next transaction."""
+        if transaction.parent is None:
+            session.info.pop(PENDING_EVENTS, None)
 
     def initialise(self) -> None:
         """Create or upgrade the kernel's schema and every enabled plugin's schema."""

@@ -1,19 +1,21 @@
 """Audit rows and outbox events are buffered per transaction and written at commit.
 
 One multi-row INSERT per table however many changes a transaction makes; rows readable
-within the transaction that wrote them; a rolled-back savepoint loses only its own rows;
-``erp_on_commit`` receives each event with the id of its row.
+within the transaction that wrote them; a rolled-back savepoint loses only its own rows,
+also when a read inside it wrote the enclosing transaction's; payloads checked and
+frozen when emitted; ``erp_on_commit`` receives each event with the id of its row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from erp_core.audit import AuditEntry
-from erp_core.events.outbox import OutboxEvent
+from erp_core.events.outbox import OutboxEvent, emit
 from erp_core.kernel import Kernel
 
 
@@ -121,3 +123,57 @@ def committed() -> list[tuple[int, str, dict]]:
     return [(event.id, event.name, dict(event.payload))
             for call in commits() for event in call]
 
+
+
+def test_a_read_in_a_savepoint_then_rolled_back_keeps_the_enclosing_transactions_rows(desk):
+    with desk.context() as ctx:
+        kept = ctx.records("desk.ticket").create({"title": "kept", "customer_id": 1})["id"]
+        savepoint = ctx.session.begin_nested()
+        assert ctx.session.scalars(sa.select(AuditEntry.record_id)).all() == [kept]
+        savepoint.rollback()  # the rows written for that read are gone from the database
+    with desk.transaction() as session:
+        assert session.scalars(sa.select(AuditEntry.record_id)).all() == [kept]
+        rows = session.execute(sa.select(OutboxEvent.id, OutboxEvent.name)).all()
+    assert [tuple(row) for row in rows] == [(event_id, name)
+                                            for event_id, name, _ in committed()]
+    assert [name for _id, name, _ in committed()] == ["desk.ticket.created"]
+
+
+def test_a_text_statement_through_the_session_sees_the_buffered_rows(desk):
+    with desk.context() as ctx:
+        ctx.emit("desk.ticket.noted", "desk.ticket", None, {})
+        assert ctx.session.execute(sa.text("SELECT name FROM kernel_outbox_event")
+                                   ).scalars().all() == ["desk.ticket.noted"]
+
+
+def test_a_session_closed_without_a_rollback_forgets_what_it_buffered(desk):
+    session = desk.sessions()
+    emit(session, "desk.ticket.abandoned", "desk.ticket", None, {})
+    session.close()
+    emit(session, "desk.ticket.noted", "desk.ticket", None, {})
+    session.commit()
+    with desk.transaction() as check:
+        assert names(check) == ["desk.ticket.noted"]
+
+
+def test_an_event_payload_that_is_not_json_fails_where_it_is_emitted(desk):
+    with pytest.raises(ValueError, match=r"desk\.ticket\.noted.*not JSON"), \
+            desk.context() as ctx:
+        ctx.emit("desk.ticket.noted", "desk.ticket", None, {"amount": Decimal("1.50")})
+
+
+def test_a_payload_changed_after_emit_is_written_as_it_was_emitted(desk):
+    payload = {"record": {"title": "jam"}}
+    with desk.context() as ctx:
+        ctx.emit("desk.ticket.noted", "desk.ticket", None, payload)
+        payload["record"]["title"] = "changed later"
+    with desk.transaction() as session:
+        assert session.scalars(sa.select(OutboxEvent.payload)).all() == [
+            {"record": {"title": "jam"}}]
+
+
+def test_the_emitted_event_knows_its_id_once_asked(desk):
+    with desk.context() as ctx:
+        event = ctx.emit("desk.ticket.noted", "desk.ticket", None, {"n": 1})
+        assert ctx.session.get(OutboxEvent, event.id).name == "desk.ticket.noted"
+    assert [event_id for event_id, _, _ in committed()] == [event.id]

@@ -10,8 +10,10 @@ does not change:
   committed;
 - a rolled-back savepoint forgets the rows buffered inside it, its enclosing transaction
   keeps its own;
-- a ``SELECT`` through the session that reads one of the buffered tables writes the
-  buffer first (read-your-writes), so nothing buffered is ever missing from a query.
+- a statement run through the session that reads one of the buffered tables (a Core or
+  ORM ``SELECT`` naming it anywhere, or a ``text()`` statement mentioning it) writes the
+  buffer first (read-your-writes). A read on ``session.connection()`` or on another
+  connection does not: call ``write_deferred(session)`` before it.
 
 The listeners are on the ``Session`` class, so every session gets this behaviour, also
 one a test or a script opens itself.
@@ -19,6 +21,7 @@ one a test or a script opens itself.
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,6 +32,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql.util import find_tables
 
 PENDING = "erp_deferred_inserts"
+WRITTEN = "erp_deferred_written_in_savepoints"
 
 Written = Callable[[int, Mapping[str, Any], Any], None]
 
@@ -69,6 +73,16 @@ def inside(transaction: Any, outer: Any) -> bool:
     return False
 
 
+def frozen_json(value: Any, what: str) -> Any:
+    """A deep copy of a JSON value, checked now: a value that is not JSON fails where it
+    was given (naming ``what``), not at commit, and later changes to the caller's dicts do
+    not reach the row written at commit."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} is not JSON: {exc}") from None
+
+
 def defer_insert(session: Session, table: sa.Table, values: Mapping[str, Any],
                  written: Written | None = None) -> None:
     """Insert ``values`` into ``table`` before this transaction commits.
@@ -85,8 +99,16 @@ def defer_insert(session: Session, table: sa.Table, values: Mapping[str, Any],
 
 
 def write_deferred(session: Session) -> None:
-    """Insert everything buffered in the session now, one statement per table."""
+    """Insert everything buffered in the session now, one statement per table.
+
+    Rows written inside a savepoint on behalf of an enclosing transaction (a read in the
+    savepoint wanted to see them) are remembered: if that savepoint rolls back, the
+    database forgets them, so they go back into the buffer to be written again.
+    """
     pending: list[_Pending] = session.info.pop(PENDING, None) or []
+    if not pending:
+        return
+    written_in = current_transaction(session)
     by_table: dict[sa.Table, list[_Pending]] = {}
     for item in pending:
         by_table.setdefault(item.table, []).append(item)
@@ -96,7 +118,12 @@ def write_deferred(session: Session) -> None:
         if returning:
             for item, new_id in zip(items, result.scalars(), strict=True):
                 if item.written:
-                    item.written(new_id, item.values, item.transaction)
+                    # The row lives as long as the innermost of the two transactions.
+                    deeper = written_in if inside(written_in, item.transaction) \
+                        else item.transaction
+                    item.written(new_id, item.values, deeper)
+    if written_in is not None and written_in.nested:
+        session.info.setdefault(WRITTEN, []).extend((written_in, item) for item in pending)
 
 
 _read_tables: weakref.WeakKeyDictionary[Any, frozenset[str]] = weakref.WeakKeyDictionary()
@@ -121,13 +148,21 @@ def _reads_pending(statement: Any, pending: list[_Pending]) -> bool:
 @sa.event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     if session.info.get(PENDING):
+        session.flush()  # what the final flush would buffer is written too
         write_deferred(session)
 
 
 @sa.event.listens_for(Session, "do_orm_execute")
 def _read_your_writes(state: ORMExecuteState) -> None:
     pending = state.session.info.get(PENDING)
-    if pending and state.is_select and _reads_pending(state.statement, pending):
+    if not pending:
+        return
+    statement = state.statement
+    if isinstance(statement, sa.TextClause):
+        reads = any(item.table.name in statement.text for item in pending)
+    else:
+        reads = state.is_select and _reads_pending(statement, pending)
+    if reads:
         write_deferred(state.session)
 
 
@@ -136,3 +171,19 @@ def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
     pending = session.info.get(PENDING)
     if pending:
         pending[:] = [item for item in pending if not inside(item.transaction, previous)]
+    written = session.info.get(WRITTEN)
+    if written:
+        lost = [item for where, item in written
+                if inside(where, previous) and not inside(item.transaction, previous)]
+        written[:] = [(where, item) for where, item in written if not inside(where, previous)]
+        if lost:  # an enclosing transaction's rows, gone with the savepoint: again, first
+            session.info.setdefault(PENDING, [])[:0] = lost
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_at_the_end(session: Session, transaction: SessionTransaction) -> None:
+    """Nothing buffered outlives the session's transaction (a session closed without a
+    rollback, then used again, starts empty)."""
+    if transaction.parent is None:
+        session.info.pop(PENDING, None)
+        session.info.pop(WRITTEN, None)

@@ -43,6 +43,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _driver_transactions_off(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    # SQLAlchemy restores its default isolation level when a connection that ran in
+    # AUTOCOMMIT returns to the pool, which sets the driver's isolation_level to "";
+    # every checkout puts back the None the "begin" event relies on.
+    if dbapi_connection.isolation_level is not None:
+        dbapi_connection.isolation_level = None
+
+
 class _WriterTurns:
     """One SQLite write transaction at a time per engine, queued in-process.
 
@@ -58,6 +66,8 @@ class _WriterTurns:
         self._holders: set[int] = set()
 
     def begin(self, connection: sa.Connection) -> None:
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # a read outside any transaction (Kernel.reading): no turn, no BEGIN
         if self._lock.acquire(timeout=30):
             self._holders.add(id(connection))
         connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -77,6 +87,7 @@ def create_engine(url: str | URL, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
         engine = sa.create_engine(parsed, **kwargs)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "checkout", _driver_transactions_off)
         turns = _WriterTurns()
         sa.event.listen(engine, "begin", turns.begin)
         sa.event.listen(engine, "commit", turns.end)

@@ -119,11 +119,7 @@ class BoundEntityService(EntityService):
         """One record; ``lock`` holds its row until the transaction ends."""
         self._require("read")
         self._check_id(record_id)
-        condition = self.ctx.kernel.permissions.row_filter(
-            self.entity.name, self.entity.table, self.ctx.principal)
-        statement = self.entity.by_id_locked if lock else self.entity.by_id
-        if condition is not None:
-            statement = statement.where(condition)
+        statement = self._visible(self.entity.by_id_locked if lock else self.entity.by_id)
         row = self.session.execute(statement, {"record_id": record_id}).mappings().first()
         if row is None:
             raise NotFoundError(f"{self.entity.name} {record_id} does not exist")
@@ -239,9 +235,10 @@ class BoundEntityService(EntityService):
         self._require("create")
         values = self._check_payload(payload, creating=True)
         if computed:
-            unknown = set(computed) - set(self.entity.table.c.keys()) - {"id", "version"}
+            unknown = set(computed) - (set(self.entity.table.c.keys()) - {"id", "version"})
             if unknown:
-                raise ValueError(f"{self.entity.name} has no column {sorted(unknown)[0]!r}")
+                raise ValueError(f"{self.entity.name} computes no column"
+                                 f" {sorted(unknown)[0]!r} (id and version are the kernel's)")
             values.update(computed)
         base, by_extension = self._split(values)
         now = utcnow()

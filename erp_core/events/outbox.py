@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from erp_core.db.base import Base
-from erp_core.db.deferred import defer_insert
+from erp_core.db.deferred import defer_insert, frozen_json, write_deferred
 from erp_core.db.types import UtcDateTime, utcnow
 
 PENDING_EVENTS = "erp_pending_events"
@@ -44,19 +44,42 @@ class DomainEvent:
     payload: Mapping[str, Any]
 
 
+class EmittedEvent:
+    """What ``emit`` returns: the event as written. Its row is inserted at commit with the
+    transaction's other events; asking for ``id`` before that inserts them at once."""
+
+    __slots__ = ("_id", "_session", "entity", "name", "payload", "record_id")
+
+    def __init__(self, session: Session, name: str, entity: str, record_id: int | None,
+                 payload: Mapping[str, Any]) -> None:
+        self._session, self._id = session, None
+        self.name, self.entity, self.record_id, self.payload = name, entity, record_id, payload
+
+    @property
+    def id(self) -> int:
+        if self._id is None:
+            write_deferred(self._session)
+        assert self._id is not None, "the event's transaction has ended"
+        return self._id
+
+    def _written(self, event_id: int, values: Mapping[str, Any], transaction: Any) -> None:
+        self._id = event_id
+        session = transaction.session
+        session.info.setdefault(PENDING_EVENTS, []).append((transaction, DomainEvent(
+            event_id, self.name, self.entity, self.record_id, self.payload)))
+
+
 def emit(session: Session, name: str, entity: str, record_id: int | None,
-         payload: Mapping[str, Any]) -> None:
+         payload: Mapping[str, Any]) -> EmittedEvent:
     """Write an event to the outbox in the session's transaction.
 
-    The row is inserted at commit with the transaction's other events (see
-    ``erp_core.db.deferred``); ``erp_on_commit`` then receives it with its id.
+    The payload must be JSON (checked and copied now). The row is inserted at commit
+    with the transaction's other events (see ``erp_core.db.deferred``); ``erp_on_commit``
+    then receives it with its id.
     """
+    payload = frozen_json(dict(payload), f"the payload of event {name!r}")
+    event = EmittedEvent(session, name, entity, record_id, payload)
     defer_insert(session, OutboxEvent.__table__,
                  {"name": name, "entity": entity, "record_id": record_id,
-                  "payload": dict(payload), "created_at": utcnow()}, _written)
-
-
-def _written(event_id: int, values: Mapping[str, Any], transaction: Any) -> None:
-    session = transaction.session
-    session.info.setdefault(PENDING_EVENTS, []).append((transaction, DomainEvent(
-        event_id, values["name"], values["entity"], values["record_id"], values["payload"])))
+                  "payload": payload, "created_at": utcnow()}, event._written)
+    return event

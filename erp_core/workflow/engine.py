@@ -27,10 +27,6 @@ if TYPE_CHECKING:
     from erp_core.workflow.declaration import Transition
 
 
-_FIRING = "erp_firing_transitions"
-"""Session info key: how many transitions are running their after-subscribers."""
-
-
 class TransitionVetoed(ConflictError):
     """Raised by a before-subscriber to refuse a transition; the reason reaches the caller."""
 
@@ -149,10 +145,12 @@ class WorkflowEngine:
         return statement
 
     def fire(self, ctx: Context, entity_name: str, record_id: int, name: str,
-             data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+             data: Mapping[str, Any] | None = None, *, read_back: bool = True
+             ) -> dict[str, Any]:
         """Fire transition ``name`` on a record; returns the record after the change and
-        its reactions (which may have fired further transitions). Fired from inside
-        another transition's reaction, it returns the record as its own change left it."""
+        its reactions (which may have fired further transitions). With ``read_back=False``
+        it returns the record as the change itself left it, saving a read when reactions
+        ran: for a caller that does not use the result (a reaction firing a follow-up)."""
         from erp_core.entities.service import EntityService
 
         entity = self.entities.get(entity_name)
@@ -191,16 +189,8 @@ class WorkflowEngine:
         emit(ctx.session, f"{entity_name}.{transition.event or name}", entity_name, record_id,
              {"id": record_id, "transition": name, "from": current, "to": transition.target,
               "data": event.data, "record": after})
-        info = ctx.session.info
-        info[_FIRING] = info.get(_FIRING, 0) + 1
-        try:
-            reacted = self._run("after", ctx, attrs.evolve(event, record=after))
-        finally:
-            info[_FIRING] -= 1
-        if reacted and not info[_FIRING]:
-            # Reactions may have changed the record further. A transition fired from inside
-            # a reaction skips this read: the outermost one reads the final record once.
-            return service.get(record_id)
+        if self._run("after", ctx, attrs.evolve(event, record=after)) and read_back:
+            return service.get(record_id)  # reactions may have changed it further
         return after
 
 

@@ -191,7 +191,8 @@ def _options(settings: Mapping[str, Any]) -> ChannelOptions:
                           default_carrier=carrier.strip())
 
 
-def account_of(channel: Channel) -> ChannelAccount:
+def account_of(channel: Channel | sa.Row[Any]) -> ChannelAccount:
+    """A channel's account from its model object or a row of its table."""
     settings = dict(channel.settings or {})
     options = _options(settings)
     return ChannelAccount(

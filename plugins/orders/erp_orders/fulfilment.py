@@ -75,7 +75,8 @@ def review_or_approve(ctx: Context, event: TransitionEvent) -> None:
     order.review_reasons = json.dumps(reasons) if reasons else None
     ctx.session.flush()
     if not reasons:
-        _system(ctx).fire(ORDER, order.id, "approve", {"reason": "no review rule matched"})
+        _system(ctx).fire(ORDER, order.id, "approve", {"reason": "no review rule matched"},
+                          read_back=False)
 
 
 @on_transition(ORDER, "approve", when="after")
@@ -157,7 +158,7 @@ def ship_lines(ctx: Context, event: TransitionEvent) -> None:
         set_committed_value(line, "quantity_shipped", shipped[line.id])
         set_committed_value(line, "updated_at", now)
     if all(line.quantity_shipped >= line.quantity for line in lines):
-        system.fire(ORDER, event.record_id, "finish_shipping")
+        system.fire(ORDER, event.record_id, "finish_shipping", read_back=False)
 
 
 _CATEGORIES = (sa.select(Category.name).join(Product, Product.category_id == Category.id)

@@ -168,5 +168,7 @@ def place(ctx: Context, request: OrderRequest) -> PlacedOrder:
 def number_new_orders(ctx: Context, event: WriteEvent) -> None:
     """Every order gets its number in the transaction that creates it."""
     ctx.session.execute(sa.update(Order).where(Order.id == event.record_id).values(
-        number=order_number(event.record_id), placed_at=utcnow()))
+        number=order_number(event.record_id),
+        placed_at=sa.func.coalesce(Order.placed_at, sa.literal(
+            utcnow(), type_=Order.__table__.c.placed_at.type))))
 
