@@ -9,6 +9,7 @@ from erp_core.api.dependencies import KernelDependency, PrincipalDependency
 from erp_core.context import Context
 from erp_core.db import Base, Money, Quantity, UtcDateTime, utcnow
 from erp_core.db.types import AwareDateTime, ExactNumeric
+from erp_core.db.upsert import Upsert
 from erp_core.entities import Entity, EntityExtension, RecordMixin
 from erp_core.entities.service import WriteEvent
 from erp_core.errors import (
@@ -64,6 +65,7 @@ __all__ = [
     "Transition",
     "TransitionEvent",
     "TransitionVetoed",
+    "Upsert",
     "UtcDateTime",
     "ValidationError",
     "Workflow",

@@ -26,7 +26,6 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from erp_inventory.alerts import StockLimit
@@ -39,7 +38,7 @@ from erp_inventory.warehouses import (
     Warehouse,
     location_by_id,
 )
-from erp_sdk import Base, Money, Quantity, UtcDateTime, ValidationError, utcnow
+from erp_sdk import Base, Money, Quantity, Upsert, UtcDateTime, ValidationError, utcnow
 
 ZERO = Decimal(0)
 COST_QUANTUM = Decimal("0.0001")
@@ -96,16 +95,14 @@ class StockLevel(Base):
     updated_at: Mapped[UtcDateTime] = mapped_column(default=utcnow)
 
 
-def _insert(session: Session, table: sa.Table) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
+_ENSURE_STOCK_ROW = Upsert(lambda insert: insert(StockLevel.__table__).on_conflict_do_nothing())
 
 
 def ensure_stock_row(session: Session, product_id: int, warehouse_id: int) -> None:
     """Create the product's stock row in a warehouse if missing (race-free upsert)."""
-    session.execute(_insert(session, StockLevel.__table__).values(
-        product_id=product_id, warehouse_id=warehouse_id, on_hand=ZERO, reserved=ZERO,
-        available=ZERO, updated_at=utcnow()).on_conflict_do_nothing())
+    session.execute(_ENSURE_STOCK_ROW.on(session), {
+        "product_id": product_id, "warehouse_id": warehouse_id, "on_hand": ZERO,
+        "reserved": ZERO, "available": ZERO, "updated_at": utcnow()})
 
 
 def location_quantity(session: Session, product_id: int, location_id: int) -> Decimal:
@@ -227,8 +224,7 @@ _LOCK_BALANCES = (
            .in_(sa.bindparam("keys", expanding=True)))
     .order_by(_BALANCES.c.location_id, _BALANCES.c.product_id)
     .with_for_update())
-_ADD_TO_BALANCES = {"postgresql": _upsert_balances(postgresql.insert),
-                    "sqlite": _upsert_balances(sqlite.insert)}
+_ADD_TO_BALANCES = Upsert(_upsert_balances)
 # PostgreSQL returns the new ids in the rows' order. SQLAlchemy can only promise that
 # order on SQLite by inserting one row per statement, so there the ids are sorted
 # instead: SQLite gives each new row a rowid above every existing one, so the rows of
@@ -313,7 +309,7 @@ class Ledger:
         if takes:
             self._check_sources(keys, takes, skus)
         dialect = self.session.get_bind().dialect.name
-        self.session.execute(_ADD_TO_BALANCES[dialect], [
+        self.session.execute(_ADD_TO_BALANCES.on(self.session), [
             {"location_id": location_id, "product_id": product_id,
              "quantity": deltas[location_id, product_id]} for location_id, product_id in keys])
         changes = [(product_id, change_stock(self.session, product_id, warehouse_id,

@@ -10,10 +10,9 @@ import enum
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from erp_sdk import Base, NotFoundError, RecordMixin, ValidationError, utcnow
+from erp_sdk import Base, NotFoundError, RecordMixin, Upsert, ValidationError, utcnow
 
 
 class LocationKind(enum.StrEnum):
@@ -116,6 +115,10 @@ def look_up_locations(session: Session, warehouse_ids: Iterable[int],
             _remember(session, ("warehouse", location.warehouse_id, kind), location)  # first
 
 
+_ADD_LOCATION = Upsert(lambda insert: insert(Location.__table__)
+                       .on_conflict_do_nothing(index_elements=["code"]))
+
+
 def virtual_location(session: Session, kind: LocationKind) -> Location:
     """The virtual location of a kind, created on first use (race-free: concurrent first
     uses insert it once)."""
@@ -125,12 +128,10 @@ def virtual_location(session: Session, kind: LocationKind) -> Location:
         return known
     location = session.scalar(sa.select(Location).where(Location.code == code))
     if location is None:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         now = utcnow()
-        session.execute(insert(Location).values(
-            code=code, name=kind.capitalize(), kind=kind, version=1, created_at=now,
-            updated_at=now).on_conflict_do_nothing(index_elements=["code"]))
+        session.execute(_ADD_LOCATION.on(session), {
+            "code": code, "name": kind.capitalize(), "kind": kind, "version": 1,
+            "created_at": now, "updated_at": now})
         location = session.scalar(sa.select(Location).where(Location.code == code))
     return _remember(session, ("virtual", code), location)
 
