@@ -26,9 +26,9 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from erp_crm.upsert import Upsert
 from erp_sdk import Base, Entity, Money, UtcDateTime, utcnow
 
 FAVOURITE_CATEGORIES = 3
@@ -139,9 +139,7 @@ def _add_to_counts(insert: Any) -> Any:
     ).returning(_COUNTS.c.category, _COUNTS.c.purchase_count)
 
 
-# Upserts are spelt per dialect; the CRM runs on these two.
-_ADD_TO_COUNTS = {"postgresql": _add_to_counts(postgresql.insert),
-                  "sqlite": _add_to_counts(sqlite.insert)}
+_ADD_TO_COUNTS = Upsert(_add_to_counts)
 
 
 def summaries(session: Session, customer_id: int) -> dict[str, Summary]:
@@ -179,7 +177,7 @@ def add_purchase(session: Session, customer_id: int, summary: Summary | None,
     favourites = list(summary.favourite_categories) if summary is not None else []
     if categories:
         bumps = dict.fromkeys(favourites, 0) | dict.fromkeys(categories, 1)
-        counts = session.execute(_ADD_TO_COUNTS[session.get_bind().dialect.name], [
+        counts = session.execute(_ADD_TO_COUNTS.on(session), [
             {"customer_id": customer_id, "currency": currency, "category": category,
              "purchase_count": bump} for category, bump in bumps.items()])
         favourites = _favourites({category: count for category, count in counts})

@@ -16,21 +16,29 @@ read and then written with the purchase added (``erp_crm.behaviour.add_purchase`
 the tier, evaluated from those figures and written only if it changed. Anything else
 (the reference was recorded before, the customer was merged) takes the full path, which
 rewrites the summaries from every purchase of the customers involved: it is rare.
+
+Customers are locked in id order by everyone who writes summaries (merges, recomputes,
+purchases), so that two of them never wait for each other. A purchase may involve three
+kinds of customer: the one named, the customers it was merged into (the last of which
+records the purchase) and the one that holds the reference. The first statement locks
+all of them at once, in id order, following the merges as it reads them. Only if a
+merge or a re-record of the reference commits between that statement's read and its
+locks does recording lock once more, what that change added, after the rest: a window
+of a few milliseconds in a path that is already rare.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from erp_crm.behaviour import add_purchase, summaries
-from erp_crm.customers import Customer, customer_row
+from erp_crm.customers import Customer
 from erp_crm.tiers import (
     CURRENCY,
     RULE_COLUMNS,
@@ -42,6 +50,7 @@ from erp_crm.tiers import (
     rules_from_rows,
     settle_tier,
 )
+from erp_crm.upsert import Upsert
 from erp_sdk import (
     Base,
     Context,
@@ -105,25 +114,42 @@ _PURCHASE = Purchase.__table__
 _EARLIER_CUSTOMER = (sa.select(_PURCHASE.c.customer_id)
                      .where(_PURCHASE.c.reference == sa.bindparam("reference"))
                      .scalar_subquery())
-# One row per tier rule (at least one) for the customer, and one more for the customer
-# that holds the reference, if another. ORDER BY with FOR UPDATE locks the rows in that
-# order (PostgreSQL locks above the sort): in id order, as _lock_customers does.
+# The customer and, following merged_into_id, every customer it was merged into (the
+# last one is the survivor). UNION, not UNION ALL: it ends even on a cycle of merges,
+# which merge_customers never makes.
+_MERGED_INTO = _CUSTOMER.alias("merged_into")
+_MERGE_CHAIN = (sa.select(_CUSTOMER.c.id, _CUSTOMER.c.merged_into_id)
+                .where(_CUSTOMER.c.id == sa.bindparam("customer_id"))
+                .cte("merge_chain", recursive=True))
+_MERGE_CHAIN = _MERGE_CHAIN.union(
+    sa.select(_MERGED_INTO.c.id, _MERGED_INTO.c.merged_into_id)
+    .where(_MERGED_INTO.c.id == _MERGE_CHAIN.c.merged_into_id))
+# One row per tier rule (at least one) for the customer, and one more for each customer
+# it was merged into and for the customer that holds the reference, if others. ORDER BY
+# with FOR UPDATE locks the rows in that order (PostgreSQL locks above the sort): in id
+# order, as every other writer of summaries does. The merged_into_id of a row is read
+# as it is once locked, even if a merge committed while this waited for the lock.
 _LOCK_FOR_RECORDING = (
     sa.select(_CUSTOMER.c.id, _CUSTOMER.c.merged_into_id, _CUSTOMER.c.tier,
               _PURCHASE.c.id.label("purchase_id"), *RULE_COLUMNS)
     .select_from(_CUSTOMER
                  .outerjoin(_PURCHASE, _PURCHASE.c.reference == sa.bindparam("reference"))
                  .outerjoin(TierRule.__table__, _CUSTOMER.c.id == sa.bindparam("customer_id")))
-    .where(sa.or_(_CUSTOMER.c.id == sa.bindparam("customer_id"),
+    .where(sa.or_(_CUSTOMER.c.id.in_(sa.select(_MERGE_CHAIN.c.id)),
                   _CUSTOMER.c.id == _EARLIER_CUSTOMER))
     .order_by(_CUSTOMER.c.id, RULES_BEST_FIRST)
     .with_for_update(of=_CUSTOMER))
 # DO NOTHING: a transaction that waited for the customer's lock may have recorded the
 # reference meanwhile; that is then a re-record (the full path), not an error.
-_INSERT_NEW_PURCHASE = {
-    name: insert(_PURCHASE).on_conflict_do_nothing(index_elements=[_PURCHASE.c.reference])
-    .returning(_PURCHASE.c.id)
-    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
+_INSERT_NEW_PURCHASE = Upsert(
+    lambda insert: insert(_PURCHASE)
+    .on_conflict_do_nothing(index_elements=[_PURCHASE.c.reference])
+    .returning(_PURCHASE.c.id))
+_PURCHASE_FOR_UPDATE = (sa.select(_PURCHASE.c.id, _PURCHASE.c.customer_id)
+                        .where(_PURCHASE.c.reference == sa.bindparam("reference"))
+                        .with_for_update())
+_LOCK_CUSTOMER = (sa.select(_CUSTOMER.c.id).where(_CUSTOMER.c.id == sa.bindparam("customer_id"))
+                  .with_for_update())
 _INSERT_CATEGORIES = sa.insert(PurchaseCategory.__table__)
 
 
@@ -148,21 +174,18 @@ def _checked(reference: str, amount: Decimal, currency: str, occurred_at: dt.dat
     return names
 
 
-def _survivor(session: Session, customer_id: int) -> int:
-    """The customer that now stands for ``customer_id`` (following merges)."""
+def _survivor(merged_into: Mapping[int, int | None], customer_id: int) -> int | None:
+    """The customer that now stands for ``customer_id``, following the merges of the
+    customers in ``merged_into`` (id: the customer it was merged into, or ``None``);
+    ``None`` when the merges lead to a customer not in it."""
     seen = set()
-    while True:
-        customer = customer_row(session, customer_id)
-        if customer.merged_into_id is None or customer_id in seen:
+    while customer_id in merged_into:
+        target = merged_into[customer_id]
+        if target is None or customer_id in seen:
             return customer_id
         seen.add(customer_id)
-        customer_id = customer.merged_into_id
-
-
-def _lock_customers(session: Session, *customer_ids: int) -> None:
-    """Lock in id order, so two purchases moving between the same customers never deadlock."""
-    for customer_id in sorted(set(customer_ids)):
-        customer_row(session, customer_id, lock=True)
+        customer_id = target
+    return None
 
 
 def _tier(session: Session, customer_id: int) -> str | None:
@@ -197,7 +220,9 @@ def record_purchase(ctx: Context, customer_id: int, reference: str, amount: Deci
                                amount, currency, occurred_at, names)
         if recorded is not None:
             return recorded
-    return _record_again(ctx, customer_id, reference, amount, currency, occurred_at, names)
+    locked = {row.id: row.merged_into_id for row in rows}
+    return _record_again(ctx, customer_id, locked, reference, amount, currency, occurred_at,
+                         names)
 
 
 def _record_new(ctx: Context, customer_id: int, tier: str | None, rules: list[Thresholds],
@@ -206,7 +231,7 @@ def _record_new(ctx: Context, customer_id: int, tier: str | None, rules: list[Th
     """The common case, under the customer's lock: insert the purchase and add it to the
     summary; ``None`` if the reference turned out to exist (left to the full path)."""
     session = ctx.session
-    purchase_id = session.scalar(_INSERT_NEW_PURCHASE[session.get_bind().dialect.name], {
+    purchase_id = session.scalar(_INSERT_NEW_PURCHASE.on(session), {
         "reference": reference, "customer_id": customer_id, "amount": amount,
         "currency": currency, "occurred_at": occurred_at, "cancelled_at": None})
     if purchase_id is None:
@@ -231,30 +256,46 @@ def _announce(ctx: Context, purchase_id: int, reference: str, customer_id: int,
         "currency": currency, "occurred_at": occurred_at.isoformat(), "categories": names})
 
 
-def _record_again(ctx: Context, customer_id: int, reference: str, amount: Decimal,
-                  currency: str, occurred_at: dt.datetime, names: list[str]
-                  ) -> RecordedPurchase:
+def _record_again(ctx: Context, customer_id: int, locked: dict[int, int | None],
+                  reference: str, amount: Decimal, currency: str, occurred_at: dt.datetime,
+                  names: list[str]) -> RecordedPurchase:
     """The full path: a reference recorded before, or a merged customer; rewrites the
-    summaries and tiers of the customers involved from all their purchases."""
+    summaries and tiers of the customers involved from all their purchases.
+
+    ``locked`` are the customers ``_LOCK_FOR_RECORDING`` locked, each with the customer
+    it was merged into. They are enough unless a merge or another record of the
+    reference committed after that statement read them: then it runs again and locks
+    what that added (see the module's docstring).
+    """
     session = ctx.session
-    customer_id = _survivor(session, customer_id)
-    earlier = session.scalar(sa.select(Purchase.customer_id).where(Purchase.reference == reference))
-    _lock_customers(session, customer_id, *(() if earlier is None else (earlier,)))
-    values = {"customer_id": customer_id, "amount": amount, "currency": currency,
-              "occurred_at": occurred_at, "cancelled_at": None}
-    purchase_id = session.scalar(sa.select(Purchase.id).where(Purchase.reference == reference)
-                                 .with_for_update())
-    if purchase_id is None:
-        purchase_id = session.execute(sa.insert(Purchase).values(reference=reference, **values)
-                                      .returning(Purchase.id)).scalar_one()
-    else:
-        session.execute(sa.update(Purchase).where(Purchase.id == purchase_id).values(values))
-        session.execute(sa.delete(PurchaseCategory)
-                        .where(PurchaseCategory.purchase_id == purchase_id))
+    params = {"customer_id": customer_id, "reference": reference}
+    while True:
+        survivor = _survivor(locked, customer_id)
+        earlier = session.execute(_PURCHASE_FOR_UPDATE, {"reference": reference}).first()
+        if survivor is None or (earlier is not None and earlier.customer_id not in locked):
+            locked = {row.id: row.merged_into_id
+                      for row in session.execute(_LOCK_FOR_RECORDING, params)}
+            continue
+        values = {"customer_id": survivor, "amount": amount, "currency": currency,
+                  "occurred_at": occurred_at, "cancelled_at": None}
+        if earlier is None:
+            purchase_id = session.scalar(_INSERT_NEW_PURCHASE.on(session),
+                                         {"reference": reference, **values})
+            if purchase_id is None:  # recorded meanwhile by another transaction
+                continue
+            involved = {survivor}
+        else:
+            purchase_id = earlier.id
+            session.execute(sa.update(Purchase).where(Purchase.id == purchase_id).values(values))
+            session.execute(sa.delete(PurchaseCategory)
+                            .where(PurchaseCategory.purchase_id == purchase_id))
+            involved = {survivor, earlier.customer_id}
+        break
     if names:
         session.execute(sa.insert(PurchaseCategory),
                         [{"purchase_id": purchase_id, "category": n} for n in names])
-    refresh_customers(ctx, {customer_id, earlier or customer_id}, TierReason.PURCHASE)
+    refresh_customers(ctx, involved, TierReason.PURCHASE)
+    customer_id = survivor
     _announce(ctx, purchase_id, reference, customer_id, amount, currency, occurred_at, names)
     return RecordedPurchase(purchase_id, customer_id, False, _tier(session, customer_id))
 
@@ -273,8 +314,15 @@ def cancel_purchase(ctx: Context, reference: str) -> RecordedPurchase | None:
                             .where(Purchase.reference == reference)).first()
     if found is None:
         return None
+    # Lock its customer, then check the purchase is still theirs: a re-record or a merge
+    # may have moved it while this waited for the lock.
+    while True:
+        session.execute(_LOCK_CUSTOMER, {"customer_id": found.customer_id})
+        holder = session.execute(_PURCHASE_FOR_UPDATE, {"reference": reference}).one()
+        if holder.customer_id == found.customer_id:
+            break
+        found = holder
     purchase_id, customer_id = found
-    _lock_customers(session, customer_id)
     cancelled = session.execute(
         sa.update(Purchase).where(Purchase.id == purchase_id, Purchase.cancelled_at.is_(None))
         .values(cancelled_at=utcnow())).rowcount

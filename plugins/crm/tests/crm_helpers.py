@@ -15,6 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from erp_core.events.outbox import OutboxEvent
+from erp_crm.behaviour import Behaviour, CategoryCount
+from erp_crm.customers import Customer
 from erp_crm.services import RecordedPurchase, record_purchase
 from erp_crm.tiers import TierRule
 from erp_sdk import Kernel
@@ -92,3 +94,25 @@ def behaviour(kernel: Kernel, customer_id: int) -> dict[str, dict[str, Any]]:
     with kernel.context() as ctx:
         rows = ctx.records("crm.behaviour").list([("customer_id", str(customer_id))])["items"]
     return {row["currency"]: row for row in rows}
+
+
+def kept(kernel: Kernel, customer_ids: list[int]) -> dict[str, list[Any]]:
+    """What the CRM keeps about these customers' purchases (summaries, category tallies,
+    tiers), but row ids and update times: to compare with what a recompute finds."""
+    b, c = Behaviour, CategoryCount
+    with kernel.transaction() as session:
+        return {
+            "summaries": session.execute(
+                sa.select(b.customer_id, b.currency, b.purchase_count, b.total_spend,
+                          b.average_spend, b.first_purchase_at, b.last_purchase_at,
+                          b.favourite_categories)
+                .where(b.customer_id.in_(customer_ids)).order_by(b.customer_id, b.currency)
+            ).all(),
+            "tallies": session.execute(
+                sa.select(c.customer_id, c.currency, c.category, c.purchase_count)
+                .where(c.customer_id.in_(customer_ids))
+                .order_by(c.customer_id, c.currency, c.category)).all(),
+            "tiers": session.execute(sa.select(Customer.id, Customer.tier)
+                                     .where(Customer.id.in_(customer_ids))
+                                     .order_by(Customer.id)).all(),
+        }
