@@ -28,8 +28,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from erp_crm.upsert import Upsert
-from erp_sdk import Base, Entity, Money, UtcDateTime, utcnow
+from erp_sdk import Base, Entity, Money, Upsert, UtcDateTime, utcnow
 
 FAVOURITE_CATEGORIES = 3
 _CENT_FRACTION = Decimal("0.0001")

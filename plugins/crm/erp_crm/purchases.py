@@ -50,13 +50,13 @@ from erp_crm.tiers import (
     rules_from_rows,
     settle_tier,
 )
-from erp_crm.upsert import Upsert
 from erp_sdk import (
     Base,
     Context,
     Entity,
     Money,
     NotFoundError,
+    Upsert,
     UtcDateTime,
     ValidationError,
     utcnow,
