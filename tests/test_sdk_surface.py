@@ -50,6 +50,9 @@ def attribute_docstring(module_name: str, name: str, seen: frozenset[str] = froz
 
 
 def documentation(module: types.ModuleType, name: str) -> str | None:
+    lazy = getattr(module, "_LAZY", {})
+    if name in lazy:  # imported on first use: documented where it is defined
+        return attribute_docstring(lazy[name], name)
     value: Any = getattr(module, name)
     if inspect.isclass(value):
         return value.__dict__.get("__doc__")
@@ -111,3 +114,15 @@ def test_the_stability_promise_names_what_is_public_and_how_it_changes():
     for phrase in ("erp_sdk.__all__", "erp_sdk.drivers", "erp_sdk.testing",
                    "Semantic Versioning", "DeprecationWarning"):
         assert phrase in text
+
+
+def test_importing_the_sdk_and_the_plugins_does_not_import_the_web_framework():
+    """``erp plugins list`` reads manifests: it should not pay for the web framework."""
+    import subprocess
+    import sys
+
+    code = ("import sys, erp_sdk, erp_inventory.plugin, erp_crm.plugin, erp_orders.plugin;"
+            " print('litestar' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert shown == "False"

@@ -5,7 +5,6 @@ Everything listed in ``__all__`` is public and follows semantic versioning with
 after at least one minor release in which the old form emits a ``DeprecationWarning``.
 """
 
-from erp_core.api.dependencies import KernelDependency, PrincipalDependency
 from erp_core.context import Context
 from erp_core.db import Base, Money, Quantity, UtcDateTime, utcnow
 from erp_core.db.types import AwareDateTime, ExactNumeric
@@ -35,6 +34,22 @@ from erp_core.workflow import (
     on_transition,
     on_write,
 )
+
+_LAZY = {"KernelDependency": "erp_core.api.dependencies",
+         "PrincipalDependency": "erp_core.api.dependencies"}
+"""Names imported on first use: they need the web framework, which a command that only
+reads plugins' manifests (``erp plugins list``) should not pay for."""
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'erp_sdk' has no attribute {name!r}")
+
 
 __all__ = [
     "AuthenticationRequired",

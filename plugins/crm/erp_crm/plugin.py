@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from erp_crm import api, cli, demo, roles
+from erp_crm import cli, demo, roles
 from erp_crm.addresses import ADDRESS, check_address_write, keep_default_addresses
 from erp_crm.behaviour import BEHAVIOUR
 from erp_crm.contacts import CONTACT, check_contact_write
@@ -39,6 +39,8 @@ def erp_register_permissions():
 
 @hookimpl
 def erp_register_routes():
+    from erp_crm import api  # the web framework only when routes are wanted
+
     return api.ROUTES
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from erp_inventory import api, counts, transfers
+from erp_inventory import counts, transfers
 from erp_inventory.alerts import StockAlert, StockLimit
 from erp_inventory.catalogue import Category, Product
 from erp_inventory.counts import COUNT_WORKFLOW, StockCount, StockCountLine
@@ -90,6 +90,8 @@ def erp_register_permissions():
 
 @hookimpl
 def erp_register_routes():
+    from erp_inventory import api  # the web framework only when routes are wanted
+
     return api.ROUTES
 
 

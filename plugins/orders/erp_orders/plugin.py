@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from erp_orders import (
-    after_sales_api,
-    api,
-    channels_api,
     channels_import,
     cli,
     demo,
@@ -19,7 +16,6 @@ from erp_orders import (
 from erp_orders.channel import Channel
 from erp_orders.order import ORDER_WORKFLOW, Order, OrderLine
 from erp_orders.review import ReviewPolicy
-from erp_orders.split_merge_api import SPLIT_MERGE_ROUTES
 from erp_sdk import Entity, Permission, PluginManifest, Role, hookimpl
 
 manifest = PluginManifest(
@@ -115,6 +111,10 @@ def erp_register_permissions():
 
 @hookimpl
 def erp_register_routes():
+    # The web framework is imported only when routes are wanted, not to read the manifest.
+    from erp_orders import after_sales_api, api, channels_api
+    from erp_orders.split_merge_api import SPLIT_MERGE_ROUTES
+
     return api.ROUTES + SPLIT_MERGE_ROUTES + after_sales_api.ROUTES + channels_api.ROUTES
 
 
