@@ -31,6 +31,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql.util import find_tables
 
+from erp_core.db.batch import insert_rows
+
 PENDING = "erp_deferred_inserts"
 WRITTEN = "erp_deferred_written_in_savepoints"
 
@@ -45,17 +47,14 @@ class _Pending:
     written: Written | None
 
 
-_statements: dict[tuple[sa.Table, bool], Any] = {}
+_plain_inserts: dict[sa.Table, Any] = {}
 
 
-def _insert(table: sa.Table, returning: bool) -> Any:
+def _plain_insert(table: sa.Table) -> Any:
     """The table's INSERT, built once (its cache key is then computed once, too)."""
-    statement = _statements.get((table, returning))
+    statement = _plain_inserts.get(table)
     if statement is None:
-        statement = sa.insert(table)
-        if returning:
-            statement = statement.returning(table.c.id, sort_by_parameter_order=True)
-        _statements[(table, returning)] = statement
+        statement = _plain_inserts[table] = sa.insert(table)
     return statement
 
 
@@ -113,10 +112,11 @@ def write_deferred(session: Session) -> None:
     for item in pending:
         by_table.setdefault(item.table, []).append(item)
     for table, items in by_table.items():
-        returning = any(item.written for item in items)
-        result = session.execute(_insert(table, returning), [item.values for item in items])
-        if returning:
-            for item, new_id in zip(items, result.scalars(), strict=True):
+        rows = [item.values for item in items]
+        if not any(item.written for item in items):
+            session.execute(_plain_insert(table), rows)
+        else:
+            for item, new_id in zip(items, insert_rows(session, table, rows), strict=True):
                 if item.written:
                     # The row lives as long as the innermost of the two transactions.
                     deeper = written_in if inside(written_in, item.transaction) \

@@ -7,6 +7,7 @@ after at least one minor release in which the old form emits a ``DeprecationWarn
 
 from erp_core.context import Context
 from erp_core.db import Base, Money, Quantity, UtcDateTime, utcnow
+from erp_core.db.batch import insert_rows
 from erp_core.db.types import AwareDateTime, ExactNumeric
 from erp_core.db.upsert import Upsert
 from erp_core.entities import Entity, EntityExtension, RecordMixin
@@ -87,6 +88,7 @@ __all__ = [
     "WriteEvent",
     "hookimpl",
     "hookspec",
+    "insert_rows",
     "on_transition",
     "on_write",
     "utcnow",

@@ -23,7 +23,7 @@ from erp_crm.purchases import Purchase, PurchaseCategory
 from erp_crm.segments import Segment
 from erp_crm.tags import CustomerTag, Tag
 from erp_crm.tiers import TierReason, refresh_customers
-from erp_sdk import Context, Kernel, Principal, utcnow
+from erp_sdk import Context, Kernel, Principal, insert_rows, utcnow
 
 CUSTOMERS = 300
 FIRST_NAMES = ["Anna", "Ben", "Chloé", "David", "Elif", "Farid", "Greta", "Hugo", "Ines",
@@ -57,14 +57,6 @@ SUMMARIES = ["Asked about delivery times", "Wants to change the size of an order
              "Prefers delivery on Saturdays"]
 
 
-def _insert(session: Session, model: type, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows in one batch and return their ids, in the order of ``rows``."""
-    if not rows:
-        return []
-    table = model.__table__  # type: ignore[attr-defined]
-    return list(session.execute(
-        sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
-
 
 def _customer(rng: random.Random, number: int) -> dict[str, Any]:
     if rng.random() < 0.2:
@@ -84,9 +76,9 @@ def load_demo_data(session: Session, kernel: Kernel, customers: int = CUSTOMERS)
     """Fill an empty CRM (``erp_load_demo_data``); the default tier rules must exist."""
     rng = random.Random(42)
     now = utcnow()
-    tag_ids = _insert(session, Tag, [{"name": n, "description": d} for n, d in TAGS])
+    tag_ids = insert_rows(session, Tag, [{"name": n, "description": d} for n, d in TAGS])
     customer_rows = [_customer(rng, number) for number in range(1, customers + 1)]
-    customer_ids = _insert(session, Customer, customer_rows)
+    customer_ids = insert_rows(session, Customer, customer_rows)
 
     addresses: list[dict[str, Any]] = []
     contacts: list[dict[str, Any]] = []
@@ -116,10 +108,10 @@ def load_demo_data(session: Session, kernel: Kernel, customers: int = CUSTOMERS)
                 "summary": rng.choice(SUMMARIES)})
         for tag_id in rng.sample(tag_ids, rng.choice([0, 0, 1, 1, 2])):
             tagging.append({"customer_id": customer_id, "tag_id": tag_id})
-    address_ids = _insert(session, Address, addresses)
-    _insert(session, Contact, contacts)
-    _insert(session, Interaction, interactions)
-    _insert(session, CustomerTag, tagging)
+    address_ids = insert_rows(session, Address, addresses)
+    insert_rows(session, Contact, contacts)
+    insert_rows(session, Interaction, interactions)
+    insert_rows(session, CustomerTag, tagging)
 
     first_address: dict[int, int] = {}
     for address_id, address in zip(address_ids, addresses, strict=True):
@@ -142,7 +134,7 @@ def load_demo_data(session: Session, kernel: Kernel, customers: int = CUSTOMERS)
                 "occurred_at": now - dt.timedelta(minutes=rng.randint(60, 730 * 24 * 60)),
                 "cancelled_at": now if rng.random() < 0.05 else None})
             categories.append((len(purchases) - 1, rng.sample(CATEGORIES, rng.randint(1, 2))))
-    purchase_ids = _insert(session, Purchase, purchases)
+    purchase_ids = insert_rows(session, Purchase, purchases)
     session.execute(sa.insert(PurchaseCategory), [
         {"purchase_id": purchase_ids[index], "category": name}
         for index, names in categories for name in names])

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
-from typing import Any
 
 import attrs
 import sqlalchemy as sa
@@ -31,7 +30,7 @@ from erp_orders.fulfilment import line_origin
 from erp_orders.money import line_amounts, order_amounts
 from erp_orders.order import Order, OrderLine, OrderState
 from erp_orders.placing import order_number
-from erp_sdk import Context, Kernel, Principal, utcnow
+from erp_sdk import Context, Kernel, Principal, insert_rows, utcnow
 
 ORDERS = 300
 CHANNELS = (  # code, name, kind, warehouse code, share of the orders, reference prefix
@@ -61,13 +60,6 @@ class _Plan:
     notes: str | None
 
 
-def _insert(session: Session, model: type, rows: list[dict[str, Any]]) -> list[int]:
-    if not rows:
-        return []
-    table = model.__table__  # type: ignore[attr-defined]
-    return list(session.execute(
-        sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
-
 
 def _channels(session: Session) -> list[tuple[int, int, int, str | None]]:
     """Create the demo channels; ``(channel id, warehouse id, weight, prefix)`` each."""
@@ -76,7 +68,7 @@ def _channels(session: Session) -> list[tuple[int, int, int, str | None]]:
     created = []
     for code, name, kind, warehouse_code, weight, prefix in CHANNELS:
         warehouse = warehouses.get(warehouse_code, fallback)
-        [channel_id] = _insert(session, Channel, [{
+        [channel_id] = insert_rows(session, Channel, [{
             "code": code, "name": name, "kind": kind, "driver": None, "settings": {},
             "secrets": {}, "warehouse_id": warehouse, "active": True}])
         if warehouse is not None:
@@ -153,7 +145,7 @@ def load_demo_data(session: Session, kernel: Kernel, orders: int = ORDERS) -> No
             "version": 1, "created_at": plan.placed_at, "updated_at": now,
             **{f"ship_{k}": v for k, v in shipping.items()},
             **{f"bill_{k}": v for k, v in shipping.items()}})
-    order_ids = _insert(session, Order, order_rows)
+    order_ids = insert_rows(session, Order, order_rows)
     session.execute(sa.update(Order.__table__).where(Order.__table__.c.id == sa.bindparam("i"))
                     .values(number=sa.bindparam("n")),
                     [{"i": i, "n": order_number(i)} for i in order_ids])
@@ -170,7 +162,7 @@ def load_demo_data(session: Session, kernel: Kernel, orders: int = ORDERS) -> No
                 "quantity_shipped": quantity if plan.state in SHIPPED else Decimal(0),
                 "quantity_returned": Decimal(0), "version": 1, "created_at": plan.placed_at,
                 "updated_at": now})
-    line_ids = iter(_insert(session, OrderLine, line_rows))
+    line_ids = iter(insert_rows(session, OrderLine, line_rows))
 
     ctx = Context(kernel, session, Principal.system("demo"))
     for plan in plans:
