@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
+from erp_core.db.writes import track_writes
 from erp_core.errors import ConfigurationError
 
 _SUPPORTED = ("sqlite", "postgresql")
@@ -92,8 +93,10 @@ def create_engine(url: str | URL, **kwargs: Any) -> Engine:
         sa.event.listen(engine, "begin", turns.begin)
         sa.event.listen(engine, "commit", turns.end)
         sa.event.listen(engine, "rollback", turns.end)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
-    return sa.create_engine(parsed, **kwargs)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+        engine = sa.create_engine(parsed, **kwargs)
+    track_writes(engine)
+    return engine

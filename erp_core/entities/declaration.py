@@ -7,6 +7,8 @@ registry checks it at boot and derives everything else (schemas, filters, API ro
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 import sqlalchemy as sa
@@ -35,7 +37,10 @@ class Entity:
     ``write_only`` ones (secrets) are accepted on create and update and never returned.
     ``operations`` limits the generic API (``list``, ``get``, ``create``, ``update``,
     ``delete``); ``workflow`` declares states and transitions, whose state column then
-    changes only through transitions.
+    changes only through transitions. ``derived_from_id`` maps read-only fields to a
+    function of the new record's id (an order's number ``SO-000123``): the kernel
+    writes them in the creating transaction, before anyone, the create's own audit
+    row and event included, sees the record.
     """
 
     name: str
@@ -51,6 +56,7 @@ class Entity:
     operations: frozenset[str] = attrs.field(default=ALL_OPERATIONS, converter=frozenset)
     workflow: Workflow | None = None
     description: str = ""
+    derived_from_id: Mapping[str, Callable[[int], Any]] = attrs.field(factory=dict)
 
     @operations.validator
     def _check_operations(self, _attribute: object, value: frozenset[str]) -> None:

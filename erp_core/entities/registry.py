@@ -79,6 +79,11 @@ class RegisteredEntity:
     """``select`` of one record (parameter ``record_id``), built once."""
     by_id_locked: sa.Select[Any] = attrs.field(init=False, eq=False, repr=False)
     """``by_id`` that also locks the record's row until the transaction ends."""
+    returned: tuple[Any, ...] = attrs.field(init=False, eq=False, repr=False)
+    """The readable fields of the entity's own table, labelled, for ``RETURNING``: a
+    write hands back the record without reading it again."""
+    tables: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
+    """The names of the tables the record lives in (its own and its extensions')."""
 
     def __attrs_post_init__(self) -> None:
         # Derived once: the service reads them on every call.
@@ -90,6 +95,9 @@ class RegisteredEntity:
             "by_id": self.select.where(self.table.c.id == sa.bindparam("record_id")),
         }
         derived["by_id_locked"] = derived["by_id"].with_for_update(of=self.table)
+        derived["returned"] = tuple(f.column.label(n) for n, f in derived["readable"].items()
+                                    if f.column.table is self.table)
+        derived["tables"] = (self.table.name, *(e.table.name for e in self.extensions))
         for name, value in derived.items():
             object.__setattr__(self, name, value)
 
@@ -249,8 +257,13 @@ def _entity(full: str, plugin: str, declaration: Entity,
         raise _error(plugin, f"{full!r}: {exc}") from None
     for what, names in (("read_schema", read or ()), ("write_schema", write or ()),
                         ("read_only", declaration.read_only), ("hidden", declaration.hidden),
-                        ("write_only", declaration.write_only)):
+                        ("write_only", declaration.write_only),
+                        ("derived_from_id", tuple(declaration.derived_from_id))):
         _check_names(plugin, full, what, names, columns)
+    for name, derive in declaration.derived_from_id.items():
+        if not callable(derive):
+            raise _error(plugin, f"{full!r}: derived_from_id[{name!r}] is not a function of"
+                         " the record's id")
     visible = [k for k in (read or columns) if k not in declaration.hidden]
     for what, names in (("filterable", declaration.filterable),
                         ("sortable", declaration.sortable)):
@@ -258,7 +271,7 @@ def _entity(full: str, plugin: str, declaration: Entity,
                      [k for k in visible if k not in declaration.write_only])
     writable = set(write) if write is not None else {
         k for k in visible if k not in SERVER_SET and k not in declaration.read_only}
-    writable -= set(SERVER_SET)
+    writable -= set(SERVER_SET) | set(declaration.derived_from_id)
     if declaration.workflow is not None:
         problems = declaration.workflow.problems()
         if declaration.workflow.field not in columns:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from erp_core.audit import diff, record_change
 from erp_core.db.types import utcnow
 from erp_core.entities.fields import FieldValueError
+from erp_core.entities.held import recall, remember
 from erp_core.entities.query import (
     count_statement,
     encode_cursor,
@@ -71,7 +72,9 @@ class EntityService:
         return BoundEntityService(self.entity, ctx)
 
     def to_json(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        return {name: field.to_json(row[name]) for name, field in self.entity.readable.items()}
+        """A row as the API shows it; fields a ``RETURNING`` row lacks (the extensions'
+        columns, before anything was written to them) are ``None``."""
+        return {name: field.to_json(row.get(name)) for name, field in self.entity.readable.items()}
 
 
 class BoundEntityService(EntityService):
@@ -119,11 +122,22 @@ class BoundEntityService(EntityService):
         """One record; ``lock`` holds its row until the transaction ends."""
         self._require("read")
         self._check_id(record_id)
-        statement = self._visible(self.entity.by_id_locked if lock else self.entity.by_id)
+        condition = self.ctx.kernel.permissions.row_filter(
+            self.entity.name, self.entity.table, self.ctx.principal)
+        statement = self.entity.by_id_locked if lock else self.entity.by_id
+        if condition is None:
+            held = recall(self.session, self.entity, record_id)
+            if held is not None:
+                return held
+        else:
+            statement = statement.where(condition)
         row = self.session.execute(statement, {"record_id": record_id}).mappings().first()
         if row is None:
             raise NotFoundError(f"{self.entity.name} {record_id} does not exist")
-        return self.to_json(row)
+        record = self.to_json(row)
+        if lock:
+            remember(self.session, self.entity, record)
+        return record
 
     def list(self, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
         """One page: ``{"items": [...], "next_cursor": str | None}`` (+ ``total`` on request)."""
@@ -247,13 +261,21 @@ class BoundEntityService(EntityService):
         if self._state_field:
             defaults[self._state_field] = self.entity.declaration.workflow.initial
         self._notify("before", WriteEvent(self.entity.name, "create", None, None, None, values))
+        derived = self.entity.declaration.derived_from_id
         with _constraints(self.entity):
-            record_id = self.session.execute(
+            row = self.session.execute(
                 sa.insert(table).values({**defaults, "version": 1, **base})
-                .returning(self.entity.id_column)).scalar_one()
+                .returning(*self.entity.returned)).mappings().one()
+            record_id = row["id"]
+            if derived:
+                row = self.session.execute(
+                    sa.update(table).where(self.entity.id_column == record_id)
+                    .values({name: derive(record_id) for name, derive in derived.items()})
+                    .returning(*self.entity.returned)).mappings().one()
             self._write_extensions(record_id, by_extension)
         self._require_in_scope(record_id)
-        after = self._reread(record_id)
+        after = self._reread(record_id) if by_extension else self.to_json(row)
+        remember(self.session, self.entity, after)
         self._record("created", record_id, None, after)
         return after
 
@@ -288,12 +310,14 @@ class BoundEntityService(EntityService):
         if "updated_at" in table.c:
             changes["updated_at"] = utcnow()
         with _constraints(self.entity):
-            updated = self.session.execute(statement.values(changes))
-            if updated.rowcount == 0:
+            row = self.session.execute(statement.values(changes).returning(
+                *self.entity.returned)).mappings().first()
+            if row is None:
                 self._raise_stale(record_id, before["version"], expected_version, body_version)
             self._write_extensions(record_id, by_extension)
         self._require_in_scope(record_id)
-        after = self._reread(record_id)
+        after = self._reread(record_id) if self.entity.extensions else self.to_json(row)
+        remember(self.session, self.entity, after)
         self._record("updated", record_id, before, after)
         return after
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from erp_core.audit import record_change
 from erp_core.db.types import utcnow
+from erp_core.entities.held import remember
 from erp_core.errors import ConflictError, ErpError, NotFoundError, PluginError
 from erp_core.events.outbox import emit
 from erp_core.workflow.subscriptions import DEFAULT_PRIORITY, SUBSCRIPTION_ATTRIBUTE
@@ -180,6 +181,7 @@ class WorkflowEngine:
         after = {**before, workflow.field: transition.target, "version": new_version}
         if "updated_at" in entity.table.c and "updated_at" in before:
             after["updated_at"] = entity.fields["updated_at"].to_json(now)
+        remember(ctx.session, entity, after)
         # The audit row and the event are written before the reactions, in the same
         # transaction, so a reaction that fires another transition is recorded after it;
         # if a reaction fails, all of it rolls back together.
@@ -190,7 +192,8 @@ class WorkflowEngine:
              {"id": record_id, "transition": name, "from": current, "to": transition.target,
               "data": event.data, "record": after})
         if self._run("after", ctx, attrs.evolve(event, record=after)) and read_back:
-            return service.get(record_id)  # reactions may have changed it further
+            # Reactions may have changed it further; a read only if they wrote its tables.
+            return service.get(record_id)
         return after
 
 

@@ -28,8 +28,7 @@ from erp_inventory.warehouses import Warehouse
 from erp_orders.channel import Channel, ChannelKind
 from erp_orders.fulfilment import line_origin
 from erp_orders.money import line_amounts, order_amounts
-from erp_orders.order import Order, OrderLine, OrderState
-from erp_orders.placing import order_number
+from erp_orders.order import Order, OrderLine, OrderState, order_number
 from erp_sdk import Context, Kernel, Principal, insert_rows, utcnow
 
 ORDERS = 300

@@ -8,7 +8,16 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from erp_sdk import Base, Money, Quantity, RecordMixin, Transition, UtcDateTime, Workflow
+from erp_sdk import (
+    Base,
+    Money,
+    Quantity,
+    RecordMixin,
+    Transition,
+    UtcDateTime,
+    Workflow,
+    utcnow,
+)
 
 
 class OrderState(enum.StrEnum):
@@ -55,6 +64,12 @@ ORDER_WORKFLOW = Workflow(
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postal_code", "region", "country")
 
 
+def order_number(order_id: int) -> str:
+    """Readable and unique under any concurrency: derived from the primary key (the
+    entity declares it ``derived_from_id``, so the kernel writes it on create)."""
+    return f"SO-{order_id:06d}"
+
+
 class Order(RecordMixin, Base):
     __tablename__ = "orders_order"
     __table_args__ = (sa.UniqueConstraint("channel_id", "external_reference"),)
@@ -87,7 +102,7 @@ class Order(RecordMixin, Base):
     tax_total: Mapped[Money] = mapped_column(default=Decimal(0))
     total: Mapped[Money] = mapped_column(default=Decimal(0))
     review_reasons: Mapped[str | None] = mapped_column(sa.Text)
-    placed_at: Mapped[UtcDateTime | None]
+    placed_at: Mapped[UtcDateTime | None] = mapped_column(default=utcnow)
     split_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders_order.id"))
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders_order.id"))
 

@@ -21,7 +21,7 @@ from erp_inventory.catalogue import Product
 from erp_orders.channel import Channel
 from erp_orders.money import line_amounts, order_amounts
 from erp_orders.order import ADDRESS_FIELDS, Order, OrderLine
-from erp_sdk import Context, NotFoundError, ValidationError, WriteEvent, on_write, utcnow
+from erp_sdk import Context, NotFoundError, ValidationError, utcnow
 
 
 @attrs.frozen
@@ -48,11 +48,6 @@ class OrderRequest:
 
 
 _INSERT_LINES = sa.insert(OrderLine)
-
-
-def order_number(order_id: int) -> str:
-    """Readable and unique under any concurrency: derived from the primary key."""
-    return f"SO-{order_id:06d}"
 
 
 _SHIP = sa.orm.aliased(Address, name="ship")
@@ -162,13 +157,3 @@ def place(ctx: Context, request: OrderRequest) -> PlacedOrder:
     placed = ctx.records("orders.order").get(order_id)
     ctx.emit("orders.order.placed", "orders.order", order_id, {"id": order_id, "record": placed})
     return PlacedOrder(order_id, True, placed)
-
-
-@on_write("orders.order", actions=("create",), when="after")
-def number_new_orders(ctx: Context, event: WriteEvent) -> None:
-    """Every order gets its number in the transaction that creates it."""
-    ctx.session.execute(sa.update(Order).where(Order.id == event.record_id).values(
-        number=order_number(event.record_id),
-        placed_at=sa.func.coalesce(Order.placed_at, sa.literal(
-            utcnow(), type_=Order.__table__.c.placed_at.type))))
-

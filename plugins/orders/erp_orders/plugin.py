@@ -8,13 +8,12 @@ from erp_orders import (
     demo,
     fulfilment,
     hookspecs,
-    placing,
     returns,
     tickets,
     totals,
 )
 from erp_orders.channel import Channel
-from erp_orders.order import ORDER_WORKFLOW, Order, OrderLine
+from erp_orders.order import ORDER_WORKFLOW, Order, OrderLine, order_number
 from erp_orders.review import ReviewPolicy
 from erp_sdk import Entity, Permission, PluginManifest, Role, hookimpl
 
@@ -37,7 +36,6 @@ nothing_shipped_yet = fulfilment.nothing_shipped_yet
 lines_change_only_in_draft = totals.lines_change_only_in_draft
 line_changed = totals.line_changed
 order_changed = totals.order_changed
-number_new_orders = placing.number_new_orders
 push_to_channels_after_commit = channels_import.push_to_channels_after_commit  # erp_on_commit
 check_return_request = returns.check_return_request
 check_return_line = returns.check_return_line
@@ -67,7 +65,7 @@ def erp_register_entities():
     return [
         Entity("channel", Channel, write_only=["secrets"], filterable=["code", "kind", "active"],
                sortable=["code"], read_only=["import_cursor"]),
-        Entity("order", Order, workflow=ORDER_WORKFLOW,
+        Entity("order", Order, workflow=ORDER_WORKFLOW, derived_from_id={"number": order_number},
                read_only=["number", "placed_at", "review_reasons", "split_from_id",
                           "merged_into_id", *TOTALS],
                filterable=["number", "channel_id", "external_reference", "customer_id",

@@ -1,0 +1,192 @@
+"""Records a transaction holds are not read again, unless something may have changed them.
+
+The ``desk_stamp`` test plugin rewrites a closed ticket's title from a reaction, through
+``text()``, Core or the ORM, as the title asks; its ``desk_stamp.label`` entity derives
+its ``code`` from the new id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from erp_core.db.writes import ANY_TABLE, written_table, writes_to
+from erp_core.errors import NotFoundError, PluginError, ValidationError
+from erp_core.kernel import Kernel
+from erp_core.security.principal import Principal
+
+
+@pytest.fixture
+def desk(use_plugins, kernel: Kernel) -> Kernel:
+    use_plugins("desk", "desk_stamp")
+    kernel.enable(["desk_stamp"])
+    return kernel.boot()
+
+
+@pytest.fixture
+def ticket_reads(desk: Kernel) -> Iterator[list[str]]:
+    """The statements that read a ticket, as they are sent."""
+    reads: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest) -> None:
+        if statement.startswith("SELECT") and "FROM desk_ticket" in statement:
+            reads.append(statement)
+
+    sa.event.listen(desk.engine, "before_cursor_execute", record)
+    yield reads
+    sa.event.remove(desk.engine, "before_cursor_execute", record)
+
+
+def working_ticket(kernel: Kernel, title: str) -> int:
+    with kernel.context() as ctx:
+        ticket_id = ctx.records("desk.ticket").create({"title": title, "customer_id": 7})["id"]
+        ctx.fire("desk.ticket", ticket_id, "start")
+    return ticket_id
+
+
+@pytest.mark.parametrize("title", ["rewrite with text", "rewrite with core",
+                                   "rewrite with the orm"])
+def test_a_reaction_writing_the_record_behind_the_service_is_seen(desk, title):
+    ticket_id = working_ticket(desk, title)
+    with desk.context() as ctx:
+        closed = ctx.fire("desk.ticket", ticket_id, "close")
+        assert closed["title"] == "rewritten" and closed["state"] == "closed"
+        assert ctx.records("desk.ticket").get(ticket_id)["title"] == "rewritten"
+
+
+def test_a_reaction_that_leaves_the_record_alone_costs_no_read_back(desk, ticket_reads):
+    ticket_id = working_ticket(desk, "quiet")
+    ticket_reads.clear()
+    with desk.context() as ctx:
+        closed = ctx.fire("desk.ticket", ticket_id, "close")  # the reaction ran, wrote nothing
+        again = ctx.records("desk.ticket").get(ticket_id)
+    assert closed["state"] == again["state"] == "closed" and closed == again
+    assert len(ticket_reads) == 1  # the lock before the change; nothing after it
+    with desk.context() as ctx:
+        assert ctx.records("desk.ticket").get(ticket_id) == closed
+
+
+def test_a_record_read_without_a_lock_is_read_again(desk, ticket_reads):
+    ticket_id = working_ticket(desk, "unlocked")
+    ticket_reads.clear()
+    with desk.context() as ctx:
+        ctx.records("desk.ticket").get(ticket_id)
+        ctx.records("desk.ticket").get(ticket_id)
+    assert len(ticket_reads) == 2  # another transaction may change it between the two
+
+
+def test_a_rolled_back_savepoint_forgets_what_it_held(desk):
+    ticket_id = working_ticket(desk, "savepoint")
+    with desk.context() as ctx:
+        savepoint = ctx.session.begin_nested()
+        assert ctx.fire("desk.ticket", ticket_id, "close")["state"] == "closed"
+        savepoint.rollback()
+        assert ctx.records("desk.ticket").get(ticket_id)["state"] == "working"
+        assert ctx.records("desk.ticket").get(ticket_id, lock=True)["state"] == "working"
+
+
+def test_the_next_transaction_reads_afresh(desk, ticket_reads):
+    ticket_id = working_ticket(desk, "fresh")
+    with desk.context() as ctx:
+        ctx.records("desk.ticket").get(ticket_id, lock=True)
+    with desk.transaction() as session:
+        session.execute(sa.text("UPDATE desk_ticket SET title = 'changed' WHERE id = :id"),
+                        {"id": ticket_id})
+    ticket_reads.clear()
+    with desk.context() as ctx:
+        assert ctx.records("desk.ticket").get(ticket_id, lock=True)["title"] == "changed"
+    assert len(ticket_reads) == 1
+
+
+def test_record_rules_still_apply_to_a_held_record(desk):
+    ticket_id = working_ticket(desk, "someone else's")  # customer 7
+    customer = Principal(name="customer 8", roles=("desk.customer",),
+                         scope={"customer_id": [8]},
+                         permissions=desk.permissions.permissions_of(["desk.customer"]))
+    with desk.context() as ctx:
+        ctx.records("desk.ticket").get(ticket_id, lock=True)
+        with pytest.raises(NotFoundError):
+            ctx.as_principal(customer).records("desk.ticket").get(ticket_id)
+
+
+def test_create_hands_back_the_record_as_a_read_would_show_it(desk):
+    with desk.context() as ctx:
+        created = ctx.records("desk_stamp.label").create({"name": "fragile"})
+        assert created == ctx.records("desk_stamp.label").get(created["id"])
+    assert created["note"] == "none"  # a server default, from RETURNING
+    assert created["code"] == f"L-{created['id']:04d}"
+    with desk.context() as ctx:
+        assert ctx.records("desk_stamp.label").get(created["id"]) == created
+
+
+def test_a_derived_field_is_in_the_create_event_and_audit_and_not_writable(desk):
+    with desk.context() as ctx:
+        label_id = ctx.records("desk_stamp.label").create({"name": "glass"})["id"]
+        with pytest.raises(ValidationError, match="code: is read-only"):
+            ctx.records("desk_stamp.label").create({"name": "x", "code": "L-9999"})
+    with desk.transaction() as session:
+        payload = session.execute(sa.text(
+            "SELECT payload FROM kernel_outbox_event WHERE name = 'desk_stamp.label.created'"
+            " AND record_id = :id"), {"id": label_id}).scalar_one()
+        changes = session.execute(sa.text(
+            "SELECT changes FROM kernel_audit_entry WHERE entity = 'desk_stamp.label'"
+            " AND record_id = :id"), {"id": label_id}).scalar_one()
+    payload = payload if isinstance(payload, dict) else json.loads(payload)
+    changes = changes if isinstance(changes, dict) else json.loads(changes)
+    assert payload["record"]["code"] == f"L-{label_id:04d}"
+    assert changes["code"] == {"old": None, "new": f"L-{label_id:04d}"}
+
+
+def test_derived_fields_are_checked_at_boot(use_plugins, make_kernel):
+    from erp_core.entities.declaration import Entity
+    from erp_core.entities.registry import EntityRegistry
+    use_plugins("desk", "desk_stamp")
+    from erp_test_desk_stamp.plugin import Label
+
+    with pytest.raises(PluginError, match="derived_from_id.*'serial'"):
+        EntityRegistry.build([("desk_stamp", [Entity("label", Label,
+                                                     derived_from_id={"serial": str})])])
+    with pytest.raises(PluginError, match="not a function"):
+        EntityRegistry.build([("desk_stamp", [Entity("label", Label,
+                                                     derived_from_id={"code": "L-"})])])
+
+
+@pytest.mark.parametrize(("statement", "table"), [
+    ("SELECT a FROM t WHERE id = 1 FOR UPDATE", None),
+    ("  select 1", None),
+    ("BEGIN IMMEDIATE", None),
+    ('SAVEPOINT "sa_savepoint_1"', None),
+    ('RELEASE SAVEPOINT "sa_savepoint_1"', None),
+    ("WITH RECURSIVE chain(id) AS (SELECT 1) SELECT id FROM chain FOR UPDATE", None),
+    ("INSERT INTO kernel_audit_entry (at) VALUES (1)", "kernel_audit_entry"),
+    ("INSERT OR REPLACE INTO t (a) VALUES (1)", "t"),
+    ('UPDATE "desk_ticket" SET title = 1', "desk_ticket"),
+    ("UPDATE public.desk_ticket SET title = 1", "desk_ticket"),
+    ("DELETE FROM desk_ticket WHERE id = 1", "desk_ticket"),
+    ("WITH moved AS (UPDATE stock SET q = 0 RETURNING id) SELECT id FROM moved", ANY_TABLE),
+    ('ROLLBACK TO SAVEPOINT "sa_savepoint_1"', ANY_TABLE),
+    ("REPLACE INTO t (a) VALUES (1)", ANY_TABLE),
+    ("TRUNCATE desk_ticket", ANY_TABLE),
+])
+def test_statements_are_classified_by_what_they_may_write(statement, table):
+    assert written_table(statement) == table
+
+
+def test_every_connection_counts_its_own_writes(desk):
+    with desk.engine.connect() as one, desk.engine.connect() as other:
+        before = writes_to(one, ["desk_ticket"])
+        other.execute(sa.text("UPDATE desk_ticket SET title = 'x' WHERE id = -1"))
+        other.commit()  # SQLite: one writer at a time
+        assert writes_to(one, ["desk_ticket"]) == before
+        one.execute(sa.text("UPDATE desk_ticket SET title = 'x' WHERE id = -1"))
+        assert writes_to(one, ["desk_ticket"]) != before
+        marked = writes_to(one, ["desk_ticket"])
+        one.execute(sa.text("UPDATE desk_stamp_label SET name = 'x' WHERE id = -1"))
+        assert writes_to(one, ["desk_ticket"]) == marked
+        one.execute(sa.text("DELETE FROM desk_stamp_label WHERE id IN"
+                            " (WITH gone AS (SELECT -1) SELECT * FROM gone)"))
+        assert writes_to(one, ["desk_ticket"]) == marked
+        one.rollback()
