@@ -7,17 +7,23 @@ ship -> complete, each step its own transaction as a client would send it. Three
 concurrent clients; ``bare`` is the baseline: the same transactions on the same tables
 written directly in SQLAlchemy Core, without the product (see ``_bare_pipeline.py``), so
 the other figures can be read as a ratio to what the stack itself does on this machine.
+``inprocess`` and ``bare`` run once in one process (its threads share one interpreter
+lock) and once in as many processes as ``--processes`` says (default 1 and 2: one per
+core here), each process with its own kernel and connections, as a server's workers are.
 Prints one line per configuration:
 
-    order_pipeline backend=postgresql mode=http workers=16 orders_per_s=201.3
+    order_pipeline backend=postgresql mode=inprocess processes=2 workers=8 orders=400 \
+        runs=3 orders_per_s=49.4 queries_per_order=49.0 ratio_to_bare=0.31
 
-    python bench/order_pipeline.py [--quick] [--database-url URL] [--mode inprocess|http|bare|all]
+    python bench/order_pipeline.py [--quick] [--database-url URL]
+        [--mode inprocess|http|bare|all] [--processes 1,2] [--runs N] [--orders N]
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -28,6 +34,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -86,11 +93,14 @@ def lines_for(number: int, products: list[int]) -> list[tuple[int, str]]:
     return [(products[(number * 3 + k) % len(products)], str(1 + k)) for k in range(3)]
 
 
-def run_threads(one: Callable[[int], None], orders: int, workers: int) -> float:
+def run_threads(one: Callable[[int], None], orders: int, workers: int,
+                start: Callable[[], None] = lambda: None) -> float:
     """Orders per second with ``workers`` threads each taking the next order number,
-    after ``WARM_UP`` orders sent one by one."""
+    after ``WARM_UP`` orders sent one by one; ``start`` is called just before the clock
+    starts (processes wait there for each other)."""
     for number in range(WARM_UP):
         one(number)
+    start()
     orders += WARM_UP
     counter = itertools.count(WARM_UP)
     lock = threading.Lock()
@@ -116,7 +126,8 @@ def counting_queries(kernel: Kernel) -> Callable[[], int]:
     return lambda: next(queries)
 
 
-def run_inprocess(kernel: Kernel, setup: dict, orders: int, workers: int) -> tuple[float, float]:
+def run_inprocess(kernel: Kernel, setup: dict, orders: int, workers: int,
+                  begin: Callable[[], None] = lambda: None) -> tuple[float, float]:
     system = Principal.system("bench")
     queries = counting_queries(kernel)
 
@@ -130,26 +141,27 @@ def run_inprocess(kernel: Kernel, setup: dict, orders: int, workers: int) -> tup
             with kernel.context(system) as ctx:
                 ctx.fire("orders.order", order_id, transition)
 
-    start = [0]
+    first = [0]
 
     def counted(number: int) -> None:
-        if number == WARM_UP and not start[0]:
-            start[0] = queries()
+        if number == WARM_UP and not first[0]:
+            first[0] = queries()
         one(number)
 
-    per_s = run_threads(counted, orders, workers)
-    return per_s, (queries() - start[0] - 1) / orders
+    per_s = run_threads(counted, orders, workers, begin)
+    return per_s, (queries() - first[0] - 1) / orders
 
 
-def run_bare(kernel: Kernel, setup: dict, orders: int, workers: int) -> tuple[float, float]:
+def run_bare(kernel: Kernel, setup: dict, orders: int, workers: int,
+             begin: Callable[[], None] = lambda: None) -> tuple[float, float]:
     queries = counting_queries(kernel)
     flow = order_flow(kernel.engine, setup)
     connection = ConnectionPerThread(kernel.engine)
     try:
         before = queries()
         per_s = run_threads(lambda n: flow(n, lines_for(n, setup["products"]), connection()),
-                            orders, workers)
-        return per_s, (queries() - before - 1) / orders
+                            orders, workers, begin)
+        return per_s, (queries() - before - 1) / (orders + WARM_UP)
     finally:
         connection.close()
 
@@ -208,23 +220,67 @@ WARM_UP = 10
 """Orders sent before the clock starts: the first uses of each statement compile it."""
 
 
-def measure(mode: str, database_url: str, orders: int) -> tuple[float, float]:
+RUNNERS = {"inprocess": run_inprocess, "bare": run_bare}
+
+
+def one_process(mode: str, database: str, setup: dict, orders: int, workers: int,
+                barrier: Any, results: Any) -> None:
+    """A process's share of a run: its own kernel on the prepared database, its own
+    threads; the processes start the clock together, after their warm-up."""
+    kernel = Kernel(Settings.from_env({}, database_url=database, pool_size=20)).boot()
+    try:
+        began: list[float] = []
+
+        def start() -> None:
+            barrier.wait()
+            began.append(time.monotonic())
+
+        _per_s, queries = RUNNERS[mode](kernel, setup, orders, workers, start)
+        results.put((began[0], time.monotonic(), queries))
+    finally:
+        kernel.close()
+
+
+def run_processes(mode: str, database: str, setup: dict, orders: int, workers: int,
+                  processes: int) -> tuple[float, float]:
+    """Orders per second of ``processes`` processes together (from the first start to
+    the last finish), each sending ``orders / processes`` orders from ``workers`` threads."""
+    spawn = multiprocessing.get_context("spawn")
+    barrier, results = spawn.Barrier(processes), spawn.Queue()
+    share = orders // processes
+    children = [spawn.Process(target=one_process, args=(mode, database, setup, share,
+                                                        workers, barrier, results))
+                for _ in range(processes)]
+    for child in children:
+        child.start()
+    outcomes = [results.get(timeout=3600) for _ in children]
+    for child in children:
+        child.join()
+        if child.exitcode:
+            raise RuntimeError(f"a benchmark process failed (exit {child.exitcode})")
+    elapsed = max(end for _, end, _ in outcomes) - min(began for began, _, _ in outcomes)
+    return share * processes / elapsed, statistics.mean(q for _, _, q in outcomes)
+
+
+def measure(mode: str, database_url: str, orders: int, processes: int) -> tuple[float, float]:
     """One run of one mode on a scratch database: (orders per second, queries per order)."""
     with scratch_database(database_url) as database:
         kernel = Kernel(Settings.from_env({}, database_url=database, pool_size=20))
         setup = prepare(kernel)
         try:
-            if mode == "inprocess":
-                return run_inprocess(kernel, setup, orders, workers=WORKERS[mode])
-            if mode == "bare":
-                return run_bare(kernel, setup, orders, workers=WORKERS[mode])
+            if mode in RUNNERS and processes == 1:
+                return RUNNERS[mode](kernel, setup, orders, WORKERS[mode])
         finally:
             kernel.close()
+        if mode in RUNNERS:
+            return run_processes(mode, database, setup, orders, WORKERS[mode] // processes,
+                                 processes)
         return run_http(database, setup, orders, workers=WORKERS[mode],
                         server_workers=2), float("nan")
 
 
 WORKERS = {"bare": 8, "inprocess": 8, "http": 16}
+"""Threads sending orders (in all, shared among the processes)."""
 
 
 def main() -> None:
@@ -234,24 +290,29 @@ def main() -> None:
     parser.add_argument("--mode", choices=["bare", "inprocess", "http", "all"], default="all")
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--orders", type=int, default=None)
+    parser.add_argument("--processes", default="1,2",
+                        help="processes for the bare and inprocess modes, one configuration"
+                             " each (default 1,2: one process, and one per core)")
     args = parser.parse_args()
     backend = "postgresql" if args.database_url.startswith("postgres") else "sqlite"
     runs = args.runs or (1 if args.quick else 3)
     orders = args.orders or (150 if args.quick else 400)
     modes = ["bare", "inprocess", "http"] if args.mode == "all" else [args.mode]
-    bare = None
-    for mode in modes:
-        results = [measure(mode, args.database_url, orders) for _ in range(runs)]
+    bare: dict[int, float] = {}
+    configurations = [(mode, int(p)) for mode in modes
+                      for p in (args.processes.split(",") if mode in RUNNERS else ["1"])]
+    for mode, processes in configurations:
+        results = [measure(mode, args.database_url, orders, processes) for _ in range(runs)]
         per_s = statistics.median(r[0] for r in results)
         queries = statistics.median(r[1] for r in results)
-        line = (f"order_pipeline backend={backend} mode={mode} workers={WORKERS[mode]}"
-                f" orders={orders} runs={runs} orders_per_s={per_s:.1f}")
+        line = (f"order_pipeline backend={backend} mode={mode} processes={processes}"
+                f" workers={WORKERS[mode]} orders={orders} runs={runs} orders_per_s={per_s:.1f}")
         if mode != "http":
             line += f" queries_per_order={queries:.1f}"
         if mode == "bare":
-            bare = per_s
-        elif bare:
-            line += f" ratio_to_bare={per_s / bare:.2f}"
+            bare[processes] = per_s
+        elif processes in bare:
+            line += f" ratio_to_bare={per_s / bare[processes]:.2f}"
         print(line, flush=True)
 
 
