@@ -1,6 +1,6 @@
 """Records the current transaction holds, as it last saw them: reads it need not repeat.
 
-A record this transaction has locked (``SELECT ... FOR UPDATE``) or written is out of
+A record this transaction has locked (``SELECT ... FOR NO KEY UPDATE``) or written is out of
 everyone else's reach until the transaction ends, so what it last read or wrote of the
 record stays true until this transaction writes the record's tables again. The entity
 service and the workflow engine remember such records here and take them back instead

@@ -94,7 +94,7 @@ class RegisteredEntity:
             "sortable": {n: f for n, f in self.fields.items() if f.sortable},
             "by_id": self.select.where(self.table.c.id == sa.bindparam("record_id")),
         }
-        derived["by_id_locked"] = derived["by_id"].with_for_update(of=self.table)
+        derived["by_id_locked"] = derived["by_id"].with_for_update(of=self.table, key_share=True)
         derived["returned"] = tuple(f.column.label(n) for n, f in derived["readable"].items()
                                     if f.column.table is self.table)
         derived["tables"] = (self.table.name, *(e.table.name for e in self.extensions))

@@ -1,7 +1,7 @@
 """Firing transitions: permission -> state -> before-hooks -> change -> audit and outbox
 -> after-hooks, all in the caller's transaction.
 
-The record's row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's write
+The record's row is locked (``SELECT ... FOR NO KEY UPDATE`` on PostgreSQL; SQLite's write
 transaction serialises writers) before its state is read, and the state change is a
 conditional ``UPDATE`` on the state it was read in, so two concurrent transitions of
 one record cannot both pass the state check.

@@ -82,7 +82,7 @@ def customer_row(session: Session, customer_id: int, *, lock: bool = False) -> C
     statement = (sa.select(Customer).where(Customer.id == customer_id)
                  .execution_options(populate_existing=True))
     if lock:
-        statement = statement.with_for_update()
+        statement = statement.with_for_update(key_share=True)
     customer = session.scalars(statement).first()
     if customer is None:
         raise NotFoundError(f"crm.customer {customer_id} does not exist")

@@ -138,7 +138,7 @@ _LOCK_FOR_RECORDING = (
     .where(sa.or_(_CUSTOMER.c.id.in_(sa.select(_MERGE_CHAIN.c.id)),
                   _CUSTOMER.c.id == _EARLIER_CUSTOMER))
     .order_by(_CUSTOMER.c.id, RULES_BEST_FIRST)
-    .with_for_update(of=_CUSTOMER))
+    .with_for_update(of=_CUSTOMER, key_share=True))
 # DO NOTHING: a transaction that waited for the customer's lock may have recorded the
 # reference meanwhile; that is then a re-record (the full path), not an error.
 _INSERT_NEW_PURCHASE = Upsert(
@@ -147,9 +147,9 @@ _INSERT_NEW_PURCHASE = Upsert(
     .returning(_PURCHASE.c.id))
 _PURCHASE_FOR_UPDATE = (sa.select(_PURCHASE.c.id, _PURCHASE.c.customer_id)
                         .where(_PURCHASE.c.reference == sa.bindparam("reference"))
-                        .with_for_update())
+                        .with_for_update(key_share=True))
 _LOCK_CUSTOMER = (sa.select(_CUSTOMER.c.id).where(_CUSTOMER.c.id == sa.bindparam("customer_id"))
-                  .with_for_update())
+                  .with_for_update(key_share=True))
 _INSERT_CATEGORIES = sa.insert(PurchaseCategory.__table__)
 
 

@@ -222,7 +222,7 @@ def record_tier_changes(ctx: Context, changes: Sequence[TierChanged], reason: Ti
 
 _LOCK_CUSTOMERS = (sa.select(Customer.id)
                    .where(Customer.id.in_(sa.bindparam("customer_ids", expanding=True)))
-                   .order_by(Customer.id).with_for_update())
+                   .order_by(Customer.id).with_for_update(key_share=True))
 
 
 def customers_to_recompute(session: Session) -> list[int]:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from crm_helpers import NOW, behaviour, customer, kept
 
 from erp_crm.exceptions import CustomerMerged
@@ -137,3 +138,20 @@ def test_a_purchase_recorded_while_its_survivor_is_merged_goes_to_the_last_survi
     assert [behaviour(erp_kernel, chain[0])["EUR"]["purchase_count"] for chain in chains] == [
         2] * ROUNDS
     assert_kept_equals_a_full_recompute(erp_kernel, everyone)
+
+
+def test_recording_does_not_wait_for_a_reference_to_the_customer_being_checked(erp_kernel):
+    """Inserting a row that refers to the customer (an order) takes FOR KEY SHARE on it;
+    recording locks the customer with FOR NO KEY UPDATE, which leaves that free, so a
+    shipment of one order and the completion of another do not deadlock on the customer."""
+    if erp_kernel.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no row locks: its writers take turns")
+    ada = customer(erp_kernel)["id"]
+    with erp_kernel.engine.connect() as other:
+        other.execute(sa.text("SELECT 1 FROM crm_customer WHERE id = :id FOR KEY SHARE"),
+                      {"id": ada})
+        with erp_kernel.context() as ctx:
+            ctx.session.execute(sa.text("SET LOCAL lock_timeout = '3s'"))
+            record_purchase(ctx, ada, "SO-KEY-1", Decimal("5.00"), "EUR", NOW, ["hats"])
+        other.rollback()
+    assert behaviour(erp_kernel, ada)["EUR"]["purchase_count"] == 1

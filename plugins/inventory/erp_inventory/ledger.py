@@ -223,7 +223,7 @@ _LOCK_BALANCES = (
     .where(sa.tuple_(_BALANCES.c.location_id, _BALANCES.c.product_id)
            .in_(sa.bindparam("keys", expanding=True)))
     .order_by(_BALANCES.c.location_id, _BALANCES.c.product_id)
-    .with_for_update())
+    .with_for_update(key_share=True))
 _ADD_TO_BALANCES = Upsert(_upsert_balances)
 # PostgreSQL returns the new ids in the rows' order. SQLAlchemy can only promise that
 # order on SQLite by inserting one row per statement, so there the ids are sorted
@@ -352,7 +352,7 @@ class Ledger:
         if target.kind not in INTERNAL_KINDS or source.kind in INTERNAL_KINDS \
                 or source.kind == LocationKind.TRANSIT or unit_cost is None:
             return None
-        self.session.refresh(product, with_for_update=True)  # serialise re-averaging
+        self.session.refresh(product, with_for_update={"key_share": True})  # serialise re-averaging
         on_hand = self.session.scalar(sa.select(sa.func.coalesce(
             sa.func.sum(StockLevel.on_hand), 0)).where(StockLevel.product_id == product.id))
         on_hand = Decimal(str(on_hand or 0))

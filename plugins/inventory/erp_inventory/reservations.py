@@ -121,7 +121,7 @@ def _active(ctx: Context, ids: Sequence[int] | None, origin: str | None) -> list
     if origin is not None:
         statement = statement.where(Reservation.origin == origin)
     return list(ctx.session.scalars(statement.order_by(Reservation.product_id, Reservation.id)
-                                    .with_for_update()))
+                                    .with_for_update(key_share=True)))
 
 
 def release(ctx: Context, *, ids: Sequence[int] | None = None,
@@ -153,7 +153,7 @@ _LOCK_FOR_SHIPPING = (
     .join(Product, Product.id == Reservation.product_id)
     .where(Reservation.id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(Reservation.product_id, Reservation.id)
-    .with_for_update(of=Reservation))
+    .with_for_update(of=Reservation, key_share=True))
 _CONSUME = (sa.update(_RESERVATIONS)
             .where(_RESERVATIONS.c.id == sa.bindparam("reservation"))
             .values(remaining=sa.bindparam("left"), state=sa.bindparam("new_state"),

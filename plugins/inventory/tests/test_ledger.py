@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from erp_core.migrations.check import assert_migrations_match_models
@@ -91,3 +92,20 @@ def test_stock_is_never_edited_directly_through_the_api(kernel):
     move = kernel.entities.get("inventory.move")
     assert stock_level.declaration.operations == {"list", "get"}
     assert move.declaration.operations == {"list", "get"}
+
+
+def test_receiving_does_not_wait_for_a_reference_to_the_product_being_checked(
+        kernel, system, warehouse, make_product):
+    """Re-averaging locks the product with FOR NO KEY UPDATE: an order line or a
+    reservation being inserted for it (a foreign key check, FOR KEY SHARE) goes on."""
+    if kernel.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no row locks: its writers take turns")
+    product = make_product()
+    with kernel.engine.connect() as other:
+        other.execute(sa.text("SELECT 1 FROM inventory_product WHERE id = :id FOR KEY SHARE"),
+                      {"id": product})
+        with kernel.context(system) as ctx:
+            ctx.session.execute(sa.text("SET LOCAL lock_timeout = '3s'"))
+            receive(ctx, warehouse, product, Decimal("4"), Decimal("2.00"))
+        other.rollback()
+    assert stock(kernel, product, warehouse) == (Decimal(4), Decimal(0), Decimal(4))

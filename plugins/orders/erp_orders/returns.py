@@ -208,7 +208,7 @@ def _refuse_over_return(ctx: Context, order_line: OrderLine, quantity: Decimal, 
 
 def _locked_request(ctx: Context, return_id: int) -> ReturnRequest:
     request = ctx.session.scalar(sa.select(ReturnRequest).where(ReturnRequest.id == return_id)
-                                 .with_for_update())
+                                 .with_for_update(key_share=True))
     if request is None:
         raise ValidationError(f"return request {return_id} does not exist",
                               {"return_id": "does not exist"})
@@ -219,7 +219,7 @@ def _locked_order_lines(ctx: Context, ids: Sequence[int]) -> list[OrderLine]:
     """Order lines locked in id order (no deadlock), with their committed values."""
     return list(ctx.session.scalars(
         sa.select(OrderLine).where(OrderLine.id.in_(ids)).order_by(OrderLine.id)
-        .with_for_update().execution_options(populate_existing=True)))
+        .with_for_update(key_share=True).execution_options(populate_existing=True)))
 
 
 @on_write(RETURN, when="before")

@@ -90,7 +90,7 @@ def test_confirming_reads_the_order_once_through_the_nested_approval(kernel, sho
 
     def record(_conn, _cursor, statement, *_rest) -> None:
         if statement.startswith("SELECT orders_order.number AS number"):  # the order's read
-            reads.append("FOR UPDATE" if "FOR UPDATE" in statement else "read")
+            reads.append("locked" if "FOR NO KEY UPDATE" in statement else "read")
 
     sa.event.listen(kernel.engine, "before_cursor_execute", record)
     try:
@@ -101,8 +101,8 @@ def test_confirming_reads_the_order_once_through_the_nested_approval(kernel, sho
     # confirm locks and reads it; approve (fired by confirm's reaction) and the read-back
     # after the reactions take the record the transaction holds, since nothing but the
     # transitions themselves wrote the order meanwhile
-    locked = "FOR UPDATE" if kernel.engine.dialect.name == "postgresql" else "read"
-    assert reads == [locked]  # SQLite has no FOR UPDATE
+    locked = "locked" if kernel.engine.dialect.name == "postgresql" else "read"
+    assert reads == [locked]  # SQLite has no row locks
 
 
 def test_one_missing_unit_refuses_the_confirmation_naming_product_and_shortfall(kernel, shop):

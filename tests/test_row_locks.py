@@ -1,0 +1,48 @@
+"""The row lock the kernel takes on a record it is about to change leaves the rows that
+refer to it free.
+
+A foreign key check (inserting an order line for an order, an order for a customer)
+takes ``FOR KEY SHARE`` on the referenced row. The kernel locks a record with ``FOR NO
+KEY UPDATE``, which does not conflict with that; a plain ``FOR UPDATE`` would make every
+such insert wait for the lock holder, and with three transactions of one customer in
+flight, deadlock. PostgreSQL only: SQLite has no row locks, its writers take turns.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from erp_core.kernel import Kernel
+
+
+@pytest.fixture
+def desk(use_plugins, kernel: Kernel) -> Kernel:
+    if kernel.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no row locks: its writers take turns")
+    use_plugins("desk")
+    kernel.enable(["desk"])
+    return kernel.boot()
+
+
+def test_a_transition_does_not_wait_for_a_reference_being_checked(desk):
+    with desk.context() as ctx:
+        ticket_id = ctx.records("desk.ticket").create({"title": "jam", "customer_id": 7})["id"]
+    with desk.engine.connect() as other:
+        other.execute(sa.text("SELECT 1 FROM desk_ticket WHERE id = :id FOR KEY SHARE"),
+                      {"id": ticket_id})  # what a foreign key check of a new row takes
+        with desk.context() as ctx:
+            ctx.session.execute(sa.text("SET LOCAL lock_timeout = '3s'"))
+            assert ctx.fire("desk.ticket", ticket_id, "start")["state"] == "working"
+            assert ctx.records("desk.ticket").update(ticket_id, {"title": "paper jam"})
+        other.rollback()
+
+
+def test_the_lock_still_serialises_writers_of_the_record(desk):
+    with desk.context() as ctx:
+        ticket_id = ctx.records("desk.ticket").create({"title": "jam", "customer_id": 7})["id"]
+    with desk.context() as holder:
+        holder.records("desk.ticket").get(ticket_id, lock=True)
+        with desk.context() as ctx, pytest.raises(sa.exc.OperationalError, match="lock"):
+            ctx.session.execute(sa.text("SET LOCAL lock_timeout = '200ms'"))
+            ctx.fire("desk.ticket", ticket_id, "start")
