@@ -1,29 +1,136 @@
-"""Inserting many rows with one statement and getting their new ids back, in order."""
+"""Inserting many rows with one statement, with or without their new ids back in order.
+
+On PostgreSQL the rows travel as one JSON document (``json_to_recordset``): the SQL text
+is the same however many rows there are, so the server prepares it once and the client
+neither renders a ``VALUES`` list nor binds a parameter per value; ids come back from
+``RETURNING`` and are put in the rows' order (the rows are inserted in that order, so
+their new ids grow with it, which is also how SQLAlchemy's own "insertmanyvalues"
+orders them). Other databases get SQLAlchemy's ``executemany`` (SQLite cannot promise
+the order of the ids a multi-row INSERT returns, so it inserts row by row there: in
+process, cheap). Values go through each column type's bind processing either way.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-_statements: dict[sa.Table, Any] = {}
+_statements: dict[tuple[sa.Table, bool], Any] = {}
+_documents: dict[tuple[sa.Table, tuple[str, ...], bool, str], _JsonRows] = {}
 
 
 def insert_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Insert ``rows`` (mappings with the same keys) into ``table`` (a table or a model)
-    and return their new ids in the order of ``rows``.
+    and return their new ids in the order of ``rows``."""
+    return _insert(session, table, rows, returning=True) or []
 
-    PostgreSQL takes them in one statement; SQLite cannot promise the order of the ids a
-    multi-row INSERT returns, so SQLAlchemy inserts row by row there (in-process, cheap).
-    The statement is built once per table.
-    """
+
+def insert_many(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (mappings with the same keys) into ``table`` in one statement."""
+    _insert(session, table, rows, returning=False)
+
+
+def _insert(session: Session, table: Any, rows: Sequence[Mapping[str, Any]],
+            returning: bool) -> list[int] | None:
     if not rows:
         return []
     table = getattr(table, "__table__", table)
-    statement = _statements.get(table)
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        keys = tuple(rows[0])
+        document = _documents.get((table, keys, returning, dialect.name))
+        if document is None:
+            document = _documents[table, keys, returning, dialect.name] = _JsonRows(
+                table, keys, returning, dialect)
+        if document.defaults is not None:
+            return document.insert(session, rows)
+    statement = _statements.get((table, returning))
     if statement is None:
-        statement = _statements[table] = sa.insert(table).returning(
-            table.c.id, sort_by_parameter_order=True)
-    return list(session.execute(statement, list(rows)).scalars())
+        statement = sa.insert(table)
+        if returning:
+            statement = statement.returning(table.c.id, sort_by_parameter_order=True)
+        _statements[table, returning] = statement
+    result = session.execute(statement, list(rows))
+    return list(result.scalars()) if returning else None
+
+
+def _takes_context(default: Any) -> bool:
+    """Whether a callable column default wants the statement's context (SQLAlchemy wraps
+    a function of no arguments into one that ignores it, and keeps the original)."""
+    return default.arg is getattr(default, "_fn", default.arg)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot send {type(value).__name__} {value!r} in a JSON row")
+
+
+class _JsonRows:
+    """The INSERT of one table and one set of columns, its rows in one JSON parameter."""
+
+    def __init__(self, table: sa.Table, keys: tuple[str, ...], returning: bool,
+                 dialect: Dialect) -> None:
+        self.defaults: dict[str, Callable[[], Any]] | None = {}
+        for column in table.c:
+            default = column.default
+            if column.key in keys or default is None or default.is_sequence:
+                continue
+            if default.is_scalar:
+                self.defaults[column.key] = lambda value=default.arg: value
+            elif default.is_callable and not _takes_context(default):
+                self.defaults[column.key] = lambda call=default.arg: call(None)
+            else:  # a SQL expression, or a function of the statement's context
+                self.defaults = None  # SQLAlchemy's own executemany does those
+                return
+        keys = (*keys, *self.defaults)
+        quote = dialect.identifier_preparer.quote
+        columns = ", ".join(quote(key) for key in keys)
+        types = ", ".join(f"{quote(key)} {table.c[key].type.compile(dialect=dialect)}"
+                          for key in keys)
+        sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({columns})"
+               f" SELECT {columns} FROM ROWS FROM (json_to_recordset(CAST(:rows AS json))"
+               f" AS ({types})) WITH ORDINALITY AS erp_rows({columns}, erp_row)"
+               " ORDER BY erp_row")
+        if returning:
+            sql += f" RETURNING {quote(table.c.id.name)}"
+        self.statement = sa.text(sql)
+        self.key_set, self.returning = frozenset(keys) - set(self.defaults), returning
+        self.processors: list[tuple[str, Callable[[Any], Any]]] = []
+        for key in keys:
+            column_type = table.c[key].type
+            if isinstance(column_type, sa.JSON):
+                continue  # the value is JSON already: it travels as it is
+            processor = column_type.bind_processor(dialect)
+            if processor is not None:
+                self.processors.append((key, processor))
+
+    def insert(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int] | None:
+        prepared = []
+        for row in rows:
+            if row.keys() != self.key_set:
+                raise ValueError(f"every row must have the same keys: {sorted(self.key_set)},"
+                                 f" not {sorted(row)}")
+            values = dict(row)
+            for key, default in self.defaults.items():
+                values[key] = default()
+            for key, processor in self.processors:
+                try:
+                    values[key] = processor(values[key])
+                except Exception as exc:  # as SQLAlchemy reports a value its type refuses
+                    raise sa.exc.StatementError(
+                        f"({type(exc).__name__}) {exc} (column {key!r})",
+                        str(self.statement), None, exc) from exc
+            prepared.append(values)
+        result = session.execute(self.statement, {
+            "rows": json.dumps(prepared, default=_json_value, separators=(",", ":"))})
+        return sorted(result.scalars()) if self.returning else None

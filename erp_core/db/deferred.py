@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql.util import find_tables
 
-from erp_core.db.batch import insert_rows
+from erp_core.db.batch import insert_many, insert_rows
 
 PENDING = "erp_deferred_inserts"
 WRITTEN = "erp_deferred_written_in_savepoints"
@@ -45,17 +45,6 @@ class _Pending:
     table: sa.Table
     values: Mapping[str, Any]
     written: Written | None
-
-
-_plain_inserts: dict[sa.Table, Any] = {}
-
-
-def _plain_insert(table: sa.Table) -> Any:
-    """The table's INSERT, built once (its cache key is then computed once, too)."""
-    statement = _plain_inserts.get(table)
-    if statement is None:
-        statement = _plain_inserts[table] = sa.insert(table)
-    return statement
 
 
 def current_transaction(session: Session) -> SessionTransaction | None:
@@ -114,7 +103,7 @@ def write_deferred(session: Session) -> None:
     for table, items in by_table.items():
         rows = [item.values for item in items]
         if not any(item.written for item in items):
-            session.execute(_plain_insert(table), rows)
+            insert_many(session, table, rows)
         else:
             for item, new_id in zip(items, insert_rows(session, table, rows), strict=True):
                 if item.written:
