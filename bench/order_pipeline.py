@@ -25,6 +25,7 @@ import argparse
 import itertools
 import multiprocessing
 import os
+import queue
 import statistics
 import subprocess
 import sys
@@ -253,7 +254,14 @@ def run_processes(mode: str, database: str, setup: dict, orders: int, workers: i
                 for _ in range(processes)]
     for child in children:
         child.start()
-    outcomes = [results.get(timeout=3600) for _ in children]
+    outcomes = []
+    while len(outcomes) < processes:
+        try:
+            outcomes.append(results.get(timeout=1))
+        except queue.Empty:
+            failed = [child.exitcode for child in children if child.exitcode]
+            if failed:
+                raise RuntimeError(f"a benchmark process failed (exit {failed[0]})") from None
     for child in children:
         child.join()
         if child.exitcode:
