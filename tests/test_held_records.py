@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from erp_core.db.writes import ANY_TABLE, written_table, writes_to
+from erp_core.db.writes import ANY_TABLE, writes_to, written_table
 from erp_core.errors import NotFoundError, PluginError, ValidationError
 from erp_core.kernel import Kernel
 from erp_core.security.principal import Principal
@@ -146,7 +146,7 @@ def test_derived_fields_are_checked_at_boot(use_plugins, make_kernel):
     use_plugins("desk", "desk_stamp")
     from erp_test_desk_stamp.plugin import Label
 
-    with pytest.raises(PluginError, match="derived_from_id.*'serial'"):
+    with pytest.raises(PluginError, match=r"derived_from_id.*'serial'"):
         EntityRegistry.build([("desk_stamp", [Entity("label", Label,
                                                      derived_from_id={"serial": str})])])
     with pytest.raises(PluginError, match="not a function"):
