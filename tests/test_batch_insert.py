@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from erp_core.db.batch import insert_many, insert_rows
+from erp_core.db.batch import insert_rows, insert_tables
 from erp_core.db.types import AwareDateTime, ExactNumeric, utcnow
 from erp_core.kernel import Kernel
 
@@ -73,7 +73,7 @@ def test_ids_come_back_in_the_rows_order_with_every_value_as_given(engine, count
 
 def test_rows_without_ids_back_are_inserted_alike(engine):
     with Session(engine) as session, session.begin():
-        insert_many(session, PROBE, rows(4))
+        assert insert_tables(session, [(PROBE, rows(4), False)]) == [None]
         labels = session.scalars(sa.select(PROBE.c.label).order_by(PROBE.c.id)).all()
     assert labels == [row["label"] for row in rows(4)]
     with Session(engine) as session, session.begin():
@@ -116,3 +116,20 @@ def test_a_default_computed_by_the_database_is_applied_too(engine):
                                  .where(WITH_SQL_DEFAULT.c.id.in_(ids))
                                  .order_by(WITH_SQL_DEFAULT.c.id)).all()
     assert [tuple(row) for row in shouts] == [("a", "HEY"), ("b", "HEY")]
+
+
+def test_several_tables_at_once_each_get_their_rows(engine):
+    sent: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: sent.append(sql))
+    with Session(engine) as session, session.begin():
+        probe_ids, other = insert_tables(session, [
+            (PROBE, rows(3), True), (PROBE, rows(2), False)])
+        assert other is None and len(probe_ids) == 3
+        assert [row["label"] for row in stored(session, probe_ids)] == [
+            row["label"] for row in rows(3)]
+        assert session.scalar(sa.select(sa.func.count()).select_from(PROBE)) == 5
+        both = insert_tables(session, [(PROBE, rows(1), True), (PROBE, rows(2), True)])
+        assert [len(ids) for ids in both] == [1, 2] and not set(both[0]) & set(both[1])
+    if engine.dialect.name == "postgresql":
+        inserts = [sql for sql in sent if "INSERT INTO" in sql]
+        assert len(inserts) == 3  # one for the first pair; with ids of both: one each

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from erp_core.db.writes import ANY_TABLE, writes_to, written_table
+from erp_core.db.writes import ANY_TABLE, writes_to, written_tables
 from erp_core.errors import NotFoundError, PluginError, ValidationError
 from erp_core.kernel import Kernel
 from erp_core.security.principal import Principal
@@ -154,25 +154,33 @@ def test_derived_fields_are_checked_at_boot(use_plugins, make_kernel):
                                                      derived_from_id={"code": "L-"})])])
 
 
-@pytest.mark.parametrize(("statement", "table"), [
-    ("SELECT a FROM t WHERE id = 1 FOR UPDATE", None),
-    ("  select 1", None),
-    ("BEGIN IMMEDIATE", None),
-    ('SAVEPOINT "sa_savepoint_1"', None),
-    ('RELEASE SAVEPOINT "sa_savepoint_1"', None),
-    ("WITH RECURSIVE chain(id) AS (SELECT 1) SELECT id FROM chain FOR UPDATE", None),
-    ("INSERT INTO kernel_audit_entry (at) VALUES (1)", "kernel_audit_entry"),
-    ("INSERT OR REPLACE INTO t (a) VALUES (1)", "t"),
-    ('UPDATE "desk_ticket" SET title = 1', "desk_ticket"),
-    ("UPDATE public.desk_ticket SET title = 1", "desk_ticket"),
-    ("DELETE FROM desk_ticket WHERE id = 1", "desk_ticket"),
-    ("WITH moved AS (UPDATE stock SET q = 0 RETURNING id) SELECT id FROM moved", ANY_TABLE),
-    ('ROLLBACK TO SAVEPOINT "sa_savepoint_1"', ANY_TABLE),
-    ("REPLACE INTO t (a) VALUES (1)", ANY_TABLE),
-    ("TRUNCATE desk_ticket", ANY_TABLE),
+@pytest.mark.parametrize(("statement", "tables"), [
+    ("SELECT a FROM t WHERE id = 1 FOR UPDATE", ()),
+    ("  select 1", ()),
+    ("BEGIN IMMEDIATE", ()),
+    ('SAVEPOINT "sa_savepoint_1"', ()),
+    ('RELEASE SAVEPOINT "sa_savepoint_1"', ()),
+    ("WITH RECURSIVE chain(id) AS (SELECT 1) SELECT id FROM chain FOR NO KEY UPDATE OF c",
+     ()),
+    ("WITH c AS (SELECT 1 FROM t FOR UPDATE SKIP LOCKED) SELECT * FROM c", ()),
+    ("INSERT INTO kernel_audit_entry (at) VALUES (1)", ("kernel_audit_entry",)),
+    ("INSERT OR REPLACE INTO t (a) VALUES (1)", ("t",)),
+    ("INSERT INTO t (a) VALUES (1) ON CONFLICT (a) DO UPDATE SET a = 2", ("t",)),
+    ('UPDATE "desk_ticket" SET title = 1', ("desk_ticket",)),
+    ("UPDATE public.desk_ticket SET title = 1", ("desk_ticket",)),
+    ("DELETE FROM desk_ticket WHERE id = 1", ("desk_ticket",)),
+    ("WITH moved AS (UPDATE stock SET q = 0 RETURNING id) SELECT id FROM moved", ("stock",)),
+    ("WITH a AS (INSERT INTO kernel_audit_entry (x) SELECT 1) INSERT INTO"
+     " kernel_outbox_event (y) SELECT 2 RETURNING id", ("kernel_audit_entry",
+                                                       "kernel_outbox_event")),
+    ("WITH s AS (SELECT 1) MERGE INTO t USING s ON true WHEN MATCHED THEN DO NOTHING",
+     (ANY_TABLE,)),
+    ('ROLLBACK TO SAVEPOINT "sa_savepoint_1"', (ANY_TABLE,)),
+    ("REPLACE INTO t (a) VALUES (1)", (ANY_TABLE,)),
+    ("TRUNCATE desk_ticket", (ANY_TABLE,)),
 ])
-def test_statements_are_classified_by_what_they_may_write(statement, table):
-    assert written_table(statement) == table
+def test_statements_are_classified_by_what_they_may_write(statement, tables):
+    assert written_tables(statement) == tables
 
 
 def test_every_connection_counts_its_own_writes(desk):

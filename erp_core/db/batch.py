@@ -24,17 +24,13 @@ from sqlalchemy.orm import Session
 
 _statements: dict[tuple[sa.Table, bool], Any] = {}
 _documents: dict[tuple[sa.Table, tuple[str, ...], bool, str], _JsonRows] = {}
+_combined: dict[str, Any] = {}
 
 
 def insert_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Insert ``rows`` (mappings with the same keys) into ``table`` (a table or a model)
     and return their new ids in the order of ``rows``."""
     return _insert(session, table, rows, returning=True) or []
-
-
-def insert_many(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (mappings with the same keys) into ``table`` in one statement."""
-    _insert(session, table, rows, returning=False)
 
 
 def _insert(session: Session, table: Any, rows: Sequence[Mapping[str, Any]],
@@ -44,12 +40,8 @@ def _insert(session: Session, table: Any, rows: Sequence[Mapping[str, Any]],
     table = getattr(table, "__table__", table)
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
-        keys = tuple(rows[0])
-        document = _documents.get((table, keys, returning, dialect.name))
-        if document is None:
-            document = _documents[table, keys, returning, dialect.name] = _JsonRows(
-                table, keys, returning, dialect)
-        if document.defaults is not None:
+        document = _json_rows(table, tuple(rows[0]), returning, dialect)
+        if document is not None:
             return document.insert(session, rows)
     statement = _statements.get((table, returning))
     if statement is None:
@@ -59,6 +51,50 @@ def _insert(session: Session, table: Any, rows: Sequence[Mapping[str, Any]],
         _statements[table, returning] = statement
     result = session.execute(statement, list(rows))
     return list(result.scalars()) if returning else None
+
+
+def insert_tables(session: Session, batches: Sequence[tuple[Any, Sequence[Mapping[str, Any]],
+                                                           bool]]) -> list[list[int] | None]:
+    """Insert rows into several tables: ``(table, rows, returning)`` each, at most one of
+    them with ``returning``; gives each batch's new ids (``None`` without ``returning``).
+
+    On PostgreSQL it is one statement for all the tables (the others as data-modifying
+    ``WITH`` parts of the one whose ids come back), so writing the audit rows and the
+    events of a transaction costs one round trip.
+    """
+    batches = [(getattr(table, "__table__", table), rows, returning)
+               for table, rows, returning in batches]
+    if not all(rows for _, rows, _ in batches):
+        raise ValueError("every batch needs rows")
+    dialect = session.get_bind().dialect
+    documents = [_json_rows(table, tuple(rows[0]), returning, dialect)
+                 for table, rows, returning in batches] if dialect.name == "postgresql" else []
+    if len(batches) < 2 or dialect.name != "postgresql" or not all(documents) \
+            or sum(r for _, _, r in batches) > 1:
+        return [_insert(session, table, rows, returning) for table, rows, returning in batches]
+    main = next((i for i, (_, _, returning) in enumerate(batches) if returning),
+                len(batches) - 1)
+    parts = [f"erp_part_{i} AS ({document.sql(f'rows_{i}')})"
+             for i, document in enumerate(documents) if i != main]
+    sql = f"WITH {', '.join(parts)} {documents[main].sql(f'rows_{main}')}"
+    statement = _combined.get(sql)
+    if statement is None:
+        statement = _combined[sql] = sa.text(sql)
+    result = session.execute(statement, {f"rows_{i}": document.document(rows) for i, (document, (
+        _, rows, _)) in enumerate(zip(documents, batches, strict=True))})
+    ids = sorted(result.scalars()) if batches[main][2] else None
+    return [ids if i == main else None for i in range(len(batches))]
+
+
+def _json_rows(table: sa.Table, keys: tuple[str, ...], returning: bool,
+               dialect: Dialect) -> _JsonRows | None:
+    """The JSON-document INSERT of these columns, built once; ``None`` when a column's
+    default must be computed by SQLAlchemy."""
+    document = _documents.get((table, keys, returning, dialect.name))
+    if document is None:
+        document = _documents[table, keys, returning, dialect.name] = _JsonRows(
+            table, keys, returning, dialect)
+    return document if document.defaults is not None else None
 
 
 def _takes_context(default: Any) -> bool:
@@ -97,13 +133,12 @@ class _JsonRows:
         columns = ", ".join(quote(key) for key in keys)
         types = ", ".join(f"{quote(key)} {table.c[key].type.compile(dialect=dialect)}"
                           for key in keys)
-        sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({columns})"
-               f" SELECT {columns} FROM ROWS FROM (json_to_recordset(CAST(:rows AS json))"
-               f" AS ({types})) WITH ORDINALITY AS erp_rows({columns}, erp_row)"
-               " ORDER BY erp_row")
-        if returning:
-            sql += f" RETURNING {quote(table.c.id.name)}"
-        self.statement = sa.text(sql)
+        self._sql = (
+            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({columns})"
+            f" SELECT {columns} FROM ROWS FROM (json_to_recordset(CAST(:{{rows}} AS json))"
+            f" AS ({types})) WITH ORDINALITY AS erp_rows({columns}, erp_row)"
+            " ORDER BY erp_row" + (f" RETURNING {quote(table.c.id.name)}" if returning else ""))
+        self.statement = sa.text(self.sql("rows"))
         self.key_set, self.returning = frozenset(keys) - set(self.defaults), returning
         self.processors: list[tuple[str, Callable[[Any], Any]]] = []
         for key in keys:
@@ -114,7 +149,16 @@ class _JsonRows:
             if processor is not None:
                 self.processors.append((key, processor))
 
+    def sql(self, parameter: str) -> str:
+        """The INSERT, taking its rows from the bind parameter ``parameter``."""
+        return self._sql.format(rows=parameter)
+
     def insert(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int] | None:
+        result = session.execute(self.statement, {"rows": self.document(rows)})
+        return sorted(result.scalars()) if self.returning else None
+
+    def document(self, rows: Sequence[Mapping[str, Any]]) -> str:
+        """The rows as the JSON the statement takes, each value through its column type."""
         prepared = []
         for row in rows:
             if row.keys() != self.key_set:
@@ -131,6 +175,4 @@ class _JsonRows:
                         f"({type(exc).__name__}) {exc} (column {key!r})",
                         str(self.statement), None, exc) from exc
             prepared.append(values)
-        result = session.execute(self.statement, {
-            "rows": json.dumps(prepared, default=_json_value, separators=(",", ":"))})
-        return sorted(result.scalars()) if self.returning else None
+        return json.dumps(prepared, default=_json_value, separators=(",", ":"))

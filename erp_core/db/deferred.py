@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql.util import find_tables
 
-from erp_core.db.batch import insert_many, insert_rows
+from erp_core.db.batch import insert_tables
 
 PENDING = "erp_deferred_inserts"
 WRITTEN = "erp_deferred_written_in_savepoints"
@@ -87,7 +87,8 @@ def defer_insert(session: Session, table: sa.Table, values: Mapping[str, Any],
 
 
 def write_deferred(session: Session) -> None:
-    """Insert everything buffered in the session now, one statement per table.
+    """Insert everything buffered in the session now: one statement for all the tables
+    on PostgreSQL (when at most one of them needs its new ids), else one per table.
 
     Rows written inside a savepoint on behalf of an enclosing transaction (a read in the
     savepoint wanted to see them) are remembered: if that savepoint rolls back, the
@@ -100,17 +101,16 @@ def write_deferred(session: Session) -> None:
     by_table: dict[sa.Table, list[_Pending]] = {}
     for item in pending:
         by_table.setdefault(item.table, []).append(item)
-    for table, items in by_table.items():
-        rows = [item.values for item in items]
-        if not any(item.written for item in items):
-            insert_many(session, table, rows)
-        else:
-            for item, new_id in zip(items, insert_rows(session, table, rows), strict=True):
-                if item.written:
-                    # The row lives as long as the innermost of the two transactions.
-                    deeper = written_in if inside(written_in, item.transaction) \
-                        else item.transaction
-                    item.written(new_id, item.values, deeper)
+    results = insert_tables(session, [
+        (table, [item.values for item in items], any(item.written for item in items))
+        for table, items in by_table.items()])
+    for items, new_ids in zip(by_table.values(), results, strict=True):
+        for item, new_id in zip(items, new_ids or [None] * len(items), strict=True):
+            if item.written:
+                # The row lives as long as the innermost of the two transactions.
+                deeper = written_in if inside(written_in, item.transaction) \
+                    else item.transaction
+                item.written(new_id, item.values, deeper)
     if written_in is not None and written_in.nested:
         session.info.setdefault(WRITTEN, []).extend((written_in, item) for item in pending)
 

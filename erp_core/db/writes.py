@@ -9,8 +9,8 @@ flushes, Core statements, ``text()`` and driver SQL alike):
 
 - ``SELECT`` and transaction control (``BEGIN``, ``SAVEPOINT``, ``RELEASE``, ``COMMIT``,
   ``SET``, ``SHOW``, ``PRAGMA``) write nothing;
-- a ``WITH`` query that has no ``INSERT INTO``, ``DELETE FROM`` or ``UPDATE t SET`` in
-  it is a read too (``FOR UPDATE`` is not a write);
+- a ``WITH`` statement writes the tables named by the ``INSERT INTO``, ``UPDATE`` and
+  ``DELETE FROM`` in it (none: a read; ``FOR UPDATE`` is no write), any with a ``MERGE``;
 - ``INSERT INTO t``, ``UPDATE t``, ``DELETE FROM t`` write ``t``;
 - anything else (a data-modifying ``WITH``, ``ROLLBACK TO SAVEPOINT``, DDL, ...) may
   write anything: it bumps every table at once.
@@ -32,36 +32,41 @@ _READS = re.compile(r"\s*(SELECT|BEGIN|SAVEPOINT|RELEASE|COMMIT|SET|SHOW|PRAGMA)
 _WRITES = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?([\w.]+)"?',
                      re.IGNORECASE)
 _WITH = re.compile(r"\s*WITH\b", re.IGNORECASE)
-_MODIFIES = re.compile(r'\b(?:INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+"?[\w.]+"?\s+SET)\b',
-                       re.IGNORECASE)
-_classified: dict[str, str | None] = {}
+_MODIFIES = re.compile(r'\b(?:INSERT\s+INTO|DELETE\s+FROM|UPDATE(?!\s+(?:OF|NOWAIT|SKIP|SET)\b))'
+                       r'\s+"?(?:\w+\.)?(\w+)', re.IGNORECASE)
+_MERGE = re.compile(r"\bMERGE\b", re.IGNORECASE)
+_classified: dict[str, tuple[str, ...]] = {}
 
 
-def written_table(statement: str) -> str | None:
-    """The table a statement writes, ``None`` for one that writes nothing, and
-    ``ANY_TABLE`` when that cannot be told from its text."""
+def written_tables(statement: str) -> tuple[str, ...]:
+    """The tables a statement writes: none for a read, ``(ANY_TABLE,)`` when that cannot
+    be told from its text."""
     try:
         return _classified[statement]
     except KeyError:
         pass
-    if _READS.match(statement) or (_WITH.match(statement)
-                                   and not _MODIFIES.search(statement)):
-        table: str | None = None
+    tables: tuple[str, ...]
+    if _READS.match(statement):
+        tables = ()
+    elif _WITH.match(statement):
+        found = _MODIFIES.findall(statement)
+        tables = (ANY_TABLE,) if _MERGE.search(statement) else tuple(sorted(set(found)))
     else:
         match = _WRITES.match(statement)
-        table = match.group(1).rpartition(".")[2] if match else ANY_TABLE
+        tables = (match.group(1).rpartition(".")[2],) if match else (ANY_TABLE,)
     if len(_classified) < 10_000:  # statements are few and reused; text built per call is not
-        _classified[statement] = table
-    return table
+        _classified[statement] = tables
+    return tables
 
 
 def _count(conn: sa.Connection, _cursor: Any, statement: str, *_args: Any) -> None:
-    table = written_table(statement)
-    if table is not None:
+    tables = written_tables(statement)
+    if tables:
         writes = conn.info.get(WRITES)
         if writes is None:
             writes = conn.info[WRITES] = {}
-        writes[table] = writes.get(table, 0) + 1
+        for table in tables:
+            writes[table] = writes.get(table, 0) + 1
 
 
 def track_writes(engine: sa.Engine) -> None:
