@@ -124,21 +124,28 @@ _MERGE_CHAIN = (sa.select(_CUSTOMER.c.id, _CUSTOMER.c.merged_into_id)
 _MERGE_CHAIN = _MERGE_CHAIN.union(
     sa.select(_MERGED_INTO.c.id, _MERGED_INTO.c.merged_into_id)
     .where(_MERGED_INTO.c.id == _MERGE_CHAIN.c.merged_into_id))
-# One row per tier rule (at least one) for the customer, and one more for each customer
-# it was merged into and for the customer that holds the reference, if others. ORDER BY
-# with FOR UPDATE locks the rows in that order (PostgreSQL locks above the sort): in id
-# order, as every other writer of summaries does. The merged_into_id of a row is read
-# as it is once locked, even if a merge committed while this waited for the lock.
+# The customer, each customer it was merged into and the customer that holds the
+# reference, if others, locked once each in id order (as every other writer of summaries
+# locks them; PostgreSQL locks above the sort) in a WITH part of their own: locking them
+# in the joined rows below would visit each customer once per tier rule, and a row
+# visited again while other transactions queue for it and hold key-share locks on it
+# (inserting orders of that customer) deadlocks. FOR NO KEY UPDATE leaves those free.
+# The merged_into_id of a row is read as it is once locked, even if a merge committed
+# while this waited for the lock. Then one row per tier rule (at least one) for the
+# customer, and one more for each of the others.
+_LOCKED = (sa.select(_CUSTOMER.c.id, _CUSTOMER.c.merged_into_id, _CUSTOMER.c.tier)
+           .where(sa.or_(_CUSTOMER.c.id.in_(sa.select(_MERGE_CHAIN.c.id)),
+                         _CUSTOMER.c.id == _EARLIER_CUSTOMER))
+           .order_by(_CUSTOMER.c.id)
+           .with_for_update(key_share=True)
+           .cte("locked_customers"))
 _LOCK_FOR_RECORDING = (
-    sa.select(_CUSTOMER.c.id, _CUSTOMER.c.merged_into_id, _CUSTOMER.c.tier,
+    sa.select(_LOCKED.c.id, _LOCKED.c.merged_into_id, _LOCKED.c.tier,
               _PURCHASE.c.id.label("purchase_id"), *RULE_COLUMNS)
-    .select_from(_CUSTOMER
+    .select_from(_LOCKED
                  .outerjoin(_PURCHASE, _PURCHASE.c.reference == sa.bindparam("reference"))
-                 .outerjoin(TierRule.__table__, _CUSTOMER.c.id == sa.bindparam("customer_id")))
-    .where(sa.or_(_CUSTOMER.c.id.in_(sa.select(_MERGE_CHAIN.c.id)),
-                  _CUSTOMER.c.id == _EARLIER_CUSTOMER))
-    .order_by(_CUSTOMER.c.id, RULES_BEST_FIRST)
-    .with_for_update(of=_CUSTOMER, key_share=True))
+                 .outerjoin(TierRule.__table__, _LOCKED.c.id == sa.bindparam("customer_id")))
+    .order_by(_LOCKED.c.id, RULES_BEST_FIRST))
 # DO NOTHING: a transaction that waited for the customer's lock may have recorded the
 # reference meanwhile; that is then a re-record (the full path), not an error.
 _INSERT_NEW_PURCHASE = Upsert(

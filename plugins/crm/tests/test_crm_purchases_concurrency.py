@@ -155,3 +155,20 @@ def test_recording_does_not_wait_for_a_reference_to_the_customer_being_checked(e
             record_purchase(ctx, ada, "SO-KEY-1", Decimal("5.00"), "EUR", NOW, ["hats"])
         other.rollback()
     assert behaviour(erp_kernel, ada)["EUR"]["purchase_count"] == 1
+
+
+def test_recording_while_orders_of_the_customer_are_placed_does_not_deadlock(erp_kernel):
+    """Placing an order checks its customer key (FOR KEY SHARE on the customer) while
+    purchases of that customer are recorded (which lock the customer): each customer is
+    locked once per recording, however many tier rules there are, so the queue of lockers
+    on its row never waits on itself."""
+    ada = customer(erp_kernel)["id"]
+    lock = " FOR KEY SHARE" if erp_kernel.engine.dialect.name == "postgresql" else ""
+
+    def referrer(ctx: Context, _number: int) -> None:
+        ctx.session.execute(sa.text(f"SELECT 1 FROM crm_customer WHERE id = :id{lock}"),
+                            {"id": ada})
+
+    race(erp_kernel, [recorder(ada, worker) for worker in range(6)] + [referrer] * 6,
+         rounds=20)
+    assert behaviour(erp_kernel, ada)["EUR"]["purchase_count"] == 6 * 20
