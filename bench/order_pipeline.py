@@ -29,6 +29,7 @@ import queue
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -171,10 +172,11 @@ def run_http(database: str, setup: dict, orders: int, workers: int,
              server_workers: int) -> float:
     env = {**os.environ, "ERP_DATABASE_URL": database, "ERP_DATABASE_POOL_SIZE": "8"}
     port = 18000 + os.getpid() % 1000
+    log = tempfile.TemporaryFile(mode="w+")  # the server's output, shown if a request fails
     server = subprocess.Popen(
         [sys.executable, "-m", "erp_core", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(server_workers)], env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+         "--workers", str(server_workers)], env=env, stdout=log, stderr=subprocess.STDOUT,
+        text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -206,6 +208,10 @@ def run_http(database: str, setup: dict, orders: int, workers: int,
 
         try:
             return run_threads(one, orders, workers)
+        except httpx.HTTPStatusError:
+            log.seek(0)
+            print(log.read()[-6000:], file=sys.stderr)
+            raise
         finally:
             for client in clients:
                 client.close()
@@ -215,6 +221,7 @@ def run_http(database: str, setup: dict, orders: int, workers: int,
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+        log.close()
 
 
 WARM_UP = 10
