@@ -48,13 +48,32 @@ def working_ticket(kernel: Kernel, title: str) -> int:
 
 
 @pytest.mark.parametrize("title", ["rewrite with text", "rewrite with core",
-                                   "rewrite with the orm"])
+                                   "rewrite with the orm", "rewrite with the orm, unflushed"])
 def test_a_reaction_writing_the_record_behind_the_service_is_seen(desk, title):
     ticket_id = working_ticket(desk, title)
     with desk.context() as ctx:
         closed = ctx.fire("desk.ticket", ticket_id, "close")
         assert closed["title"] == "rewritten" and closed["state"] == "closed"
         assert ctx.records("desk.ticket").get(ticket_id)["title"] == "rewritten"
+
+
+def test_a_before_hook_writing_the_record_is_in_the_transitions_result(desk):
+    with desk.context() as ctx:
+        ticket_id = ctx.records("desk.ticket").create({"title": "retitle before",
+                                                       "customer_id": 7})["id"]
+        started = ctx.fire("desk.ticket", ticket_id, "start")
+        assert started["title"] == "retitled" and started["state"] == "working"
+        assert ctx.records("desk.ticket").get(ticket_id) == started
+
+
+def test_nested_values_handed_out_are_the_callers_own(desk):
+    from erp_core.entities.held import recall, remember
+
+    entity = desk.entities.get("desk.ticket")
+    with desk.context() as ctx:
+        remember(ctx.session, entity, {"id": 1, "title": "x", "tags": {"a": [1]}})
+        recall(ctx.session, entity, 1)["tags"]["a"].append(2)
+        assert recall(ctx.session, entity, 1)["tags"] == {"a": [1]}
 
 
 def test_a_reaction_that_leaves_the_record_alone_costs_no_read_back(desk, ticket_reads):
@@ -198,3 +217,46 @@ def test_every_connection_counts_its_own_writes(desk):
                             " (WITH gone AS (SELECT -1) SELECT * FROM gone)"))
         assert writes_to(one, ["desk_ticket"]) == marked
         one.rollback()
+
+
+def test_an_extended_entity_is_not_held(use_plugins, kernel):
+    use_plugins("shop", "shopx")
+    kernel.enable(["shopx"])
+    kernel.boot()
+    from erp_core.entities.held import HELD
+
+    with kernel.context() as ctx:
+        product = ctx.records("shop.product").create({"sku": "T-1", "name": "Tea",
+                                                      "price": "4.50"})
+        ctx.records("shop.product").get(product["id"], lock=True)
+        assert not ctx.session.info.get(HELD)  # its extension rows are not locked with it
+
+
+def test_a_write_reaching_a_record_through_a_foreign_key_action_counts(desk):
+    entity = desk.entities.get("desk_stamp.label")
+    assert entity.tables == ("desk_stamp_label", "desk_ticket")  # ON DELETE SET NULL
+    ticket_id = working_ticket(desk, "labelled")
+    with desk.context() as ctx:
+        label = ctx.records("desk_stamp.label").create({"name": "tag", "ticket_id": ticket_id})
+        assert label["ticket_id"] == ticket_id
+        ctx.session.execute(sa.text("DELETE FROM desk_ticket WHERE id = :id"), {"id": ticket_id})
+        assert ctx.records("desk_stamp.label").get(label["id"])["ticket_id"] is None
+
+
+@pytest.mark.parametrize(("change", "lock"), [
+    ({"note": "fragile"}, "FOR NO KEY UPDATE"), ({"name": "renamed"}, "FOR UPDATE"),
+    (None, "FOR UPDATE")])
+def test_a_change_of_a_unique_column_or_a_delete_takes_the_key_lock(desk, change, lock):
+    if desk.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no row locks: its writers take turns")
+    locks: list[str] = []
+    sa.event.listen(desk.engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: locks.extend(
+        [m for m in ("FOR NO KEY UPDATE", "FOR UPDATE") if sql.endswith(m) or f"{m} OF" in sql]))
+    with desk.context() as ctx:
+        label_id = ctx.records("desk_stamp.label").create({"name": "box"})["id"]
+    with desk.context() as ctx:
+        if change is None:
+            ctx.records("desk_stamp.label").delete(label_id)
+        else:
+            ctx.records("desk_stamp.label").update(label_id, change)
+    assert locks == [lock]

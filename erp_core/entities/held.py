@@ -11,10 +11,15 @@ entity's tables since. Rolling back a savepoint, and the end of the transaction,
 forget everything.
 
 Records are kept and handed out as JSON representations; callers get their own copy.
+Two things are never held: records of an entity other plugins extend (its extension
+rows are not locked with it), and nothing outlives a write the database makes on its
+own: ``ON DELETE``/``ON UPDATE`` actions of foreign keys count as writes to the tables
+they change (see ``RegisteredEntity.tables``).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -30,24 +35,40 @@ HELD = "erp_held_records"
 
 
 def remember(session: Session, entity: RegisteredEntity, record: Mapping[str, Any]) -> None:
-    """Keep ``record`` (locked or written by this transaction, read or written just now)."""
+    """Keep ``record`` (locked or written by this transaction, read or written just now).
+
+    Not for an entity that other plugins extend: the lock covers its own table's row, not
+    the rows of the extension tables, which others may change meanwhile."""
+    if entity.extensions:
+        return
     mark = writes_to(session.connection(), entity.tables)
-    session.info.setdefault(HELD, {})[entity.name, record["id"]] = (mark, dict(record))
+    session.info.setdefault(HELD, {})[entity.name, record["id"]] = (mark, _copy(record))
 
 
 def recall(session: Session, entity: RegisteredEntity, record_id: int) -> dict[str, Any] | None:
-    """The record as last remembered, if nothing may have changed it since; else ``None``."""
+    """The record as last remembered, if nothing may have changed it since; else ``None``.
+
+    Changes made to ORM objects and not flushed yet are flushed first (with the session's
+    autoflush on), as a query would: they count as writes like any other."""
     held = session.info.get(HELD)
     if not held:
         return None
     kept = held.get((entity.name, record_id))
     if kept is None:
         return None
+    if session.autoflush:
+        session.flush()
     mark, record = kept
     if mark != writes_to(session.connection(), entity.tables):
         del held[entity.name, record_id]
         return None
-    return dict(record)
+    return _copy(record)
+
+
+def _copy(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy the caller may change, nested JSON values included."""
+    return {key: copy.deepcopy(value) if isinstance(value, dict | list) else value
+            for key, value in record.items()}
 
 
 def forget(session: Session) -> None:

@@ -83,7 +83,15 @@ class RegisteredEntity:
     """The readable fields of the entity's own table, labelled, for ``RETURNING``: a
     write hands back the record without reading it again."""
     tables: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
-    """The names of the tables the record lives in (its own and its extensions')."""
+    """The names of the tables whose writes may change the record: its own and its
+    extensions', and every table whose deletes or key changes reach those through a
+    foreign key's ``ON DELETE``/``ON UPDATE`` action (``SET NULL``, ``CASCADE``, ...)."""
+    by_id_locked_for_key: sa.Select[Any] = attrs.field(init=False, eq=False, repr=False)
+    """``by_id`` locking the row ``FOR UPDATE``: for a delete, or a change of a column
+    another row may refer to (one with a unique index), which need that lock anyway;
+    taking the weaker one first and upgrading can deadlock with a foreign key check."""
+    key_columns: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+    """The fields of the entity's own table that have a unique index or constraint."""
 
     def __attrs_post_init__(self) -> None:
         # Derived once: the service reads them on every call.
@@ -97,7 +105,9 @@ class RegisteredEntity:
         derived["by_id_locked"] = derived["by_id"].with_for_update(of=self.table, key_share=True)
         derived["returned"] = tuple(f.column.label(n) for n, f in derived["readable"].items()
                                     if f.column.table is self.table)
-        derived["tables"] = (self.table.name, *(e.table.name for e in self.extensions))
+        derived["tables"] = _reached_by_actions([self.table, *(e.table for e in self.extensions)])
+        derived["by_id_locked_for_key"] = derived["by_id"].with_for_update(of=self.table)
+        derived["key_columns"] = frozenset(_unique_columns(self.table))
         for name, value in derived.items():
             object.__setattr__(self, name, value)
 
@@ -118,6 +128,41 @@ class RegisteredEntity:
     @property
     def schema_name(self) -> str:
         return _camel(self.name)
+
+
+def _reached_by_actions(tables: list[sa.Table]) -> tuple[str, ...]:
+    """``tables`` and every table whose writes change them through a foreign key action,
+    followed as far as the actions go (a cascade that deletes rows of a table with
+    ``SET NULL`` keys of its own reaches further)."""
+    names = [table.name for table in tables]
+    todo = list(tables)
+    while todo:
+        table = todo.pop()
+        for key in table.foreign_keys:
+            if not (key.ondelete or key.onupdate):
+                continue
+            if (key.ondelete or "").upper() in ("", "NO ACTION", "RESTRICT") and (
+                    key.onupdate or "").upper() in ("", "NO ACTION", "RESTRICT"):
+                continue
+            referred = key.column.table
+            if referred.name not in names:
+                names.append(referred.name)
+                todo.append(referred)
+    return tuple(names)
+
+
+def _unique_columns(table: sa.Table) -> set[str]:
+    """Columns a foreign key could refer to: the primary key and every column with a
+    unique constraint or unique index of its own."""
+    columns = {c.key for c in table.primary_key.columns}
+    columns |= {c.key for c in table.columns if c.unique}
+    for constraint in table.constraints:
+        if isinstance(constraint, sa.UniqueConstraint):
+            columns |= {c.key for c in constraint.columns}
+    for index in table.indexes:
+        if index.unique:
+            columns |= {c.key for c in index.columns}
+    return columns
 
 
 class EntityRegistry:

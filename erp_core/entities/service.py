@@ -118,19 +118,28 @@ class BoundEntityService(EntityService):
 
     # -- reading ----------------------------------------------------------------------
 
-    def get(self, record_id: int, *, lock: bool = False) -> dict[str, Any]:
-        """One record; ``lock`` holds its row until the transaction ends."""
+    def get(self, record_id: int, *, lock: bool = False, for_key_change: bool = False
+            ) -> dict[str, Any]:
+        """One record; ``lock`` holds its row until the transaction ends (PostgreSQL's
+        ``FOR NO KEY UPDATE``, which leaves rows referring to it free to be written).
+        ``for_key_change`` takes the stronger ``FOR UPDATE`` instead, for a caller about
+        to delete it or change a column with a unique index (update and delete do)."""
+        if for_key_change:
+            return self._get(record_id, self.entity.by_id_locked_for_key, True)
+        return self._get(record_id, self.entity.by_id_locked if lock else self.entity.by_id,
+                         lock)
+
+    def _get(self, record_id: int, statement: Any, lock: bool) -> dict[str, Any]:
         self._require("read")
         self._check_id(record_id)
         condition = self.ctx.kernel.permissions.row_filter(
             self.entity.name, self.entity.table, self.ctx.principal)
-        statement = self.entity.by_id_locked if lock else self.entity.by_id
-        if condition is None:
+        if condition is not None:
+            statement = statement.where(condition)
+        elif statement is not self.entity.by_id_locked_for_key:  # that lock must be taken
             held = recall(self.session, self.entity, record_id)
             if held is not None:
                 return held
-        else:
-            statement = statement.where(condition)
         row = self.session.execute(statement, {"record_id": record_id}).mappings().first()
         if row is None:
             raise NotFoundError(f"{self.entity.name} {record_id} does not exist")
@@ -270,7 +279,8 @@ class BoundEntityService(EntityService):
             if derived:
                 row = self.session.execute(
                     sa.update(table).where(self.entity.id_column == record_id)
-                    .values({name: derive(record_id) for name, derive in derived.items()})
+                    .values({**{name: derive(record_id) for name, derive in derived.items()},
+                             **{k: v for k, v in defaults.items() if k == "updated_at"}})
                     .returning(*self.entity.returned)).mappings().one()
             self._write_extensions(record_id, by_extension)
         self._require_in_scope(record_id)
@@ -293,7 +303,9 @@ class BoundEntityService(EntityService):
                                          or not isinstance(body_version, int)):
             raise ValidationError("version must be an integer", {"version": "must be an integer"})
         values = self._check_payload(payload, creating=False)
-        before = self.get(record_id, lock=True)
+        before = self._get(record_id, self.entity.by_id_locked_for_key
+                           if self.entity.key_columns & values.keys() else
+                           self.entity.by_id_locked, lock=True)
         for expected in (expected_version, body_version):
             if expected is not None and expected != before["version"]:
                 self._raise_stale(record_id, before["version"], expected_version,
@@ -325,7 +337,7 @@ class BoundEntityService(EntityService):
         if "delete" not in self.entity.declaration.operations:
             raise ConflictError(f"{self.entity.name} records cannot be deleted")
         self._require("delete")
-        before = self.get(record_id, lock=True)
+        before = self._get(record_id, self.entity.by_id_locked_for_key, lock=True)
         if expected_version is not None and expected_version != before["version"]:
             self._raise_stale(record_id, before["version"], expected_version, None)
         self._notify("before", WriteEvent(self.entity.name, "delete", record_id, before, None, {}))

@@ -141,7 +141,7 @@ class WorkflowEngine:
             statement = (sa.update(table)
                          .where(entity.id_column == sa.bindparam("wf_record_id"),
                                 table.c[field] == sa.bindparam("wf_source"))
-                         .values(values).returning(entity.version_column))
+                         .values(values).returning(*entity.returned))
             self._updates[entity.name] = statement
         return statement
 
@@ -173,14 +173,15 @@ class WorkflowEngine:
                                 dict(data or {}))
         self._run("before", ctx, event)
         now = utcnow()
-        new_version = ctx.session.execute(self._state_update(entity), {
+        row = ctx.session.execute(self._state_update(entity), {
             "wf_record_id": record_id, "wf_source": current, "wf_target": transition.target,
-            "wf_now": now}).scalar()
-        if new_version is None:
+            "wf_now": now}).mappings().first()
+        if row is None:
             raise ConflictError(f"{entity_name} {record_id} changed state meanwhile; retry")
-        after = {**before, workflow.field: transition.target, "version": new_version}
-        if "updated_at" in entity.table.c and "updated_at" in before:
-            after["updated_at"] = entity.fields["updated_at"].to_json(now)
+        # The row as the change left it (before-hooks may have written it too); the
+        # extension fields, which the change does not touch, as they were read.
+        after = {**before, **{name: entity.fields[name].to_json(value)
+                              for name, value in row.items()}}
         remember(ctx.session, entity, after)
         # The audit row and the event are written before the reactions, in the same
         # transaction, so a reaction that fires another transition is recorded after it;

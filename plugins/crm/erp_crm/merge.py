@@ -50,7 +50,9 @@ def merge_customers(ctx: Context, survivor_id: int, duplicate_id: int) -> dict[s
         raise ValidationError("a customer cannot be merged into itself",
                               {"duplicate_id": "must be another customer"})
     customers = ctx.records("crm.customer")
-    before = {customer_id: customers.get(customer_id, lock=True)  # in id order: no deadlock
+    # In id order: no deadlock. For a key change: the e-mail, which has a unique index,
+    # moves from one to the other.
+    before = {customer_id: customers.get(customer_id, for_key_change=True)
               for customer_id in sorted((survivor_id, duplicate_id))}
     survivor, duplicate = before[survivor_id], before[duplicate_id]
     for record in (duplicate, survivor):
