@@ -5,6 +5,7 @@ the rows' order. On PostgreSQL the rows travel as one JSON document."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -27,6 +28,14 @@ PROBE = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, default=1),
     sa.Column("made_at", AwareDateTime(), nullable=False, default=utcnow),
 )
+OTHER_TYPES = sa.Table(
+    "batch_probe_types", sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.Uuid),
+    sa.Column("blob", sa.LargeBinary),
+    sa.Column("wait", sa.Interval),
+    sa.Column("day", sa.Date),
+)
 WITH_SQL_DEFAULT = sa.Table(
     "batch_probe_sql_default", sa.MetaData(),
     sa.Column("id", sa.Integer, primary_key=True),
@@ -40,6 +49,7 @@ WHEN = dt.datetime(2026, 3, 29, 1, 30, 0, 123456, tzinfo=dt.timezone(dt.timedelt
 def engine(kernel: Kernel) -> sa.Engine:
     PROBE.create(kernel.engine)
     WITH_SQL_DEFAULT.create(kernel.engine)
+    OTHER_TYPES.create(kernel.engine)
     return kernel.engine
 
 
@@ -133,3 +143,24 @@ def test_several_tables_at_once_each_get_their_rows(engine):
     if engine.dialect.name == "postgresql":
         inserts = [sql for sql in sent if "INSERT INTO" in sql]
         assert len(inserts) == 3  # one for the first pair; with ids of both: one each
+
+
+def test_none_in_a_json_column_is_stored_as_sqlalchemy_stores_it(engine):
+    """JSON null, not SQL NULL (the column's type does not say none_as_null)."""
+    with Session(engine) as session, session.begin():
+        ids = insert_rows(session, PROBE, [{**rows(1)[0], "data": None}])
+        is_sql_null = session.scalar(sa.select(sa.text("data IS NULL")).select_from(PROBE)
+                                     .where(PROBE.c.id == ids[0]))
+    assert not is_sql_null
+
+
+def test_uuids_bytes_intervals_and_dates_arrive_as_given(engine):
+    given = [{"key": uuid.UUID(int=n + 1), "blob": bytes([0, n, 255]),
+              "wait": dt.timedelta(hours=n, microseconds=5), "day": dt.date(2026, 2, n + 1)}
+             for n in range(3)]
+    with Session(engine) as session, session.begin():
+        ids = insert_rows(session, OTHER_TYPES, given)
+        back = session.execute(sa.select(OTHER_TYPES.c.key, OTHER_TYPES.c.blob,
+                                         OTHER_TYPES.c.wait, OTHER_TYPES.c.day)
+                               .where(OTHER_TYPES.c.id.in_(ids)).order_by(OTHER_TYPES.c.id))
+        assert [row._asdict() for row in back] == given

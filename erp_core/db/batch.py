@@ -13,7 +13,9 @@ process, cheap). Values go through each column type's bind processing either way
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -41,7 +43,7 @@ def _insert(session: Session, table: Any, rows: Sequence[Mapping[str, Any]],
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
         document = _json_rows(table, tuple(rows[0]), returning, dialect)
-        if document is not None:
+        if document is not None and document.carries(rows):
             return document.insert(session, rows)
     statement = _statements.get((table, returning))
     if statement is None:
@@ -69,8 +71,11 @@ def insert_tables(session: Session, batches: Sequence[tuple[Any, Sequence[Mappin
     dialect = session.get_bind().dialect
     documents = [_json_rows(table, tuple(rows[0]), returning, dialect)
                  for table, rows, returning in batches] if dialect.name == "postgresql" else []
-    if len(batches) < 2 or dialect.name != "postgresql" or not all(documents) \
-            or sum(r for _, _, r in batches) > 1:
+    together = (len(batches) > 1 and dialect.name == "postgresql" and all(documents)
+                and sum(returning for _, _, returning in batches) <= 1
+                and all(document.carries(rows)
+                        for document, (_, rows, _) in zip(documents, batches, strict=True)))
+    if not together:
         return [_insert(session, table, rows, returning) for table, rows, returning in batches]
     main = next((i for i, (_, _, returning) in enumerate(batches) if returning),
                 len(batches) - 1)
@@ -104,10 +109,17 @@ def _takes_context(default: Any) -> bool:
 
 
 def _json_value(value: Any) -> Any:
+    """A value JSON has no type for, as the text PostgreSQL reads for its column."""
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
-    if isinstance(value, Decimal):
+    if isinstance(value, Decimal | uuid.UUID):
         return str(value)
+    if isinstance(value, dt.timedelta):
+        return f"{value.days} days {value.seconds} seconds {value.microseconds} microseconds"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "\\x" + bytes(value).hex()
+    if isinstance(value, enum.Enum):
+        return value.value
     raise TypeError(f"cannot send {type(value).__name__} {value!r} in a JSON row")
 
 
@@ -117,6 +129,13 @@ class _JsonRows:
     def __init__(self, table: sa.Table, keys: tuple[str, ...], returning: bool,
                  dialect: Dialect) -> None:
         self.defaults: dict[str, Callable[[], Any]] | None = {}
+        if any(table.c[key].name != key for key in keys):
+            self.defaults = None  # a column named otherwise than its key: SQLAlchemy maps it
+            return
+        # JSON null becomes SQL NULL in json_to_recordset; SQLAlchemy stores JSON null for
+        # None unless the type says none_as_null: rows with such a None go the other way.
+        self.json_nulls = [key for key in keys if isinstance(table.c[key].type, sa.JSON)
+                           and not table.c[key].type.none_as_null]
         for column in table.c:
             default = column.default
             if column.key in keys or default is None or default.is_sequence:
@@ -143,11 +162,17 @@ class _JsonRows:
         self.processors: list[tuple[str, Callable[[Any], Any]]] = []
         for key in keys:
             column_type = table.c[key].type
-            if isinstance(column_type, sa.JSON):
-                continue  # the value is JSON already: it travels as it is
-            processor = column_type.bind_processor(dialect)
+            if isinstance(column_type, sa.JSON | sa.LargeBinary):
+                continue  # JSON already, or bytes the driver would wrap: sent as they are
+            processor = column_type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 self.processors.append((key, processor))
+
+    def carries(self, rows: Sequence[Mapping[str, Any]]) -> bool:
+        """Whether these rows travel as JSON unchanged (no None for a JSON column that
+        stores it as JSON null)."""
+        return not self.json_nulls or all(
+            row.get(key) is not None for row in rows for key in self.json_nulls)
 
     def sql(self, parameter: str) -> str:
         """The INSERT, taking its rows from the bind parameter ``parameter``."""
