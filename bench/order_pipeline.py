@@ -170,9 +170,14 @@ def run_bare(kernel: Kernel, setup: dict, orders: int, workers: int,
 
 def run_http(database: str, setup: dict, orders: int, workers: int,
              server_workers: int) -> float:
+    with tempfile.TemporaryFile(mode="w+") as log:  # the server's output, shown on a failure
+        return _run_http(database, setup, orders, workers, server_workers, log)
+
+
+def _run_http(database: str, setup: dict, orders: int, workers: int,
+              server_workers: int, log: Any) -> float:
     env = {**os.environ, "ERP_DATABASE_URL": database, "ERP_DATABASE_POOL_SIZE": "8"}
     port = 18000 + os.getpid() % 1000
-    log = tempfile.TemporaryFile(mode="w+")  # the server's output, shown if a request fails
     server = subprocess.Popen(
         [sys.executable, "-m", "erp_core", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(server_workers)], env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -221,7 +226,6 @@ def run_http(database: str, setup: dict, orders: int, workers: int,
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
-        log.close()
 
 
 WARM_UP = 10
