@@ -130,6 +130,10 @@ class RegisteredEntity:
         return _camel(self.name)
 
 
+_NO_ACTION = {"", "NO ACTION", "RESTRICT"}
+"""Foreign key actions that never change the referring row."""
+
+
 def _reached_by_actions(tables: list[sa.Table]) -> tuple[str, ...]:
     """``tables`` and every table whose writes change them through a foreign key action,
     followed as far as the actions go (a cascade that deletes rows of a table with
@@ -139,10 +143,7 @@ def _reached_by_actions(tables: list[sa.Table]) -> tuple[str, ...]:
     while todo:
         table = todo.pop()
         for key in table.foreign_keys:
-            if not (key.ondelete or key.onupdate):
-                continue
-            if (key.ondelete or "").upper() in ("", "NO ACTION", "RESTRICT") and (
-                    key.onupdate or "").upper() in ("", "NO ACTION", "RESTRICT"):
+            if {(key.ondelete or "").upper(), (key.onupdate or "").upper()} <= _NO_ACTION:
                 continue
             referred = key.column.table
             if referred.name not in names:

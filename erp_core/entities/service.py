@@ -125,11 +125,11 @@ class BoundEntityService(EntityService):
         ``for_key_change`` takes the stronger ``FOR UPDATE`` instead, for a caller about
         to delete it or change a column with a unique index (update and delete do)."""
         if for_key_change:
-            return self._get(record_id, self.entity.by_id_locked_for_key, True)
-        return self._get(record_id, self.entity.by_id_locked if lock else self.entity.by_id,
-                         lock)
+            return self._get(record_id, self.entity.by_id_locked_for_key)
+        return self._get(record_id, self.entity.by_id_locked if lock else self.entity.by_id)
 
-    def _get(self, record_id: int, statement: Any, lock: bool) -> dict[str, Any]:
+    def _get(self, record_id: int, statement: Any) -> dict[str, Any]:
+        """The record read with ``statement`` (``by_id`` or one of its locking forms)."""
         self._require("read")
         self._check_id(record_id)
         condition = self.ctx.kernel.permissions.row_filter(
@@ -144,7 +144,7 @@ class BoundEntityService(EntityService):
         if row is None:
             raise NotFoundError(f"{self.entity.name} {record_id} does not exist")
         record = self.to_json(row)
-        if lock:
+        if statement is not self.entity.by_id:  # locked: held until the transaction ends
             remember(self.session, self.entity, record)
         return record
 
@@ -280,7 +280,7 @@ class BoundEntityService(EntityService):
                 row = self.session.execute(
                     sa.update(table).where(self.entity.id_column == record_id)
                     .values({**{name: derive(record_id) for name, derive in derived.items()},
-                             **{k: v for k, v in defaults.items() if k == "updated_at"}})
+                             **{k: now for k in ("updated_at",) if k in table.c}})
                     .returning(*self.entity.returned)).mappings().one()
             self._write_extensions(record_id, by_extension)
         self._require_in_scope(record_id)
@@ -305,7 +305,7 @@ class BoundEntityService(EntityService):
         values = self._check_payload(payload, creating=False)
         before = self._get(record_id, self.entity.by_id_locked_for_key
                            if self.entity.key_columns & values.keys() else
-                           self.entity.by_id_locked, lock=True)
+                           self.entity.by_id_locked)
         for expected in (expected_version, body_version):
             if expected is not None and expected != before["version"]:
                 self._raise_stale(record_id, before["version"], expected_version,
@@ -337,7 +337,7 @@ class BoundEntityService(EntityService):
         if "delete" not in self.entity.declaration.operations:
             raise ConflictError(f"{self.entity.name} records cannot be deleted")
         self._require("delete")
-        before = self._get(record_id, self.entity.by_id_locked_for_key, lock=True)
+        before = self._get(record_id, self.entity.by_id_locked_for_key)
         if expected_version is not None and expected_version != before["version"]:
             self._raise_stale(record_id, before["version"], expected_version, None)
         self._notify("before", WriteEvent(self.entity.name, "delete", record_id, before, None, {}))

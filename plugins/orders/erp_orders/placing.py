@@ -154,6 +154,6 @@ def place(ctx: Context, request: OrderRequest) -> PlacedOrder:
     ctx.session.execute(_INSERT_LINES, [
         {**row, "order_id": order_id, "version": 1, "created_at": now, "updated_at": now,
          "quantity_shipped": Decimal(0), "quantity_returned": Decimal(0)} for row in rows])
-    placed = ctx.records("orders.order").get(order_id)
-    ctx.emit("orders.order.placed", "orders.order", order_id, {"id": order_id, "record": placed})
-    return PlacedOrder(order_id, True, placed)
+    # The lines leave the order's row as its create returned it (totals were computed).
+    ctx.emit("orders.order.placed", "orders.order", order_id, {"id": order_id, "record": created})
+    return PlacedOrder(order_id, True, created)
