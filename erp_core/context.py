@@ -6,8 +6,8 @@ of a request runs in that request's transaction and under that principal's rules
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 from sqlalchemy.orm import Session
@@ -18,6 +18,8 @@ from erp_core.security.principal import Principal
 
 if TYPE_CHECKING:
     from erp_core.kernel import Kernel
+
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -60,6 +62,14 @@ class Context:
         differs between ``before`` and ``after`` (``None`` for a record that did not or no
         longer exists)."""
         record_change(self, entity, record_id, action, diff(before, after))
+
+    def cached(self, key: Hashable, tables: Sequence[str], load: Callable[[], T]) -> T:
+        """A value computed by ``load`` from seldom-changing ``tables``, kept by the process
+        until one of them is written (by another process: for at most
+        ``ERP_CACHE_SECONDS``); this transaction's own writes to them are always seen. For
+        settings-like data (policies, channels), never for stock or money; ``load`` reads
+        with this context's session and must return something no one mutates."""
+        return self.kernel.committed.get(key, tables, load, self.session)
 
     def as_principal(self, principal: Principal) -> Context:
         """The same transaction acting as someone else (e.g. the system, in a reaction)."""

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp_core import __version__, hookspecs
 from erp_core import idempotency as _idempotency  # noqa: F401  (kernel tables on the metadata)
 from erp_core.context import Context
+from erp_core.db.committed import CommittedCache
 from erp_core.db.deferred import inside
 from erp_core.db.engine import create_engine
 from erp_core.drivers.registry import Drivers
@@ -70,6 +71,7 @@ class Kernel:
                                     pool_size=self.settings.pool_size,
                                     max_overflow=self.settings.pool_size)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.committed = CommittedCache(self.engine, self.settings.cache_seconds)
         self.migrator = Migrator()
         self.pm: pluggy.PluginManager | None = None
         self.enabled: tuple[str, ...] = ()

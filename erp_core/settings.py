@@ -24,12 +24,15 @@ class Settings:
     instead of refusing to start; ``ERP_IDEMPOTENCY_TTL`` is how many seconds an
     ``Idempotency-Key`` is remembered (default one day); ``ERP_DATABASE_POOL_SIZE`` how
     many connections each process keeps to PostgreSQL (default 10, plus as many again on
-    bursts)."""
+    bursts); ``ERP_CACHE_SECONDS`` how long a process may keep using seldom-changing data
+    that another process changed (review policies, channels; default 2, 0 reads them on
+    every use; see ``erp_core.db.committed``)."""
 
     database_url: str = DEFAULT_DATABASE_URL
     skip_broken_plugins: bool = False
     idempotency_ttl_seconds: int = 24 * 3600
     pool_size: int = 10
+    cache_seconds: float = 2.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -46,5 +49,11 @@ class Settings:
                 except ValueError:
                     raise ConfigurationError(
                         f"{name}={env[name]!r} is not a whole number") from None
+        if env.get("ERP_CACHE_SECONDS"):
+            try:
+                values["cache_seconds"] = float(env["ERP_CACHE_SECONDS"])
+            except ValueError:
+                raise ConfigurationError(
+                    f"ERP_CACHE_SECONDS={env['ERP_CACHE_SECONDS']!r} is not a number") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

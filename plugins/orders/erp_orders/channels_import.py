@@ -551,17 +551,30 @@ _PUSHING_CHANNELS = sa.select(Channel.__table__).where(
     Channel.active.is_(True), Channel.driver.is_not(None), Channel.warehouse_id.is_not(None))
 
 
+def _channels_pushing_on_change(kernel: Kernel) -> tuple[tuple[int, int], ...]:
+    """``(channel id, warehouse id)`` of the channels that push stock levels when they
+    change: read after every stock change, so kept by the process until a channel is
+    written (see ``Context.cached``)."""
+
+    def load() -> tuple[tuple[int, int], ...]:
+        with kernel.reading() as connection:
+            accounts = [account_of(row) for row in connection.execute(_PUSHING_CHANNELS)]
+        return tuple((a.id, a.warehouse_id) for a in accounts  # type: ignore[misc]
+                     if a.options.push_stock_on_change)
+
+    return kernel.committed.get("orders.channels_pushing_on_change",
+                                [Channel.__tablename__], load)
+
+
 def _push_changed_stock(kernel: Kernel, events: Sequence[DomainEvent]) -> None:
-    with kernel.reading() as connection:  # after every stock change: one round trip
-        channels = [account_of(channel) for channel in connection.execute(_PUSHING_CHANNELS)]
-    listening = [c for c in channels if c.options.push_stock_on_change]
+    listening = _channels_pushing_on_change(kernel)
     if not listening:
         return
     changed = _changed_stock(kernel, events)
-    for account in listening:
-        products = changed.get(account.warehouse_id)  # type: ignore[arg-type]
+    for channel_id, warehouse_id in listening:
+        products = changed.get(warehouse_id)
         if products:
-            push_stock(kernel, account.id, product_ids=sorted(products))
+            push_stock(kernel, channel_id, product_ids=sorted(products))
 
 
 @hookimpl(specname="erp_on_commit")

@@ -23,12 +23,23 @@ from erp_sdk import Base, Context, Money, RecordMixin
 
 
 @attrs.frozen
+class PolicySettings:
+    """A rule's settings as stored in its ``orders.review_policy`` row."""
+
+    rule: str
+    enabled: bool
+    threshold: Decimal | None
+
+
+@attrs.frozen
 class ReviewRule:
-    """``check(ctx, order, policy)`` returns why the order needs review, or ``None``."""
+    """``check(ctx, order, policy)`` returns why the order needs review, or ``None``;
+    ``policy`` is the rule's settings, ``None`` when the seller stored none."""
 
     name: str
     description: str
-    check: Callable[[Context, Order, ReviewPolicy | None], str | None] = attrs.field(eq=False)
+    check: Callable[[Context, Order, PolicySettings | None], str | None] = attrs.field(
+        eq=False)
 
 
 class ReviewPolicy(RecordMixin, Base):
@@ -44,7 +55,7 @@ class ReviewPolicy(RecordMixin, Base):
 DEFAULT_LARGE_AMOUNT = Decimal("1000")
 
 
-def _large_amount(ctx: Context, order: Order, policy: ReviewPolicy | None) -> str | None:
+def _large_amount(ctx: Context, order: Order, policy: PolicySettings | None) -> str | None:
     threshold = policy.threshold if policy and policy.threshold is not None \
         else DEFAULT_LARGE_AMOUNT
     if order.total > threshold:
@@ -52,7 +63,7 @@ def _large_amount(ctx: Context, order: Order, policy: ReviewPolicy | None) -> st
     return None
 
 
-def _first_order(ctx: Context, order: Order, policy: ReviewPolicy | None) -> str | None:
+def _first_order(ctx: Context, order: Order, policy: PolicySettings | None) -> str | None:
     earlier = ctx.session.scalar(sa.select(sa.func.count()).select_from(Order).where(
         Order.customer_id == order.customer_id, Order.id != order.id,
         Order.state.in_([OrderState.CONFIRMED, OrderState.PARTIALLY_SHIPPED,
@@ -60,7 +71,7 @@ def _first_order(ctx: Context, order: Order, policy: ReviewPolicy | None) -> str
     return None if earlier else "first order of this customer"
 
 
-def _address_mismatch(ctx: Context, order: Order, policy: ReviewPolicy | None) -> str | None:
+def _address_mismatch(ctx: Context, order: Order, policy: PolicySettings | None) -> str | None:
     default = ctx.session.scalar(
         sa.select(Address).join(Customer, Customer.default_shipping_address_id == Address.id)
         .where(Customer.id == order.customer_id))
@@ -73,7 +84,7 @@ def _address_mismatch(ctx: Context, order: Order, policy: ReviewPolicy | None) -
     return None if same else "shipping address differs from the customer's default"
 
 
-def _flagged_customer(ctx: Context, order: Order, policy: ReviewPolicy | None) -> str | None:
+def _flagged_customer(ctx: Context, order: Order, policy: PolicySettings | None) -> str | None:
     flagged = ctx.session.scalar(sa.select(Customer.flagged).where(
         Customer.id == order.customer_id))
     return "the customer is flagged" if flagged else None
@@ -88,11 +99,23 @@ BUILT_IN_RULES: Sequence[ReviewRule] = (
 )
 
 
+_POLICIES = sa.select(ReviewPolicy.rule, ReviewPolicy.enabled, ReviewPolicy.threshold)
+
+
+def policy_settings(ctx: Context) -> dict[str, PolicySettings]:
+    """Every stored rule's settings, by rule: read on every confirmation, so kept by the
+    process until a policy is written (see ``Context.cached``)."""
+    settings = ctx.cached("orders.review_policies", [ReviewPolicy.__tablename__], lambda: {
+        row.rule: PolicySettings(row.rule, row.enabled, row.threshold)
+        for row in ctx.session.execute(_POLICIES)})
+    return dict(settings)
+
+
 def review_reasons(ctx: Context, order: Order) -> list[str]:
     """Why ``order`` needs review (empty: it does not)."""
     rules = [*BUILT_IN_RULES, *(rule for rules in ctx.kernel.hook.erp_orders_review_rules()
                                 for rule in rules or ())]
-    policies = {p.rule: p for p in ctx.session.scalars(sa.select(ReviewPolicy))}
+    policies = policy_settings(ctx)
     reasons = []
     for rule in rules:
         policy = policies.get(rule.name)

@@ -1,0 +1,100 @@
+"""``Context.cached``: seldom-changing data read once per process, never stale for the
+process that changed it, and at most ``ERP_CACHE_SECONDS`` stale for the others."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from erp_core.kernel import Kernel
+
+TITLES = sa.text("SELECT title FROM desk_ticket ORDER BY id")
+
+
+@pytest.fixture
+def make_desk(use_plugins, make_kernel):
+    use_plugins("desk")
+
+    def make(**settings: object) -> Kernel:
+        kernel = make_kernel(**settings)
+        kernel.initialise()
+        kernel.enable(["desk"])
+        return kernel.boot()
+
+    return make
+
+
+def _titles(kernel: Kernel, loads: list[int]) -> tuple[str, ...]:
+    with kernel.context() as ctx:
+        return ctx.cached("titles", ["desk_ticket"], lambda: (
+            loads.append(1), tuple(ctx.session.scalars(TITLES)))[1])
+
+
+def _add(ctx, title: str) -> None:
+    ctx.records("desk.ticket").create({"title": title, "customer_id": 1})
+
+
+def test_a_value_is_loaded_once_and_reloaded_after_this_process_commits_a_write(make_desk):
+    desk, loads = make_desk(), []
+    assert _titles(desk, loads) == ()
+    assert _titles(desk, loads) == ()
+    assert len(loads) == 1
+    with desk.context() as ctx:
+        _add(ctx, "jam")
+    assert _titles(desk, loads) == ("jam",)
+    assert len(loads) == 2
+
+
+def test_a_transaction_sees_its_own_writes_and_a_rollback_leaves_nothing_cached(make_desk):
+    desk, loads = make_desk(), []
+    assert _titles(desk, loads) == ()
+    with pytest.raises(RuntimeError), desk.context() as ctx:
+        _add(ctx, "draft")
+        assert ctx.cached("titles", ["desk_ticket"], lambda: tuple(
+            ctx.session.scalars(TITLES))) == ("draft",)
+        raise RuntimeError("roll back")
+    assert _titles(desk, loads) == ()
+
+
+def test_a_value_read_while_a_writer_was_open_is_dropped_when_it_commits(make_desk):
+    desk = make_desk()
+
+    def read() -> tuple[str, ...]:  # outside any transaction: SQLite lets it past the writer
+        def load() -> tuple[str, ...]:
+            with desk.reading() as connection:
+                return tuple(connection.execute(TITLES).scalars())
+        return desk.committed.get("titles", ["desk_ticket"], load)
+
+    with desk.context() as writer:
+        _add(writer, "late")
+        writer.session.flush()
+        assert read() == ()  # the write is not committed yet
+    assert read() == ("late",)
+
+
+def test_other_processes_writes_are_seen_after_the_cache_seconds(make_desk):
+    desk, other, loads = make_desk(cache_seconds=0.3), make_desk(), []
+    assert _titles(desk, loads) == ()
+    with other.context() as ctx:  # another kernel stands for another process
+        _add(ctx, "elsewhere")
+    assert _titles(desk, loads) == ()  # not seen yet: at most cache_seconds stale
+    time.sleep(0.4)
+    assert _titles(desk, loads) == ("elsewhere",)
+
+
+def test_no_cache_seconds_reads_every_time(make_desk):
+    desk, loads = make_desk(cache_seconds=0), []
+    for _ in range(3):
+        assert _titles(desk, loads) == ()
+    assert len(loads) == 3
+
+
+def test_the_cache_seconds_come_from_the_environment():
+    from erp_core.errors import ConfigurationError
+    from erp_core.settings import Settings
+
+    assert Settings.from_env({"ERP_CACHE_SECONDS": "0.5"}).cache_seconds == 0.5
+    with pytest.raises(ConfigurationError, match="ERP_CACHE_SECONDS"):
+        Settings.from_env({"ERP_CACHE_SECONDS": "soon"})
