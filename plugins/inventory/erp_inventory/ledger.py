@@ -20,6 +20,8 @@ pipeline's hot path the number of statements, not their size, is what costs.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -148,12 +150,53 @@ def _change_statement() -> Any:
                     available=table.c.available + sa.bindparam("d_available",
                                                                 type_=_QUANTITY),
                     updated_at=sa.bindparam("now", type_=StockLevel.__table__.c.updated_at.type))
-            .returning(table.c.available, limit(StockLimit.minimum),
-                       limit(StockLimit.maximum)))
+            .returning(table.c.available, limit(StockLimit.minimum).label("minimum"),
+                       limit(StockLimit.maximum).label("maximum")))
+
+
+def _change_many_statement() -> Any:
+    """PostgreSQL: ``_CHANGE`` for many rows in one statement, the rows' changes in one
+    JSON parameter (the same SQL text however many rows: prepared once). The rows are
+    locked first, in (product, warehouse) order, by a materialised CTE; the UPDATE then
+    checks each row's condition on the row as it stands after any wait for its lock,
+    as ``_CHANGE`` does."""
+    stock = StockLevel.__table__.name
+    limits = StockLimit.__table__.name
+    quantity = "numeric"
+
+    def limit(column: str) -> str:
+        return (f"(SELECT {limits}.{column} FROM {limits} WHERE {limits}.product_id ="
+                f" {stock}.product_id AND {limits}.warehouse_id = {stock}.warehouse_id)")
+
+    return sa.text(
+        f"WITH erp_changes AS (SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS"
+        f" (product integer, warehouse integer, need_available {quantity},"
+        f" need_reserved {quantity}, d_on_hand {quantity}, d_reserved {quantity},"
+        f" d_available {quantity})),"
+        f" erp_locked AS MATERIALIZED (SELECT {stock}.id FROM {stock} JOIN erp_changes ON"
+        f" {stock}.product_id = erp_changes.product AND {stock}.warehouse_id ="
+        f" erp_changes.warehouse ORDER BY {stock}.product_id, {stock}.warehouse_id"
+        f" FOR NO KEY UPDATE OF {stock})"
+        f" UPDATE {stock} SET on_hand = {stock}.on_hand + erp_changes.d_on_hand,"
+        f" reserved = {stock}.reserved + erp_changes.d_reserved,"
+        f" available = {stock}.available + erp_changes.d_available, updated_at = :now"
+        f" FROM erp_changes, erp_locked WHERE {stock}.id = erp_locked.id"
+        f" AND {stock}.product_id = erp_changes.product"
+        f" AND {stock}.warehouse_id = erp_changes.warehouse"
+        f" AND {stock}.available >= erp_changes.need_available"
+        f" AND {stock}.reserved >= erp_changes.need_reserved"
+        f" RETURNING {stock}.product_id, {stock}.warehouse_id, {stock}.available,"
+        f" {limit('minimum')} AS minimum, {limit('maximum')} AS maximum"
+    ).bindparams(sa.bindparam("now", type_=StockLevel.__table__.c.updated_at.type)
+                 ).columns(product_id=sa.Integer, warehouse_id=sa.Integer,
+                           available=StockLevel.__table__.c.available.type,
+                           minimum=StockLimit.__table__.c.minimum.type,
+                           maximum=StockLimit.__table__.c.maximum.type)
 
 
 _QUANTITY = StockLevel.__table__.c.available.type
 _CHANGE = _change_statement()
+_CHANGE_MANY = _change_many_statement()
 
 
 def change_stock(session: Session, product_id: int, warehouse_id: int, *,
@@ -164,17 +207,82 @@ def change_stock(session: Session, product_id: int, warehouse_id: int, *,
     conditional and raises ``InsufficientStock`` (naming the SKU and the shortfall)
     instead of going below zero; a negative ``reserved`` change needs that much reserved.
     """
+    return change_stocks(session, {(product_id, warehouse_id): (on_hand, reserved)})[
+        product_id, warehouse_id]
+
+
+StockKey = tuple[int, int]
+"""A stock row: ``(product id, warehouse id)``."""
+
+
+def change_stocks(session: Session, deltas: Mapping[StockKey, tuple[Decimal, Decimal]]
+                  ) -> dict[StockKey, StockChange]:
+    """Apply changes to several stock rows, all or nothing: ``deltas`` maps a row to its
+    ``(on_hand, reserved)`` change, with the same rules as ``change_stock``.
+
+    The rows are locked in (product, warehouse) order, the order every writer takes, so
+    documents never deadlock on each other. On PostgreSQL it is one statement however
+    many rows change (the hot path of reservations and shipments: rows cost round
+    trips). When a row cannot take its change, the rows that could are put back and
+    ``InsufficientStock`` names every SKU short and by how much.
+    """
+    keys = sorted(key for key, (on_hand, reserved) in deltas.items() if on_hand or reserved)
+    if not keys:
+        return {key: _unchanged(session, key) for key in deltas}
+    for product_id, warehouse_id in keys:
+        if deltas[product_id, warehouse_id][0] > 0:
+            ensure_stock_row(session, product_id, warehouse_id)
+    now = utcnow()
+    parameters = [_parameters(key, *deltas[key], now) for key in keys]
+    if session.get_bind().dialect.name == "postgresql":
+        document = json.dumps([{k: str(v) if isinstance(v, Decimal) else v
+                                for k, v in p.items() if k != "now"} for p in parameters])
+        rows = {(row.product_id, row.warehouse_id): row for row in session.execute(
+            _CHANGE_MANY, {"rows": document, "now": now})}
+    else:
+        rows = {}
+        for key, values in zip(keys, parameters, strict=True):
+            row = session.execute(_CHANGE, values).first()
+            if row is not None:
+                rows[key] = row
+    short = [key for key in keys if key not in rows]
+    if short:
+        if rows:  # put back what this call changed: the caller may go on (another warehouse)
+            change_stocks(session, {key: (-deltas[key][0], -deltas[key][1]) for key in rows})
+        _refuse(session, short, deltas)
+    changes = {}
+    for key in keys:
+        delta_available = deltas[key][0] - deltas[key][1]
+        row = rows[key]
+        changes[key] = StockChange(key[1], row.available - delta_available, row.available,
+                                   row.minimum, row.maximum)
+    return {key: changes.get(key) or _unchanged(session, key) for key in deltas}
+
+
+def _parameters(key: StockKey, on_hand: Decimal, reserved: Decimal,
+                now: dt.datetime) -> dict[str, Any]:
     delta_available = on_hand - reserved
-    if on_hand > 0:
-        ensure_stock_row(session, product_id, warehouse_id)
-    row = session.execute(_CHANGE, {
-        "product": product_id, "warehouse": warehouse_id,
-        "need_available": max(-delta_available, ZERO), "need_reserved": max(-reserved, ZERO),
-        "d_on_hand": on_hand, "d_reserved": reserved, "d_available": delta_available,
-        "now": utcnow()}).first()
-    if row is None:
+    return {"product": key[0], "warehouse": key[1],
+            "need_available": max(-delta_available, ZERO), "need_reserved": max(-reserved, ZERO),
+            "d_on_hand": on_hand, "d_reserved": reserved, "d_available": delta_available,
+            "now": now}
+
+
+def _unchanged(session: Session, key: StockKey) -> StockChange:
+    """A row asked to change by nothing, as it stands."""
+    available = available_quantity(session, *key)
+    return StockChange(key[1], available, available, None, None)
+
+
+def _refuse(session: Session, short: Sequence[StockKey],
+            deltas: Mapping[StockKey, tuple[Decimal, Decimal]]) -> None:
+    """Raise why the ``short`` rows could not take their change."""
+    shortfalls: dict[str, Decimal] = {}
+    where = None
+    for product_id, warehouse_id in short:
+        on_hand, reserved = deltas[product_id, warehouse_id]
+        delta_available = on_hand - reserved
         have = available_quantity(session, product_id, warehouse_id)
-        shortfall = (-delta_available - have) if delta_available < 0 else -reserved
         sku = session.scalar(sa.select(Product.sku).where(Product.id == product_id))
         code = session.scalar(sa.select(Warehouse.code).where(Warehouse.id == warehouse_id))
         if sku is None or code is None:
@@ -182,9 +290,9 @@ def change_stock(session: Session, product_id: int, warehouse_id: int, *,
                 f"{'product' if sku is None else 'warehouse'}"
                 f" {product_id if sku is None else warehouse_id} does not exist",
                 {"product_id" if sku is None else "warehouse_id": "does not exist"})
-        raise InsufficientStock(code, {sku: shortfall})
-    after = row[0]
-    return StockChange(warehouse_id, after - delta_available, after, row[1], row[2])
+        shortfalls[sku] = (-delta_available - have) if delta_available < 0 else -reserved
+        where = where or code
+    raise InsufficientStock(where or "", shortfalls)
 
 
 @attrs.frozen
@@ -312,10 +420,9 @@ class Ledger:
         self.session.execute(_ADD_TO_BALANCES.on(self.session), [
             {"location_id": location_id, "product_id": product_id,
              "quantity": deltas[location_id, product_id]} for location_id, product_id in keys])
-        changes = [(product_id, change_stock(self.session, product_id, warehouse_id,
-                                             on_hand=on_hand, reserved=reserved))
-                   for (product_id, warehouse_id), (on_hand, reserved) in sorted(stock.items())
-                   if on_hand or reserved]
+        changed = change_stocks(self.session, {key: delta for key, delta in stock.items()
+                                               if delta[0] or delta[1]})
+        changes = [(product_id, change) for (product_id, _), change in sorted(changed.items())]
         now = utcnow()
         move_ids = list(self.session.scalars(_INSERT_MOVES[dialect], [
             {"product_id": posting.product_id, "quantity": posting.quantity,

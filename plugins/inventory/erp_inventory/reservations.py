@@ -21,7 +21,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 from erp_inventory.alerts import check_alerts
 from erp_inventory.catalogue import Product
 from erp_inventory.exceptions import InsufficientStock
-from erp_inventory.ledger import ZERO, Ledger, Posting, available_quantity, change_stock
+from erp_inventory.ledger import (
+    ZERO,
+    Ledger,
+    Posting,
+    available_quantity,
+    change_stock,
+    change_stocks,
+)
 from erp_inventory.warehouses import (
     LocationKind,
     look_up_locations,
@@ -89,26 +96,19 @@ def reserve(ctx: Context, warehouse_id: int, lines: Sequence[ReservationLine]) -
     except sa.exc.IntegrityError:
         raise ValidationError("a reserved product or the warehouse does not exist",
                               {"product_id": "does not exist"}) from None
-    wanted: dict[int, Decimal] = {}
+    wanted: dict[tuple[int, int], tuple[Decimal, Decimal]] = {}
     for line in lines:
-        wanted[line.product_id] = wanted.get(line.product_id, ZERO) + line.quantity
-    shortfalls: dict[str, Decimal] = {}
-    where = str(warehouse_id)
-    changes = {}
-    for product_id in sorted(wanted):  # fixed lock order: no deadlock between documents
-        try:
-            changes[product_id] = change_stock(ctx.session, product_id, warehouse_id,
-                                               reserved=wanted[product_id])
-        except InsufficientStock as exc:
-            shortfalls.update(exc.shortfalls)
-            where = exc.warehouse
-    if shortfalls:
-        # Undo this call's own writes, so a caller that catches the error and goes on in
-        # the same transaction (trying another warehouse) is left with nothing reserved.
-        for product_id in changes:
-            change_stock(ctx.session, product_id, warehouse_id, reserved=-wanted[product_id])
+        on_hand, reserved = wanted.get((line.product_id, warehouse_id), (ZERO, ZERO))
+        wanted[line.product_id, warehouse_id] = (on_hand, reserved + line.quantity)
+    try:
+        changed = change_stocks(ctx.session, wanted)
+    except InsufficientStock:
+        # Undo this call's own writes (the stock rows are put back already), so a caller
+        # that catches the error and goes on in the same transaction (trying another
+        # warehouse) is left with nothing reserved.
         ctx.session.execute(sa.delete(table).where(table.c.id.in_(ids)))
-        raise InsufficientStock(where, shortfalls)
+        raise
+    changes = {product_id: change for (product_id, _), change in sorted(changed.items())}
     for product_id, change in changes.items():
         check_alerts(ctx, product_id, change)
     return ids

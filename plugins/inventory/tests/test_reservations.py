@@ -156,3 +156,46 @@ def test_a_refused_reservation_leaves_nothing_behind_in_the_callers_transaction(
     assert level(kernel, tea, warehouse) == (Decimal(5), Decimal(0), Decimal(5))
     with kernel.transaction() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Reservation)) == 0
+
+
+def test_every_product_short_is_named_and_nothing_is_reserved(kernel, run, warehouse, stocked):
+    tea, coffee, sugar = stocked("5", "TEA"), stocked("2", "COFFEE"), stocked("1", "SUGAR")
+    with pytest.raises(InsufficientStock) as refused:
+        run(reserve, warehouse, [ReservationLine(tea, Decimal("4"), "doc:1"),
+                                 ReservationLine(coffee, Decimal("3"), "doc:1"),
+                                 ReservationLine(sugar, Decimal("4"), "doc:1")])
+    assert refused.value.shortfalls == {"COFFEE": Decimal(1), "SUGAR": Decimal(3)}
+    for product, quantity in ((tea, 5), (coffee, 2), (sugar, 1)):
+        assert level(kernel, product, warehouse) == (Decimal(quantity), 0, Decimal(quantity))
+
+
+def test_documents_of_several_products_racing_for_the_last_units_never_oversell(
+        kernel, warehouse, stocked):
+    first, second, third = stocked("7", "A"), stocked("5", "B"), stocked("100", "C")
+
+    def attempt(ctx, index):
+        lines = [ReservationLine(product, Decimal(1), f"d{index}")
+                 for product in (first, second, third)]
+        reserve(ctx, warehouse, lines[index % 3:] + lines[:index % 3])
+
+    succeeded, errors = _race(kernel, 24, attempt)
+    assert errors == []
+    assert succeeded == 5  # the second product runs out first; a refused document holds none
+    assert level(kernel, first, warehouse) == (Decimal(7), Decimal(5), Decimal(2))
+    assert level(kernel, second, warehouse) == (Decimal(5), Decimal(5), Decimal(0))
+    assert level(kernel, third, warehouse) == (Decimal(100), Decimal(5), Decimal(95))
+
+
+def test_reserving_many_products_costs_no_statement_per_product_on_postgresql(
+        kernel, warehouse, stocked):
+    from test_shipping import count_statements
+
+    products = [stocked("10") for _ in range(4)]
+
+    def statements(count: int) -> int:
+        return count_statements(kernel, reserve, warehouse, [
+            ReservationLine(product, Decimal(1), f"n{count}") for product in products[:count]])
+
+    one, four = statements(1), statements(4)
+    per_product = 0 if kernel.engine.dialect.name == "postgresql" else 1
+    assert four == one + 3 * per_product

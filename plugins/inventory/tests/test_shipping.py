@@ -179,7 +179,7 @@ def test_reservations_loaded_in_the_session_show_what_was_shipped(kernel, stocke
         assert (loaded.remaining, loaded.state) == (Decimal(0), ReservationState.CONSUMED)
 
 
-def test_the_statements_do_not_grow_with_the_lines_only_with_the_products(
+def test_the_statements_do_not_grow_with_the_lines(
         kernel, stocked, reserved):
     products = [stocked("100") for _ in range(3)]
     two_lines = [(reserved(product, "1", f"a:{n}"), None) for n, product in
@@ -192,8 +192,10 @@ def test_the_statements_do_not_grow_with_the_lines_only_with_the_products(
     count_statements(kernel, ship_reserved, reserved(products[0], "1", "first"))
     two = count_statements(kernel, ship_reservations, two_lines)
     assert count_statements(kernel, ship_reservations, six_lines) == two
-    # the only statement per product: its stock row's conditional update
-    assert count_statements(kernel, ship_reservations, three_products) == two + 1
+    # PostgreSQL updates every stock row in one statement; SQLite, in process, sends one
+    # conditional update per stock row
+    per_product = 0 if kernel.engine.dialect.name == "postgresql" else 1
+    assert count_statements(kernel, ship_reservations, three_products) == two + per_product
 
 
 def test_concurrent_shipments_of_the_same_products_in_any_order_never_deadlock(
