@@ -10,8 +10,9 @@ one missing unit refuses the whole request, naming every shortfall.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import sqlalchemy as sa
@@ -146,14 +147,17 @@ def release(ctx: Context, *, ids: Sequence[int] | None = None,
 _RESERVATIONS = Reservation.__table__
 _MAPPER = sa.inspect(Reservation)
 # Built once: SQLAlchemy then computes their cache keys once, not on every shipment.
-_LOCK_FOR_SHIPPING = (
+_SHIPPING = (
     sa.select(Reservation.id, Reservation.product_id, Reservation.warehouse_id,
               Reservation.remaining, Reservation.state, Reservation.origin, Product.sku,
               Product.cost)
     .join(Product, Product.id == Reservation.product_id)
-    .where(Reservation.id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(Reservation.product_id, Reservation.id)
     .with_for_update(of=Reservation, key_share=True))
+_LOCK_FOR_SHIPPING = _SHIPPING.where(Reservation.id.in_(sa.bindparam("ids", expanding=True)))
+_LOCK_ACTIVE_OF_ORIGINS = _SHIPPING.where(
+    Reservation.origin.in_(sa.bindparam("origins", expanding=True)),
+    Reservation.state == ReservationState.ACTIVE)
 _CONSUME = (sa.update(_RESERVATIONS)
             .where(_RESERVATIONS.c.id == sa.bindparam("reservation"))
             .values(remaining=sa.bindparam("left"), state=sa.bindparam("new_state"),
@@ -174,9 +178,38 @@ def ship_reservations(ctx: Context, items: Sequence[tuple[int, Decimal | None]],
     ctx.principal.require("inventory.stock.ship")
     if not items:
         return []
+    ids = sorted({reservation_id for reservation_id, _ in items})
+    found = {row.id: row for row in ctx.session.execute(_LOCK_FOR_SHIPPING, {"ids": ids})}
+    return _ship(ctx, found, items, origin)
+
+
+def ship_origins(ctx: Context, quantities: Mapping[str, Decimal | None],
+                 origin: str | None = None) -> list[int]:
+    """``ship_reservations`` for the active reservations of the given origins (one per
+    origin, e.g. an order line), ``quantities`` mapping each origin to what to ship
+    (``None``: all that remains): it finds and locks them in the same statement.
+    Raises ``NotFoundError`` for an origin with no active reservation."""
+    ctx.principal.require("inventory.stock.ship")
+    if not quantities:
+        return []
+    found = {row.id: row for row in ctx.session.execute(
+        _LOCK_ACTIVE_OF_ORIGINS, {"origins": sorted(quantities)})}
+    by_origin = {row.origin: row.id for row in found.values()}
+    missing = sorted(set(quantities) - set(by_origin))
+    if missing:
+        raise NotFoundError(f"no active reservation for {', '.join(missing)}")
+    if len(by_origin) != len(found):
+        raise ConflictError("an origin has more than one active reservation: ship them by id")
+    return _ship(ctx, found, [(by_origin[name], quantity) for name, quantity
+                              in quantities.items()], origin)
+
+
+def _ship(ctx: Context, found: Mapping[int, Any], items: Sequence[tuple[int, Decimal | None]],
+          origin: str | None) -> list[int]:
+    """Ship ``items`` of the reservations ``found`` (locked rows, by id): see
+    ``ship_reservations``."""
     session = ctx.session
     ids = sorted({reservation_id for reservation_id, _ in items})
-    found = {row.id: row for row in session.execute(_LOCK_FOR_SHIPPING, {"ids": ids})}
     left = {reservation_id: row.remaining for reservation_id, row in found.items()}
     quantities = []
     for reservation_id, asked in items:
@@ -227,4 +260,4 @@ def ship_reserved(ctx: Context, reservation_id: int, quantity: Decimal | None = 
 
 
 __all__ = ["Reservation", "ReservationLine", "ReservationState", "available_quantity",
-           "release", "reserve", "ship_reservations", "ship_reserved"]
+           "release", "reserve", "ship_origins", "ship_reservations", "ship_reserved"]

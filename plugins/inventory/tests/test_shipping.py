@@ -19,6 +19,7 @@ from erp_inventory.reservations import (
     ReservationLine,
     ReservationState,
     reserve,
+    ship_origins,
     ship_reservations,
     ship_reserved,
 )
@@ -219,3 +220,26 @@ def test_concurrent_shipments_of_the_same_products_in_any_order_never_deadlock(
             StockLevel.product_id.in_(products))).all()
     assert on_hand == [Decimal(100 - 2 * workers)] * 3
     assert_caches_match_ledger(kernel)
+
+
+def test_shipping_by_origin_finds_and_locks_the_active_reservations(
+        kernel, run, stocked, reserved):
+    tea, coffee = stocked("10", "TEA"), stocked("10", "COFFEE")
+    first, second = reserved(tea, "4", "order_line:1"), reserved(coffee, "3", "order_line:2")
+    run(ship_origins, {"order_line:1": Decimal(1), "order_line:2": None}, origin="order:1")
+    assert reservation(kernel, first) == (Decimal(3), ReservationState.ACTIVE)
+    assert reservation(kernel, second) == (Decimal(0), ReservationState.CONSUMED)
+    with kernel.transaction() as session:
+        assert sorted(session.execute(sa.select(Move.product_id, Move.quantity)
+                                      .where(Move.origin == "order:1")).all()) == sorted(
+            [(tea, Decimal(1)), (coffee, Decimal(3))])
+
+
+def test_shipping_an_origin_without_an_active_reservation_ships_nothing(
+        kernel, run, stocked, reserved):
+    tea = stocked("10", "TEA")
+    reserved(tea, "4", "order_line:1")
+    before = snapshot(kernel)
+    with pytest.raises(NotFoundError, match="order_line:9"):
+        run(ship_origins, {"order_line:1": None, "order_line:9": None})
+    assert snapshot(kernel) == before

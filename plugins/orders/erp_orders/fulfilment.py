@@ -17,14 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from erp_crm.services import cancel_purchase, record_purchase
 from erp_inventory.catalogue import Category, Product
-from erp_inventory.reservations import (
-    Reservation,
-    ReservationLine,
-    ReservationState,
-    release,
-    reserve,
-    ship_reservations,
-)
+from erp_inventory.reservations import ReservationLine, release, reserve, ship_origins
 from erp_orders.order import Order, OrderLine
 from erp_orders.review import review_reasons
 from erp_sdk import (
@@ -128,9 +121,6 @@ def _shipment(event: TransitionEvent, lines: list[OrderLine]) -> dict[int, Decim
     return wanted
 
 
-_ACTIVE_RESERVATIONS = (sa.select(Reservation.origin, Reservation.id)
-                        .where(Reservation.origin.in_(sa.bindparam("origins", expanding=True)),
-                               Reservation.state == ReservationState.ACTIVE))
 _LINES = OrderLine.__table__
 _RECORD_SHIPPED = (sa.update(_LINES).where(_LINES.c.id == sa.bindparam("line"))
                    .values(quantity_shipped=sa.bindparam("shipped"),
@@ -143,12 +133,9 @@ def ship_lines(ctx: Context, event: TransitionEvent) -> None:
     in a fixed number of statements however many lines the order has."""
     lines = _lines(ctx, event.record_id)
     shipment = _shipment(event, lines)
-    system = _system(ctx)
-    reservations = dict(ctx.session.execute(_ACTIVE_RESERVATIONS, {
-        "origins": [line_origin(line_id) for line_id in shipment]}).all())
     shipping = [line for line in lines if shipment.get(line.id)]
-    ship_reservations(system, [(reservations[line_origin(line.id)], shipment[line.id])
-                               for line in shipping], origin=f"orders.order:{event.record_id}")
+    ship_origins(_system(ctx), {line_origin(line.id): shipment[line.id] for line in shipping},
+                 origin=f"orders.order:{event.record_id}")
     now = utcnow()
     shipped = {line.id: line.quantity_shipped + shipment[line.id] for line in shipping}
     if shipped:
@@ -158,7 +145,7 @@ def ship_lines(ctx: Context, event: TransitionEvent) -> None:
         set_committed_value(line, "quantity_shipped", shipped[line.id])
         set_committed_value(line, "updated_at", now)
     if all(line.quantity_shipped >= line.quantity for line in lines):
-        system.fire(ORDER, event.record_id, "finish_shipping", read_back=False)
+        _system(ctx).fire(ORDER, event.record_id, "finish_shipping", read_back=False)
 
 
 _CATEGORIES = (sa.select(Category.name).join(Product, Product.category_id == Category.id)
