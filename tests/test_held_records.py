@@ -260,3 +260,21 @@ def test_a_change_of_a_unique_column_or_a_delete_takes_the_key_lock(desk, change
         else:
             ctx.records("desk_stamp.label").update(label_id, change)
     assert locks == [lock]
+
+
+def test_a_held_record_becomes_its_model_object_without_a_read(desk, ticket_reads):
+    from erp_test_desk.plugin import Ticket
+
+    with desk.context() as ctx:
+        created = ctx.records("desk.ticket").create({"title": "jam", "customer_id": 4})
+        started = ctx.fire("desk.ticket", created["id"], "start")
+        ticket = ctx.records("desk.ticket").instance(started)
+        assert isinstance(ticket, Ticket)
+        assert (ticket.id, ticket.title, ticket.state, ticket.version) == (
+            created["id"], "jam", "working", started["version"])
+        assert ticket.created_at.isoformat() == started["created_at"]
+        assert ticket_reads == []
+        assert ctx.records("desk.ticket").instance(started) is ticket
+        ticket.title = "paper jam"  # an object of the session: its changes are written
+    with desk.context() as ctx:
+        assert ctx.records("desk.ticket").get(created["id"])["title"] == "paper jam"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.orm import make_transient_to_detached
 
 from erp_core.audit import diff, record_change
 from erp_core.db.types import utcnow
@@ -147,6 +148,26 @@ class BoundEntityService(EntityService):
         if statement is not self.entity.by_id:  # locked: held until the transaction ends
             remember(self.session, self.entity, record)
         return record
+
+    def instance(self, record: Mapping[str, Any]) -> Any:
+        """The model object of ``record``, a record as this transaction holds it (what a
+        transition, a write or a locked ``get`` returned), made without reading it again:
+        for a reaction that hands the model to code written against it. Columns missing
+        from ``record`` load on first use, as expired attributes do; an object already in
+        the session is returned as it is."""
+        model = self.entity.model
+        mapper = sa.inspect(model)
+        key = mapper.identity_key_from_primary_key([record["id"]])
+        loaded = self.session.identity_map.get(key)
+        if loaded is not None:
+            return loaded
+        columns = mapper.columns.keys()
+        values = {name: self.entity.fields[name].from_json(value)
+                  for name, value in record.items() if name in columns}
+        instance = model(**values)
+        make_transient_to_detached(instance)  # as if loaded: no history, the rest expired
+        self.session.add(instance)
+        return instance
 
     def list(self, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
         """One page: ``{"items": [...], "next_cursor": str | None}`` (+ ``total`` on request)."""

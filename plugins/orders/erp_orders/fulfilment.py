@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from erp_crm.services import cancel_purchase, record_purchase
 from erp_inventory.catalogue import Category, Product
 from erp_inventory.reservations import ReservationLine, release, reserve, ship_origins
-from erp_orders.order import Order, OrderLine
+from erp_orders.order import OrderLine
 from erp_orders.review import review_reasons
 from erp_sdk import (
     Context,
@@ -63,7 +63,7 @@ def refuse_empty_orders(ctx: Context, event: TransitionEvent) -> None:
 @on_transition(ORDER, "confirm", when="after")
 def review_or_approve(ctx: Context, event: TransitionEvent) -> None:
     """Send the order to review when a rule matches; otherwise approve it at once."""
-    order = ctx.session.get(Order, event.record_id)
+    order = ctx.records(ORDER).instance(event.record)
     reasons = review_reasons(ctx, order)
     order.review_reasons = json.dumps(reasons) if reasons else None
     ctx.session.flush()
