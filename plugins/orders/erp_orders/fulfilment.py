@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -95,7 +97,7 @@ def release_stock(ctx: Context, event: TransitionEvent) -> None:
     cancel_purchase(ctx, event.record["number"])
 
 
-def _shipment(event: TransitionEvent, lines: list[OrderLine]) -> dict[int, Decimal]:
+def _shipment(event: TransitionEvent, lines: Sequence[Any]) -> dict[int, Decimal]:
     """Quantities to ship per line: what the caller asked for, or everything remaining."""
     remaining = {line.id: line.quantity - line.quantity_shipped for line in lines}
     asked = event.data.get("lines")
@@ -122,6 +124,9 @@ def _shipment(event: TransitionEvent, lines: list[OrderLine]) -> dict[int, Decim
 
 
 _LINES = OrderLine.__table__
+_LINE_MAPPER = sa.inspect(OrderLine)
+_SHIPPING_LINES = (sa.select(_LINES.c.id, _LINES.c.quantity, _LINES.c.quantity_shipped)
+                   .where(_LINES.c.order_id == sa.bindparam("order")).order_by(_LINES.c.id))
 _RECORD_SHIPPED = (sa.update(_LINES).where(_LINES.c.id == sa.bindparam("line"))
                    .values(quantity_shipped=sa.bindparam("shipped"),
                            updated_at=sa.bindparam("now")))
@@ -131,7 +136,7 @@ _RECORD_SHIPPED = (sa.update(_LINES).where(_LINES.c.id == sa.bindparam("line"))
 def ship_lines(ctx: Context, event: TransitionEvent) -> None:
     """Ship the asked lines in one call to inventory and record what each line shipped,
     in a fixed number of statements however many lines the order has."""
-    lines = _lines(ctx, event.record_id)
+    lines = ctx.session.execute(_SHIPPING_LINES, {"order": event.record_id}).all()
     shipment = _shipment(event, lines)
     shipping = [line for line in lines if shipment.get(line.id)]
     ship_origins(_system(ctx), {line_origin(line.id): shipment[line.id] for line in shipping},
@@ -141,10 +146,13 @@ def ship_lines(ctx: Context, event: TransitionEvent) -> None:
     if shipped:
         ctx.session.execute(_RECORD_SHIPPED, [{"line": line_id, "shipped": quantity, "now": now}
                                               for line_id, quantity in shipped.items()])
-    for line in shipping:  # the loaded lines stay true to the database (nothing to flush)
-        set_committed_value(line, "quantity_shipped", shipped[line.id])
-        set_committed_value(line, "updated_at", now)
-    if all(line.quantity_shipped >= line.quantity for line in lines):
+    for line_id, quantity in shipped.items():  # lines loaded as objects stay true
+        loaded = ctx.session.identity_map.get(_LINE_MAPPER.identity_key_from_primary_key(
+            [line_id]))
+        if loaded is not None:
+            set_committed_value(loaded, "quantity_shipped", quantity)
+            set_committed_value(loaded, "updated_at", now)
+    if all(shipped.get(line.id, line.quantity_shipped) >= line.quantity for line in lines):
         _system(ctx).fire(ORDER, event.record_id, "finish_shipping", read_back=False)
 
 
