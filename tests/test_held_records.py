@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from erp_core.db.writes import ANY_TABLE, writes_to, written_tables
-from erp_core.errors import NotFoundError, PluginError, ValidationError
+from erp_core.errors import ConflictError, NotFoundError, PluginError, ValidationError
 from erp_core.kernel import Kernel
 from erp_core.security.principal import Principal
 
@@ -278,3 +278,33 @@ def test_a_held_record_becomes_its_model_object_without_a_read(desk, ticket_read
         ticket.title = "paper jam"  # an object of the session: its changes are written
     with desk.context() as ctx:
         assert ctx.records("desk.ticket").get(created["id"])["title"] == "paper jam"
+
+
+def test_a_reference_the_caller_vouches_for_is_not_checked_again(desk):
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest) -> None:
+        statements.append(statement)
+
+    with desk.context() as ctx:
+        ticket = ctx.records("desk.ticket").create({"title": "jam", "customer_id": 1})
+        labels = ctx.records("desk_stamp.label")
+        sa.event.listen(desk.engine, "before_cursor_execute", record)
+        try:
+            checked = labels.create({"name": "checked", "ticket_id": ticket["id"]})
+            checks = [s for s in statements if "FROM desk_ticket" in s]
+            statements.clear()
+            vouched = labels.create({"name": "vouched"}, computed={"ticket_id": ticket["id"]})
+        finally:
+            sa.event.remove(desk.engine, "before_cursor_execute", record)
+        assert len(checks) == 1  # the reference given in the payload is checked
+        assert not [s for s in statements if "FROM desk_ticket" in s]
+        assert checked["ticket_id"] == vouched["ticket_id"] == ticket["id"]
+    # the foreign key still refuses a vouched reference to nothing
+    with pytest.raises(ConflictError, match="refers to a record that does not exist"), \
+            desk.context() as ctx:
+        ctx.records("desk_stamp.label").create({"name": "dangling"},
+                                               computed={"ticket_id": 999_999})
+    with desk.context() as ctx:
+        assert [label["name"] for label in ctx.records("desk_stamp.label").list([])["items"]] \
+            == ["checked", "vouched"]

@@ -187,7 +187,8 @@ class BoundEntityService(EntityService):
 
     # -- writing ----------------------------------------------------------------------
 
-    def _check_payload(self, payload: Any, *, creating: bool) -> dict[str, Any]:
+    def _check_payload(self, payload: Any, *, creating: bool,
+                       vouched: Mapping[str, Any] | None = None) -> dict[str, Any]:
         if not isinstance(payload, Mapping):
             raise ValidationError("the request body must be a JSON object")
         writable = self.entity.writable
@@ -208,7 +209,7 @@ class BoundEntityService(EntityService):
                     errors[name] = str(exc)
         if creating:
             for name, field in writable.items():
-                if field.required and name not in payload:
+                if field.required and name not in payload and name not in (vouched or {}):
                     errors.setdefault(name, "is required")
         if not errors:
             errors.update(self._missing_references(values))
@@ -274,10 +275,13 @@ class BoundEntityService(EntityService):
 
         ``computed`` is for the owning plugin's code: values of read-only fields it works
         out itself (an order's totals), written in the same INSERT instead of a second
-        statement. They are trusted, so they never come from a request body.
+        statement, and values of other fields it vouches for (a reference to a record it
+        has just read), which are not checked again: the foreign key constraint still
+        refuses a record that vanished meanwhile. They are trusted, so they never come
+        from a request body.
         """
         self._require("create")
-        values = self._check_payload(payload, creating=True)
+        values = self._check_payload(payload, creating=True, vouched=computed)
         if computed:
             unknown = set(computed) - (set(self.entity.table.c.keys()) - {"id", "version"})
             if unknown:

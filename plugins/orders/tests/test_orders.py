@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -89,7 +90,7 @@ def test_confirming_reads_the_order_once_through_the_nested_approval(kernel, sho
     reads: list[str] = []
 
     def record(_conn, _cursor, statement, *_rest) -> None:
-        if statement.startswith("SELECT orders_order.number AS number"):  # the order's read
+        if statement.startswith("SELECT") and re.search(r"FROM orders_order\b(?!_)", statement):
             reads.append("locked" if "FOR NO KEY UPDATE" in statement else "read")
 
     sa.event.listen(kernel.engine, "before_cursor_execute", record)
@@ -100,9 +101,32 @@ def test_confirming_reads_the_order_once_through_the_nested_approval(kernel, sho
     assert order["state"] == "confirmed" and order["version"] == 3
     # confirm locks and reads it; approve (fired by confirm's reaction) and the read-back
     # after the reactions take the record the transaction holds, since nothing but the
-    # transitions themselves wrote the order meanwhile
+    # transitions themselves wrote the order meanwhile; the review rules get the order's
+    # object made from that record
     locked = "locked" if kernel.engine.dialect.name == "postgresql" else "read"
     assert reads == [locked]  # SQLite has no row locks
+
+
+def test_placing_checks_only_the_references_it_did_not_read_itself(kernel, shop):
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest) -> None:
+        statements.append(statement)
+
+    sa.event.listen(kernel.engine, "before_cursor_execute", record)
+    try:
+        place(kernel, shop, ("tea", "1"))
+        from_channel = [s for s in statements if "FROM orders_channel" in s]
+        statements.clear()
+        place(kernel, shop, ("tea", "1"), warehouse_id=shop["warehouse"])
+        asked = [s for s in statements if "FROM inventory_warehouse" in s]
+    finally:
+        sa.event.remove(kernel.engine, "before_cursor_execute", record)
+    # the channel, the customer and the channel's warehouse are read once, together
+    assert len(from_channel) == 1
+    assert len(asked) == 1  # a warehouse asked for is checked
+    with pytest.raises(ValidationError, match="warehouse_id: refers to inventory_warehouse"):
+        place(kernel, shop, ("tea", "1"), warehouse_id=987_654)
 
 
 def test_one_missing_unit_refuses_the_confirmation_naming_product_and_shortfall(kernel, shop):
