@@ -83,7 +83,9 @@ def test_a_reaction_that_leaves_the_record_alone_costs_no_read_back(desk, ticket
         closed = ctx.fire("desk.ticket", ticket_id, "close")  # the reaction ran, wrote nothing
         again = ctx.records("desk.ticket").get(ticket_id)
     assert closed["state"] == again["state"] == "closed" and closed == again
-    assert len(ticket_reads) == 1  # the lock before the change; nothing after it
+    # nothing after the change; before it, the lock (PostgreSQL takes it in the change's
+    # own statement when no before-hook needs the record first)
+    assert len(ticket_reads) == (0 if desk.engine.dialect.name == "postgresql" else 1)
     with desk.context() as ctx:
         assert ctx.records("desk.ticket").get(ticket_id) == closed
 

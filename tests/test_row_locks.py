@@ -46,3 +46,44 @@ def test_the_lock_still_serialises_writers_of_the_record(desk):
         with desk.context() as ctx, pytest.raises(sa.exc.OperationalError, match="lock"):
             ctx.session.execute(sa.text("SET LOCAL lock_timeout = '200ms'"))
             ctx.fire("desk.ticket", ticket_id, "start")
+
+
+def test_concurrent_transitions_of_one_record_let_exactly_one_through(desk):
+    """With no before-hook, the lock, the state check and the change are one statement:
+    the transitions that waited for the lock see the state the winner left and refuse."""
+    import threading
+
+    from erp_core.errors import ConflictError
+
+    with desk.context() as ctx:
+        ticket_id = ctx.records("desk.ticket").create({"title": "jam", "customer_id": 7})["id"]
+        ctx.fire("desk.ticket", ticket_id, "start")
+    transitions = ["close", "cancel"] * 4
+    barrier = threading.Barrier(len(transitions), timeout=30)
+    outcomes: list[str] = []
+
+    def fire(name: str) -> None:
+        with desk.context() as ctx:
+            barrier.wait()
+            try:
+                ctx.fire("desk.ticket", ticket_id, name)
+                outcomes.append(name)
+            except ConflictError as exc:  # names the state the winner left
+                outcomes.append("refused" if " is 'closed';" in exc.message
+                                or " is 'cancelled';" in exc.message else exc.message)
+
+    threads = [threading.Thread(target=fire, args=(name,)) for name in transitions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes).count("refused") == len(transitions) - 1
+    [winner] = [o for o in outcomes if o != "refused"]
+    with desk.context() as ctx:
+        record = ctx.records("desk.ticket").get(ticket_id)
+        changes = ctx.session.execute(sa.text(
+            "SELECT action FROM kernel_audit_entry WHERE entity = 'desk.ticket'"
+            " AND record_id = :id ORDER BY id"), {"id": ticket_id}).scalars().all()
+    assert record["state"] == {"close": "closed", "cancel": "cancelled"}[winner]
+    assert record["version"] == 3
+    assert changes == ["created", "start", winner]

@@ -129,6 +129,20 @@ class BoundEntityService(EntityService):
             return self._get(record_id, self.entity.by_id_locked_for_key)
         return self._get(record_id, self.entity.by_id_locked if lock else self.entity.by_id)
 
+    def changes_unread(self, record_id: int) -> bool:
+        """Whether a change of the record may lock it, check it and change it in one
+        statement instead of reading it first: on PostgreSQL, when no record rule limits
+        this principal, no other plugin extends the entity (its ``RETURNING`` is the
+        whole record) and this transaction does not hold it already (no read to save).
+        Checks the read permission and the id as ``get`` does."""
+        self._require("read")
+        self._check_id(record_id)
+        return (self.session.get_bind().dialect.name == "postgresql"
+                and not self.entity.extensions
+                and self.ctx.kernel.permissions.row_filter(
+                    self.entity.name, self.entity.table, self.ctx.principal) is None
+                and recall(self.session, self.entity, record_id) is None)
+
     def _get(self, record_id: int, statement: Any) -> dict[str, Any]:
         """The record read with ``statement`` (``by_id`` or one of its locking forms)."""
         self._require("read")

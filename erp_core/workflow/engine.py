@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from erp_core.workflow.declaration import Transition
 
 
+_SOURCE = "erp_source"
+"""The state a one-statement change moved the record from, returned with the record."""
+
+
 class TransitionVetoed(ConflictError):
     """Raised by a before-subscriber to refuse a transition; the reason reaches the caller."""
 
@@ -145,6 +149,40 @@ class WorkflowEngine:
             self._updates[entity.name] = statement
         return statement
 
+    def _locking_state_update(self, entity: Any) -> Any:
+        """PostgreSQL: the state change that also locks the row and tells the state it
+        changed from (``_SOURCE``), built once per entity. The lock is taken first, in a
+        materialised CTE, so the state it reads and the condition the UPDATE re-checks
+        are the row's latest, after any wait for a concurrent transition."""
+        key = f"{entity.name} locking"
+        statement = self._updates.get(key)
+        if statement is None:
+            table = entity.table
+            field = entity.declaration.workflow.field
+            locked = (sa.select(entity.id_column, table.c[field].label(_SOURCE))
+                      .where(entity.id_column == sa.bindparam("wf_record_id"))
+                      .with_for_update(key_share=True).cte("erp_locked")
+                      .prefix_with("MATERIALIZED"))
+            values: dict[str, Any] = {field: sa.bindparam("wf_target"),
+                                      "version": entity.version_column + 1}
+            if "updated_at" in table.c:
+                values["updated_at"] = sa.bindparam("wf_now", type_=table.c.updated_at.type)
+            statement = (sa.update(table)
+                         .where(entity.id_column == locked.c.id,
+                                table.c[field].in_(sa.bindparam("wf_sources", expanding=True)))
+                         .values(values).returning(locked.c[_SOURCE], *entity.returned))
+            self._updates[key] = statement
+        return statement
+
+    @staticmethod
+    def _refuse(workflow: Any, transition: Transition, entity_name: str, record_id: int,
+                current: str) -> None:
+        allowed = workflow.allowed_from(current)
+        raise ConflictError(
+            f"{entity_name} {record_id} is {current!r}; {transition.name!r} needs"
+            f" {' or '.join(map(repr, transition.sources))}. Allowed now:"
+            f" {', '.join(allowed) if allowed else 'none'}")
+
     def fire(self, ctx: Context, entity_name: str, record_id: int, name: str,
              data: Mapping[str, Any] | None = None, *, read_back: bool = True
              ) -> dict[str, Any]:
@@ -161,27 +199,36 @@ class WorkflowEngine:
             raise NotFoundError(f"{entity_name} has no transition {name!r}")
         ctx.principal.require(permission_of(entity_name, transition))
         service = EntityService(entity).bind(ctx)
-        before = service.get(record_id, lock=True)
-        current = before[workflow.field]
-        if current not in transition.sources:
-            allowed = workflow.allowed_from(current)
-            raise ConflictError(
-                f"{entity_name} {record_id} is {current!r}; {name!r} needs"
-                f" {' or '.join(map(repr, transition.sources))}. Allowed now:"
-                f" {', '.join(allowed) if allowed else 'none'}")
-        event = TransitionEvent(entity_name, record_id, name, current, transition.target, before,
+        event = TransitionEvent(entity_name, record_id, name, "", transition.target, {},
                                 dict(data or {}))
-        self._run("before", ctx, event)
-        now = utcnow()
-        row = ctx.session.execute(self._state_update(entity), {
-            "wf_record_id": record_id, "wf_source": current, "wf_target": transition.target,
-            "wf_now": now}).mappings().first()
-        if row is None:
-            raise ConflictError(f"{entity_name} {record_id} changed state meanwhile; retry")
-        # The row as the change left it (before-hooks may have written it too); the
-        # extension fields, which the change does not touch, as they were read.
-        after = {**before, **{name: entity.fields[name].to_json(value)
-                              for name, value in row.items()}}
+        if not any(s.wants(event) for s in self._subscribers["before"]) \
+                and service.changes_unread(record_id):
+            # Nothing runs before the change and nothing of the record is held: locking
+            # it, checking its state and changing it is one statement.
+            row = ctx.session.execute(self._locking_state_update(entity), {
+                "wf_record_id": record_id, "wf_sources": list(transition.sources),
+                "wf_target": transition.target, "wf_now": utcnow()}).mappings().first()
+            if row is None:
+                self._refuse(workflow, transition, entity_name, record_id,
+                             service.get(record_id)[workflow.field])
+            current = row[_SOURCE]
+            after = service.to_json(row)
+        else:
+            before = service.get(record_id, lock=True)
+            current = before[workflow.field]
+            if current not in transition.sources:
+                self._refuse(workflow, transition, entity_name, record_id, current)
+            event = attrs.evolve(event, source=current, record=before)
+            self._run("before", ctx, event)
+            row = ctx.session.execute(self._state_update(entity), {
+                "wf_record_id": record_id, "wf_source": current,
+                "wf_target": transition.target, "wf_now": utcnow()}).mappings().first()
+            if row is None:
+                raise ConflictError(f"{entity_name} {record_id} changed state meanwhile; retry")
+            # The row as the change left it (before-hooks may have written it too); the
+            # extension fields, which the change does not touch, as they were read.
+            after = {**before, **{name: entity.fields[name].to_json(value)
+                                  for name, value in row.items()}}
         remember(ctx.session, entity, after)
         # The audit row and the event are written before the reactions, in the same
         # transaction, so a reaction that fires another transition is recorded after it;
@@ -192,7 +239,8 @@ class WorkflowEngine:
         emit(ctx.session, f"{entity_name}.{transition.event or name}", entity_name, record_id,
              {"id": record_id, "transition": name, "from": current, "to": transition.target,
               "data": event.data, "record": after})
-        if self._run("after", ctx, attrs.evolve(event, record=after)) and read_back:
+        if self._run("after", ctx, attrs.evolve(event, source=current, record=after)) \
+                and read_back:
             # Reactions may have changed it further; a read only if they wrote its tables.
             return service.get(record_id)
         return after
