@@ -310,3 +310,15 @@ def test_a_reference_the_caller_vouches_for_is_not_checked_again(desk):
     with desk.context() as ctx:
         assert [label["name"] for label in ctx.records("desk_stamp.label").list([])["items"]] \
             == ["checked", "vouched"]
+
+
+def test_a_subscription_to_every_transition_of_an_entity_sees_each_one(desk):
+    from erp_test_desk_stamp.plugin import TRANSITIONS
+
+    TRANSITIONS.clear()
+    with desk.context() as ctx:
+        ticket_id = ctx.records("desk.ticket").create({"title": "jam", "customer_id": 4})["id"]
+        ctx.fire("desk.ticket", ticket_id, "start")
+        ctx.fire("desk.ticket", ticket_id, "close")
+    assert [name for record_id, name in TRANSITIONS if record_id == ticket_id] == [
+        "start", "close"]

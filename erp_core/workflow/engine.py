@@ -95,7 +95,7 @@ class WorkflowEngine:
                                       s.function.__qualname__))
             self._subscribers[when] = found
 
-    def _check_subscription(self, plugin: str, entity: str, transition: str) -> None:
+    def _check_subscription(self, plugin: str, entity: str, transition: str | None) -> None:
         owner = entity.partition(".")[0]
         if entity not in self.entities:
             if any(e.plugin == owner for e in self.entities):
@@ -103,7 +103,8 @@ class WorkflowEngine:
                                   plugin=plugin)
             return  # an optional subscription to a plugin that is not enabled
         workflow = self.entities.get(entity).declaration.workflow
-        if workflow is None or workflow.transition(transition) is None:
+        if workflow is None or (transition is not None
+                                and workflow.transition(transition) is None):
             raise PluginError(f"plugin {plugin!r} subscribes to {entity!r} transition"
                               f" {transition!r}, which does not exist", plugin=plugin)
 

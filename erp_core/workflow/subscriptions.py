@@ -18,9 +18,11 @@ DEFAULT_PRIORITY = 500
 SUBSCRIPTION_ATTRIBUTE = "__erp_subscription__"
 
 
-def on_transition(entity: str, transition: str, *, when: Literal["before", "after"] = "after",
+def on_transition(entity: str, transition: str | None, *,
+                  when: Literal["before", "after"] = "after",
                   priority: int = DEFAULT_PRIORITY) -> Callable[[Callable[..., Any]], Any]:
-    """Subscribe ``function(ctx, event)`` to ``transition`` of ``entity``.
+    """Subscribe ``function(ctx, event)`` to ``transition`` of ``entity`` (``None``: to
+    every transition of it).
 
     ``when="before"`` runs before the state changes; raising ``TransitionVetoed(reason)``
     there refuses the transition with a 409 carrying the reason. ``when="after"`` runs
@@ -31,7 +33,7 @@ def on_transition(entity: str, transition: str, *, when: Literal["before", "afte
 
     def decorate(function: Callable[..., Any]) -> Any:
         def subscriber(ctx: Any, event: Any) -> Any:
-            if event.entity == entity and event.transition == transition:
+            if event.entity == entity and transition in (None, event.transition):
                 return function(ctx, event)
             return None
 

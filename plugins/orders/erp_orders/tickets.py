@@ -35,7 +35,6 @@ from erp_sdk import (
     ValidationError,
     Workflow,
     WriteEvent,
-    hookimpl,
     on_transition,
     on_write,
 )
@@ -167,9 +166,9 @@ def satisfaction_is_1_to_5(ctx: Context, event: TransitionEvent) -> None:
                               {"satisfaction": "must be 1, 2, 3, 4 or 5"})
 
 
-@hookimpl(specname="erp_before_transition")
+@on_transition(TICKET, None, when="before")
 def satisfaction_only_when_closing(ctx: Context, event: TransitionEvent) -> None:
-    if event.entity == TICKET and event.transition != "close" and "satisfaction" in event.data:
+    if event.transition != "close" and "satisfaction" in event.data:
         raise ValidationError("a satisfaction score is given only when closing a ticket",
                               {"satisfaction": "only with close"})
 
