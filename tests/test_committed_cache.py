@@ -98,3 +98,40 @@ def test_the_cache_seconds_come_from_the_environment():
     assert Settings.from_env({"ERP_CACHE_SECONDS": "0.5"}).cache_seconds == 0.5
     with pytest.raises(ConfigurationError, match="ERP_CACHE_SECONDS"):
         Settings.from_env({"ERP_CACHE_SECONDS": "soon"})
+
+
+def test_changes_not_flushed_yet_are_this_transactions_own_and_never_cached(make_desk):
+    from erp_test_desk.plugin import Ticket
+
+    desk, loads = make_desk(), []
+    assert _titles(desk, loads) == ()
+    def outside() -> tuple[str, ...]:  # another reader of the process, meanwhile
+        def load() -> tuple[str, ...]:
+            with desk.reading() as connection:
+                return tuple(connection.execute(TITLES).scalars())
+        return desk.committed.get("titles", ["desk_ticket"], load)
+
+    with pytest.raises(RuntimeError), desk.context() as ctx:
+        ctx.session.add(Ticket(title="pending", customer_id=1, version=1))  # not flushed
+        assert ctx.cached("titles", ["desk_ticket"], lambda: tuple(
+            ctx.session.scalars(TITLES))) == ("pending",)
+        assert outside() == ()
+        raise RuntimeError("roll back")
+    assert _titles(desk, loads) == ()
+
+
+def test_the_hooks_after_a_commit_read_what_it_wrote(make_desk):
+    desk, loads = make_desk(), []
+    assert _titles(desk, loads) == ()
+    seen: list[tuple[str, ...]] = []
+
+    def after_commit(session) -> None:  # as erp_on_commit hooks run: before the checkin
+        def load() -> tuple[str, ...]:
+            with desk.reading() as connection:
+                return tuple(connection.execute(TITLES).scalars())
+        seen.append(desk.committed.get("titles", ["desk_ticket"], load))
+
+    with desk.context() as ctx:
+        sa.event.listen(ctx.session, "after_commit", after_commit)
+        _add(ctx, "fresh")
+    assert seen == [("fresh",)]

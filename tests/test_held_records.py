@@ -322,3 +322,13 @@ def test_a_subscription_to_every_transition_of_an_entity_sees_each_one(desk):
         ctx.fire("desk.ticket", ticket_id, "close")
     assert [name for record_id, name in TRANSITIONS if record_id == ticket_id] == [
         "start", "close"]
+
+
+def test_a_record_written_since_it_was_held_becomes_its_object_by_a_read(desk, ticket_reads):
+    with desk.context() as ctx:
+        created = ctx.records("desk.ticket").create({"title": "jam", "customer_id": 4})
+        ctx.session.execute(sa.text("UPDATE desk_ticket SET title = 'rewritten' WHERE id = :id"),
+                            {"id": created["id"]})
+        ticket = ctx.records("desk.ticket").instance(created)
+        assert ticket.title == "rewritten"
+    assert len(ticket_reads) == 1

@@ -87,3 +87,49 @@ def test_concurrent_transitions_of_one_record_let_exactly_one_through(desk):
     assert record["state"] == {"close": "closed", "cancel": "cancelled"}[winner]
     assert record["version"] == 3
     assert changes == ["created", "start", winner]
+
+
+def _wait_for_a_lock_wait(kernel: Kernel) -> None:
+    """Until some other session of the database waits for a lock."""
+    import time
+
+    deadline = time.monotonic() + 10
+    with kernel.engine.connect() as watcher:
+        while time.monotonic() < deadline:
+            if watcher.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()")).scalar_one():
+                return
+            watcher.rollback()
+            time.sleep(0.02)
+    raise AssertionError("nobody waited for the lock")
+
+
+def test_a_transition_waiting_for_the_lock_sees_the_state_the_holder_committed(desk):
+    """The state is checked on the row as the lock left it, not as the statement's
+    snapshot saw it: 'close' waits while another transaction starts the ticket, then
+    closes the working ticket instead of refusing an 'open' one."""
+    import threading
+
+    with desk.context() as ctx:
+        ticket_id = ctx.records("desk.ticket").create({"title": "jam", "customer_id": 7})["id"]
+    outcome: list[object] = []
+
+    def close() -> None:
+        try:
+            with desk.context() as ctx:
+                outcome.append(ctx.fire("desk.ticket", ticket_id, "close")["state"])
+        except Exception as exc:  # reported by the assertion below
+            outcome.append(exc)
+
+    with desk.context() as holder:
+        holder.fire("desk.ticket", ticket_id, "start")
+        holder.records("desk.ticket").update(ticket_id, {"title": "paper jam"})
+        closer = threading.Thread(target=close)
+        closer.start()
+        _wait_for_a_lock_wait(desk)
+    closer.join(30)
+    assert outcome == ["closed"]
+    with desk.context() as ctx:  # the change went onto the row the holder left
+        ticket = ctx.records("desk.ticket").get(ticket_id)
+    assert (ticket["title"], ticket["state"], ticket["version"]) == ("paper jam", "closed", 4)

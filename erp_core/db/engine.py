@@ -92,9 +92,12 @@ def _mark_used(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
 
 def _pinger(engine: Engine) -> Any:
     """Check, on checkout, that a connection left idle is still alive; one given back a
-    moment ago is not pinged. A dead one raises ``DisconnectionError``, on which the pool
-    drops it and opens another (SQLAlchemy's ``pool_pre_ping``, without the round trip
-    on every transaction of a busy server)."""
+    moment ago is not pinged. A dead one raises ``InvalidatePoolError``, on which the
+    pool drops it and every connection older than it and opens another (SQLAlchemy's
+    ``pool_pre_ping``, without the round trip on every transaction of a busy server).
+    A server restart is thus noticed by the first transaction after an idle spell;
+    transactions on connections used in the last few seconds fail once, then the pool
+    is renewed."""
 
     def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         last = record.info.get(_LAST_USED)
@@ -103,7 +106,9 @@ def _pinger(engine: Engine) -> Any:
         try:
             engine.dialect.do_ping(dbapi_connection)
         except Exception as exc:
-            raise sa.exc.DisconnectionError(f"a pooled connection is dead: {exc}") from exc
+            # As pool_pre_ping does: the server likely restarted, so every connection
+            # opened before now is dropped, not only this one.
+            raise sa.exc.InvalidatePoolError(f"a pooled connection is dead: {exc}") from exc
         record.info[_LAST_USED] = time.monotonic()
 
     return ping_if_idle

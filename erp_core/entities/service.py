@@ -166,15 +166,19 @@ class BoundEntityService(EntityService):
     def instance(self, record: Mapping[str, Any]) -> Any:
         """The model object of ``record``, a record as this transaction holds it (what a
         transition, a write or a locked ``get`` returned), made without reading it again:
-        for a reaction that hands the model to code written against it. Columns missing
-        from ``record`` load on first use, as expired attributes do; an object already in
-        the session is returned as it is."""
+        for a reaction that hands the model to code written against it. When the
+        transaction does not hold exactly that record (a hook has written it since, or
+        it was never locked), the object is read. Columns missing from ``record`` load
+        on first use, as expired attributes do; an object already in the session is
+        returned as it is."""
         model = self.entity.model
         mapper = sa.inspect(model)
         key = mapper.identity_key_from_primary_key([record["id"]])
         loaded = self.session.identity_map.get(key)
         if loaded is not None:
             return loaded
+        if recall(self.session, self.entity, record["id"]) != dict(record):
+            return self.session.get(model, record["id"])  # not as held (or not held): read
         columns = mapper.columns.keys()
         values = {name: self.entity.fields[name].from_json(value)
                   for name, value in record.items() if name in columns}

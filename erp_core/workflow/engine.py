@@ -153,8 +153,8 @@ class WorkflowEngine:
     def _locking_state_update(self, entity: Any) -> Any:
         """PostgreSQL: the state change that also locks the row and tells the state it
         changed from (``_SOURCE``), built once per entity. The lock is taken first, in a
-        materialised CTE, so the state it reads and the condition the UPDATE re-checks
-        are the row's latest, after any wait for a concurrent transition."""
+        materialised CTE, which reads the row's latest version after any wait for a
+        concurrent transition; the state is checked on what it read."""
         key = f"{entity.name} locking"
         statement = self._updates.get(key)
         if statement is None:
@@ -168,9 +168,13 @@ class WorkflowEngine:
                                       "version": entity.version_column + 1}
             if "updated_at" in table.c:
                 values["updated_at"] = sa.bindparam("wf_now", type_=table.c.updated_at.type)
+            # The state is checked on the locked row (the CTE's, the latest), not on the
+            # table's: the UPDATE filters the table's rows as its snapshot saw them, so a
+            # row moved into a source state while this waited for the lock would be missed.
             statement = (sa.update(table)
                          .where(entity.id_column == locked.c.id,
-                                table.c[field].in_(sa.bindparam("wf_sources", expanding=True)))
+                                locked.c[_SOURCE].in_(sa.bindparam("wf_sources",
+                                                                   expanding=True)))
                          .values(values).returning(locked.c[_SOURCE], *entity.returned))
             self._updates[key] = statement
         return statement

@@ -157,9 +157,12 @@ def _change_statement() -> Any:
 def _change_many_statement() -> Any:
     """PostgreSQL: ``_CHANGE`` for many rows in one statement, the rows' changes in one
     JSON parameter (the same SQL text however many rows: prepared once). The rows are
-    locked first, in (product, warehouse) order, by a materialised CTE; the UPDATE then
-    checks each row's condition on the row as it stands after any wait for its lock,
-    as ``_CHANGE`` does."""
+    locked first, in (product, warehouse) order, by a materialised CTE, which reads each
+    row's latest version after any wait for its lock; the conditions are checked, and
+    the new figures computed, on what it read. The UPDATE's own scan sees rows as the
+    statement's snapshot did: it would refuse a row a concurrent release has just made
+    enough available on, and its CHECK constraints would judge figures computed from
+    that stale version before PostgreSQL re-reads the row."""
     stock = StockLevel.__table__.name
     limits = StockLimit.__table__.name
     quantity = "numeric"
@@ -173,18 +176,19 @@ def _change_many_statement() -> Any:
         f" (product integer, warehouse integer, need_available {quantity},"
         f" need_reserved {quantity}, d_on_hand {quantity}, d_reserved {quantity},"
         f" d_available {quantity})),"
-        f" erp_locked AS MATERIALIZED (SELECT {stock}.id FROM {stock} JOIN erp_changes ON"
+        f" erp_locked AS MATERIALIZED (SELECT {stock}.id, {stock}.on_hand,"
+        f" {stock}.available, {stock}.reserved FROM {stock} JOIN erp_changes ON"
         f" {stock}.product_id = erp_changes.product AND {stock}.warehouse_id ="
         f" erp_changes.warehouse ORDER BY {stock}.product_id, {stock}.warehouse_id"
         f" FOR NO KEY UPDATE OF {stock})"
-        f" UPDATE {stock} SET on_hand = {stock}.on_hand + erp_changes.d_on_hand,"
-        f" reserved = {stock}.reserved + erp_changes.d_reserved,"
-        f" available = {stock}.available + erp_changes.d_available, updated_at = :now"
+        f" UPDATE {stock} SET on_hand = erp_locked.on_hand + erp_changes.d_on_hand,"
+        f" reserved = erp_locked.reserved + erp_changes.d_reserved,"
+        f" available = erp_locked.available + erp_changes.d_available, updated_at = :now"
         f" FROM erp_changes, erp_locked WHERE {stock}.id = erp_locked.id"
         f" AND {stock}.product_id = erp_changes.product"
         f" AND {stock}.warehouse_id = erp_changes.warehouse"
-        f" AND {stock}.available >= erp_changes.need_available"
-        f" AND {stock}.reserved >= erp_changes.need_reserved"
+        f" AND erp_locked.available >= erp_changes.need_available"
+        f" AND erp_locked.reserved >= erp_changes.need_reserved"
         f" RETURNING {stock}.product_id, {stock}.warehouse_id, {stock}.available,"
         f" {limit('minimum')} AS minimum, {limit('maximum')} AS maximum"
     ).bindparams(sa.bindparam("now", type_=StockLevel.__table__.c.updated_at.type)

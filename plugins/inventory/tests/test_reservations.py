@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -199,3 +200,63 @@ def test_reserving_many_products_costs_no_statement_per_product_on_postgresql(
     one, four = statements(1), statements(4)
     per_product = 0 if kernel.engine.dialect.name == "postgresql" else 1
     assert four == one + 3 * per_product
+
+
+def _while_waiting(kernel, holder_work, waiter_work) -> list[object]:
+    """Run ``holder_work(ctx)`` in a transaction that stays open until ``waiter_work(ctx)``,
+    in another thread and transaction, waits for a row lock; then commit the holder.
+    Returns what the waiter returned or raised."""
+    if kernel.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no row locks: its writers take turns")
+    outcome: list[object] = []
+
+    def wait() -> None:
+        try:
+            with kernel.context(Principal.system()) as ctx:
+                outcome.append(waiter_work(ctx))
+        except Exception as exc:  # returned to the test
+            outcome.append(exc)
+
+    with kernel.context(Principal.system()) as holder:
+        holder_work(holder)
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        deadline = time.monotonic() + 10
+        with kernel.engine.connect() as watcher:
+            while not watcher.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()")).scalar_one():
+                watcher.rollback()
+                assert time.monotonic() < deadline, "the waiter never waited for the lock"
+                time.sleep(0.02)
+    waiter.join(30)
+    return outcome
+
+
+def test_a_reservation_waiting_for_a_release_takes_the_units_it_frees(
+        kernel, warehouse, stocked):
+    """The stock rows' conditions and new figures come from the rows as the lock leaves
+    them, not as the statement's snapshot saw them."""
+    tea, coffee = stocked("5", "TEA"), stocked("5", "COFFEE")
+    with kernel.context(Principal.system()) as ctx:
+        reserve(ctx, warehouse, [ReservationLine(tea, Decimal(5), "first")])
+    outcome = _while_waiting(
+        kernel, lambda holder: release(holder, origin="first"),
+        lambda ctx: len(reserve(ctx, warehouse, [ReservationLine(tea, Decimal(5), "second"),
+                                                 ReservationLine(coffee, Decimal(1), "second")])))
+    assert outcome == [2]
+    assert level(kernel, tea, warehouse) == (Decimal(5), Decimal(5), Decimal(0))
+
+
+def test_a_reservation_waiting_for_a_rival_that_took_the_units_is_refused_whole(
+        kernel, warehouse, stocked):
+    tea, coffee = stocked("5", "TEA"), stocked("5", "COFFEE")
+    outcome = _while_waiting(
+        kernel, lambda holder: reserve(holder, warehouse, [
+            ReservationLine(tea, Decimal(4), "rival")]),
+        lambda ctx: reserve(ctx, warehouse, [ReservationLine(tea, Decimal(2), "late"),
+                                             ReservationLine(coffee, Decimal(1), "late")]))
+    assert len(outcome) == 1 and isinstance(outcome[0], InsufficientStock)
+    assert outcome[0].shortfalls == {"TEA": Decimal(1)}
+    assert level(kernel, tea, warehouse) == (Decimal(5), Decimal(4), Decimal(1))
+    assert level(kernel, coffee, warehouse) == (Decimal(5), Decimal(0), Decimal(5))

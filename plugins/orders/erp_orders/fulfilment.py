@@ -125,8 +125,9 @@ def _shipment(event: TransitionEvent, lines: Sequence[Any]) -> dict[int, Decimal
 
 _LINES = OrderLine.__table__
 _LINE_MAPPER = sa.inspect(OrderLine)
-_SHIPPING_LINES = (sa.select(_LINES.c.id, _LINES.c.quantity, _LINES.c.quantity_shipped)
-                   .where(_LINES.c.order_id == sa.bindparam("order")).order_by(_LINES.c.id))
+_SHIPPING_LINES = (sa.select(OrderLine.id, OrderLine.quantity, OrderLine.quantity_shipped)
+                   .where(OrderLine.order_id == sa.bindparam("order")).order_by(OrderLine.id))
+"""Model attributes, not table columns: the session flushes changed lines before it."""
 _RECORD_SHIPPED = (sa.update(_LINES).where(_LINES.c.id == sa.bindparam("line"))
                    .values(quantity_shipped=sa.bindparam("shipped"),
                            updated_at=sa.bindparam("now")))
