@@ -41,19 +41,15 @@ class Settings:
             "database_url": env.get("ERP_DATABASE_URL") or DEFAULT_DATABASE_URL,
             "skip_broken_plugins": _flag(env.get("ERP_SKIP_BROKEN_PLUGINS")),
         }
-        for name, key in (("ERP_IDEMPOTENCY_TTL", "idempotency_ttl_seconds"),
-                          ("ERP_DATABASE_POOL_SIZE", "pool_size")):
+        for name, key, kind in (("ERP_IDEMPOTENCY_TTL", "idempotency_ttl_seconds", int),
+                                ("ERP_DATABASE_POOL_SIZE", "pool_size", int),
+                                ("ERP_CACHE_SECONDS", "cache_seconds", float)):
             if env.get(name):
                 try:
-                    values[key] = int(env[name])
+                    values[key] = kind(env[name])
                 except ValueError:
                     raise ConfigurationError(
-                        f"{name}={env[name]!r} is not a whole number") from None
-        if env.get("ERP_CACHE_SECONDS"):
-            try:
-                values["cache_seconds"] = float(env["ERP_CACHE_SECONDS"])
-            except ValueError:
-                raise ConfigurationError(
-                    f"ERP_CACHE_SECONDS={env['ERP_CACHE_SECONDS']!r} is not a number") from None
+                        f"{name}={env[name]!r} is not a"
+                        f" {'whole number' if kind is int else 'number'}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

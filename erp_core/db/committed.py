@@ -72,10 +72,6 @@ class CommittedCache:
             self._entries[key] = (value, generation, now)
         return value
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
     def _generation(self, tables: Sequence[str]) -> tuple[int, ...]:
         return (self._generations.get(ANY_TABLE, 0),
                 *(self._generations.get(table, 0) for table in tables))

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import make_transient_to_detached
 
 from erp_core.audit import diff, record_change
+from erp_core.db.loaded import loaded_object
 from erp_core.db.types import utcnow
 from erp_core.entities.fields import FieldValueError
 from erp_core.entities.held import recall, remember
@@ -91,16 +92,19 @@ class BoundEntityService(EntityService):
         self.ctx = ctx
         self.session = ctx.session
 
-    def _visible(self, statement: Any) -> Any:
-        condition = self.ctx.kernel.permissions.row_filter(
+    def _row_filter(self) -> Any:
+        """The condition the principal's record rules put on the entity's rows, or None."""
+        return self.ctx.kernel.permissions.row_filter(
             self.entity.name, self.entity.table, self.ctx.principal)
+
+    def _visible(self, statement: Any) -> Any:
+        condition = self._row_filter()
         return statement if condition is None else statement.where(condition)
 
     def _require_in_scope(self, record_id: int) -> None:
         """A write may not leave a record outside the principal's record rules (creating a
         record for another customer, or moving one away): that is refused, not hidden."""
-        condition = self.ctx.kernel.permissions.row_filter(
-            self.entity.name, self.entity.table, self.ctx.principal)
+        condition = self._row_filter()
         if condition is None:
             return
         inside = self.session.scalar(sa.select(self.entity.id_column).where(
@@ -139,16 +143,14 @@ class BoundEntityService(EntityService):
         self._check_id(record_id)
         return (self.session.get_bind().dialect.name == "postgresql"
                 and not self.entity.extensions
-                and self.ctx.kernel.permissions.row_filter(
-                    self.entity.name, self.entity.table, self.ctx.principal) is None
+                and self._row_filter() is None
                 and recall(self.session, self.entity, record_id) is None)
 
     def _get(self, record_id: int, statement: Any) -> dict[str, Any]:
         """The record read with ``statement`` (``by_id`` or one of its locking forms)."""
         self._require("read")
         self._check_id(record_id)
-        condition = self.ctx.kernel.permissions.row_filter(
-            self.entity.name, self.entity.table, self.ctx.principal)
+        condition = self._row_filter()
         if condition is not None:
             statement = statement.where(condition)
         elif statement is not self.entity.by_id_locked_for_key:  # that lock must be taken
@@ -172,14 +174,12 @@ class BoundEntityService(EntityService):
         on first use, as expired attributes do; an object already in the session is
         returned as it is."""
         model = self.entity.model
-        mapper = sa.inspect(model)
-        key = mapper.identity_key_from_primary_key([record["id"]])
-        loaded = self.session.identity_map.get(key)
+        loaded = loaded_object(self.session, model, record["id"])
         if loaded is not None:
             return loaded
         if recall(self.session, self.entity, record["id"]) != dict(record):
             return self.session.get(model, record["id"])  # not as held (or not held): read
-        columns = mapper.columns.keys()
+        columns = sa.inspect(model).columns.keys()
         values = {name: self.entity.fields[name].from_json(value)
                   for name, value in record.items() if name in columns}
         instance = model(**values)

@@ -8,6 +8,7 @@ after at least one minor release in which the old form emits a ``DeprecationWarn
 from erp_core.context import Context
 from erp_core.db import Base, Money, Quantity, UtcDateTime, utcnow
 from erp_core.db.batch import insert_rows
+from erp_core.db.loaded import keep_loaded
 from erp_core.db.types import AwareDateTime, ExactNumeric
 from erp_core.db.upsert import Upsert
 from erp_core.entities import Entity, EntityExtension, RecordMixin
@@ -89,6 +90,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "insert_rows",
+    "keep_loaded",
     "on_transition",
     "on_write",
     "utcnow",

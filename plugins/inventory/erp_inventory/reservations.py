@@ -17,7 +17,6 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.orm.attributes import set_committed_value
 
 from erp_inventory.alerts import check_alerts
 from erp_inventory.catalogue import Product
@@ -44,6 +43,7 @@ from erp_sdk import (
     Quantity,
     RecordMixin,
     ValidationError,
+    keep_loaded,
     utcnow,
 )
 
@@ -145,7 +145,6 @@ def release(ctx: Context, *, ids: Sequence[int] | None = None,
 
 
 _RESERVATIONS = Reservation.__table__
-_MAPPER = sa.inspect(Reservation)
 # Built once: SQLAlchemy then computes their cache keys once, not on every shipment.
 _SHIPPING = (
     sa.select(Reservation.id, Reservation.product_id, Reservation.warehouse_id,
@@ -241,12 +240,9 @@ def _ship(ctx: Context, found: Mapping[int, Any], items: Sequence[tuple[int, Dec
     session.execute(_CONSUME, [{"reservation": reservation_id, "left": remaining,
                                 "new_state": state, "now": now}
                                for reservation_id, remaining, state in shipped])
-    for reservation_id, remaining, state in shipped:  # keep loaded objects up to date
-        loaded = session.identity_map.get(_MAPPER.identity_key_from_primary_key([reservation_id]))
-        if loaded is not None:
-            set_committed_value(loaded, "remaining", remaining)
-            set_committed_value(loaded, "state", state)
-            set_committed_value(loaded, "updated_at", now)
+    keep_loaded(session, Reservation, {
+        reservation_id: {"remaining": remaining, "state": state, "updated_at": now}
+        for reservation_id, remaining, state in shipped})
     for product_id, change in changes:
         check_alerts(ctx, product_id, change)
     return move_ids

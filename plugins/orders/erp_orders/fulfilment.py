@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm.attributes import set_committed_value
 
 from erp_crm.services import cancel_purchase, record_purchase
 from erp_inventory.catalogue import Category, Product
@@ -28,6 +27,7 @@ from erp_sdk import (
     TransitionEvent,
     TransitionVetoed,
     ValidationError,
+    keep_loaded,
     on_transition,
     utcnow,
 )
@@ -124,7 +124,6 @@ def _shipment(event: TransitionEvent, lines: Sequence[Any]) -> dict[int, Decimal
 
 
 _LINES = OrderLine.__table__
-_LINE_MAPPER = sa.inspect(OrderLine)
 _SHIPPING_LINES = (sa.select(OrderLine.id, OrderLine.quantity, OrderLine.quantity_shipped)
                    .where(OrderLine.order_id == sa.bindparam("order")).order_by(OrderLine.id))
 """Model attributes, not table columns: the session flushes changed lines before it."""
@@ -147,12 +146,9 @@ def ship_lines(ctx: Context, event: TransitionEvent) -> None:
     if shipped:
         ctx.session.execute(_RECORD_SHIPPED, [{"line": line_id, "shipped": quantity, "now": now}
                                               for line_id, quantity in shipped.items()])
-    for line_id, quantity in shipped.items():  # lines loaded as objects stay true
-        loaded = ctx.session.identity_map.get(_LINE_MAPPER.identity_key_from_primary_key(
-            [line_id]))
-        if loaded is not None:
-            set_committed_value(loaded, "quantity_shipped", quantity)
-            set_committed_value(loaded, "updated_at", now)
+    keep_loaded(ctx.session, OrderLine, {line_id: {"quantity_shipped": quantity,
+                                                   "updated_at": now}
+                                         for line_id, quantity in shipped.items()})
     if all(shipped.get(line.id, line.quantity_shipped) >= line.quantity for line in lines):
         _system(ctx).fire(ORDER, event.record_id, "finish_shipping", read_back=False)
 

@@ -107,6 +107,23 @@ def test_confirming_reads_the_order_once_through_the_nested_approval(kernel, sho
     assert reads == [locked]  # SQLite has no row locks
 
 
+def test_the_review_policies_are_read_once_for_many_confirmations(kernel, shop):
+    first, second = place(kernel, shop, ("tea", "1")), place(kernel, shop, ("tea", "1"))
+    fire(kernel, first, "confirm")
+    reads: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest) -> None:
+        if "FROM orders_review_policy" in statement:
+            reads.append(statement)
+
+    sa.event.listen(kernel.engine, "before_cursor_execute", record)
+    try:
+        assert fire(kernel, second, "confirm")["state"] == "confirmed"
+    finally:
+        sa.event.remove(kernel.engine, "before_cursor_execute", record)
+    assert reads == []  # kept by the process since the first confirmation
+
+
 def test_placing_checks_only_the_references_it_did_not_read_itself(kernel, shop):
     statements: list[str] = []
 
