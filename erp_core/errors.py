@@ -67,6 +67,17 @@ class PreconditionFailed(ConflictError):
     title = "Precondition failed"
 
 
+class TransientConflict(ErpError):
+    """The database aborted the transaction because of a clash with a concurrent one (a
+    deadlock, a serialization failure), or a plugin found that one moved the data it
+    locks. Nothing was written; the same work, run again from the start, normally
+    succeeds. ``Kernel.run`` and the HTTP API run it again by themselves, a few times,
+    before they give up with this error."""
+
+    status_code = 503
+    title = "Concurrent update, try again"
+
+
 class PluginError(ErpError):
     """A plugin cannot be loaded, validated or enabled; the message names it and says what to do."""
 

@@ -8,10 +8,11 @@ dependency order -> ``erp_boot``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import pluggy
@@ -24,10 +25,11 @@ from erp_core.context import Context
 from erp_core.db.committed import CommittedCache
 from erp_core.db.deferred import inside
 from erp_core.db.engine import create_engine
+from erp_core.db.transient import pause_before
 from erp_core.drivers.registry import Drivers
 from erp_core.entities.declaration import Entity
 from erp_core.entities.registry import EntityRegistry
-from erp_core.errors import ConfigurationError, ErpError, PluginError
+from erp_core.errors import ConfigurationError, ErpError, PluginError, TransientConflict
 from erp_core.events.outbox import PENDING_EVENTS
 from erp_core.kernel_entities import KERNEL, kernel_declarations
 from erp_core.migrations.runner import Branch, Migrator
@@ -43,6 +45,7 @@ from erp_core.workflow.engine import WorkflowEngine
 log = logging.getLogger("erp.kernel")
 
 KERNEL_BRANCH = "kernel"
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -297,6 +300,25 @@ class Kernel:
         """A ``Context`` in one transaction, acting as ``principal`` (default: the system)."""
         with self.transaction() as session:
             yield Context(self, session, principal or Principal.system())
+
+    def run(self, work: Callable[[Context], T], principal: Principal | None = None) -> T:
+        """``work(ctx)`` in a transaction of its own, acting as ``principal``; run again
+        from the start, in a new transaction, when the database aborted it for a
+        transient conflict (``TransientConflict``: a deadlock, a serialization failure),
+        up to ``ERP_TRANSACTION_ATTEMPTS`` times in all. ``work`` must therefore do
+        nothing outside the database that it would regret doing twice."""
+        attempts = self.settings.transaction_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.context(principal) as ctx:
+                    return work(ctx)
+            except TransientConflict:
+                if attempt == attempts:
+                    raise
+                log.info("transient conflict, running the work again (attempt %d of %d)",
+                         attempt + 1, attempts)
+                time.sleep(pause_before(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _after_commit(self, session: Session) -> None:
         events = [event for _transaction, event in session.info.pop(PENDING_EVENTS, [])]

@@ -26,13 +26,22 @@ class Settings:
     many connections each process keeps to PostgreSQL (default 10, plus as many again on
     bursts); ``ERP_CACHE_SECONDS`` how long a process may keep using seldom-changing data
     that another process changed (review policies, channels; default 2, 0 reads them on
-    every use; see ``erp_core.db.committed``)."""
+    every use; see ``erp_core.db.committed``); ``ERP_TRANSACTION_ATTEMPTS`` how many
+    times a unit of work (an HTTP request, ``Kernel.run``) is run when the database
+    aborts it for a transient conflict such as a deadlock (default 5; 1 never runs it
+    again; see ``erp_core.db.transient``)."""
 
     database_url: str = DEFAULT_DATABASE_URL
     skip_broken_plugins: bool = False
     idempotency_ttl_seconds: int = 24 * 3600
     pool_size: int = 10
     cache_seconds: float = 2.0
+    transaction_attempts: int = attrs.field(default=5)
+
+    @transaction_attempts.validator
+    def _at_least_one(self, _attribute: object, value: int) -> None:
+        if value < 1:
+            raise ConfigurationError(f"ERP_TRANSACTION_ATTEMPTS={value} must be at least 1")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -43,7 +52,8 @@ class Settings:
         }
         for name, key, kind in (("ERP_IDEMPOTENCY_TTL", "idempotency_ttl_seconds", int),
                                 ("ERP_DATABASE_POOL_SIZE", "pool_size", int),
-                                ("ERP_CACHE_SECONDS", "cache_seconds", float)):
+                                ("ERP_CACHE_SECONDS", "cache_seconds", float),
+                                ("ERP_TRANSACTION_ATTEMPTS", "transaction_attempts", int)):
             if env.get(name):
                 try:
                     values[key] = kind(env[name])

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from erp_core.kernel import Kernel
+from erp_sdk.testing import wait_for_lock_waiters
 
 
 @pytest.fixture
@@ -89,22 +90,6 @@ def test_concurrent_transitions_of_one_record_let_exactly_one_through(desk):
     assert changes == ["created", "start", winner]
 
 
-def _wait_for_a_lock_wait(kernel: Kernel) -> None:
-    """Until some other session of the database waits for a lock."""
-    import time
-
-    deadline = time.monotonic() + 10
-    with kernel.engine.connect() as watcher:
-        while time.monotonic() < deadline:
-            if watcher.execute(sa.text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    " AND datname = current_database()")).scalar_one():
-                return
-            watcher.rollback()
-            time.sleep(0.02)
-    raise AssertionError("nobody waited for the lock")
-
-
 def test_a_transition_waiting_for_the_lock_sees_the_state_the_holder_committed(desk):
     """The state is checked on the row as the lock left it, not as the statement's
     snapshot saw it: 'close' waits while another transaction starts the ticket, then
@@ -127,7 +112,7 @@ def test_a_transition_waiting_for_the_lock_sees_the_state_the_holder_committed(d
         holder.records("desk.ticket").update(ticket_id, {"title": "paper jam"})
         closer = threading.Thread(target=close)
         closer.start()
-        _wait_for_a_lock_wait(desk)
+        wait_for_lock_waiters(desk)
     closer.join(30)
     assert outcome == ["closed"]
     with desk.context() as ctx:  # the change went onto the row the holder left

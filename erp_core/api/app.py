@@ -8,12 +8,14 @@ from litestar import Litestar, Router
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from erp_core.api.auth import ROUTE_DECLARATIONS, current_principal, require_token
 from erp_core.api.entity_routes import PROBLEM_SCHEMA, EntityOpenAPI, entity_router
 from erp_core.api.problems import EXCEPTION_HANDLERS
+from erp_core.api.retry import RetryTransient
 from erp_core.api.system import SYSTEM_ROUTES
 from erp_core.errors import PluginError
 from erp_core.kernel import Kernel
@@ -41,6 +43,8 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
         dependencies={"kernel": Provide(lambda: kernel, use_cache=True, sync_to_thread=False),
                       "principal": Provide(current_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[DefineMiddleware(RetryTransient,
+                                     attempts=kernel.settings.transaction_attempts)],
         openapi_config=OpenAPIConfig(
             title="ERP API", version=kernel.version, path="/schema",
             components=Components(schemas=components, security_schemes={

@@ -15,7 +15,8 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from erp_core.errors import ErpError, ValidationError
+from erp_core.api.retry import mark_transient
+from erp_core.errors import ErpError, TransientConflict, ValidationError
 
 log = logging.getLogger("erp.api")
 
@@ -27,18 +28,23 @@ def _slug(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower().removesuffix("-error")
 
 
+_STATUS_HEADERS = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": "1"}}
+
+
 def problem(status: int, title: str, detail: str, type_: str = "about:blank",
             **extra: Any) -> Response[dict[str, Any]]:
     body = {"type": type_, "title": title, "status": status, "detail": detail, **extra}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE,
+                    headers=_STATUS_HEADERS.get(status))
 
 
-def _erp_error(_request: Request, exc: ErpError) -> Response[dict[str, Any]]:
+def _erp_error(request: Request, exc: ErpError) -> Response[dict[str, Any]]:
+    if isinstance(exc, TransientConflict):
+        mark_transient(request.scope)
     extra: dict[str, Any] = {}
     if isinstance(exc, ValidationError) and exc.errors:
         extra["errors"] = exc.errors
-    if exc.status_code >= 500:
+    if exc.status_code >= 500 and not isinstance(exc, TransientConflict):
         log.error("%s", exc.message)
     return problem(exc.status_code, exc.title, exc.message,
                    PROBLEM_TYPE_BASE + _slug(type(exc).__name__), **extra)

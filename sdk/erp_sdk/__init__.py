@@ -21,6 +21,7 @@ from erp_core.errors import (
     PermissionDenied,
     PluginError,
     PreconditionFailed,
+    TransientConflict,
     ValidationError,
 )
 from erp_core.events import DomainEvent
@@ -79,6 +80,7 @@ __all__ = [
     "RecordMixin",
     "RecordRule",
     "Role",
+    "TransientConflict",
     "Transition",
     "TransitionEvent",
     "TransitionVetoed",

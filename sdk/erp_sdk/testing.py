@@ -25,15 +25,23 @@ after the test). Fixtures, all prefixed ``erp_``:
 
 ``assert_migrations_match_models(kernel, "shelf")`` fails listing every difference
 between the tables the plugin's migrations create and the ones its models declare.
+``serve(app)`` serves an app for real (uvicorn on a free local port, in a thread) and
+yields its base URL, for tests whose behaviour is about HTTP itself.
+``wait_for_lock_waiters(kernel)`` returns once another session of the PostgreSQL
+database waits for a lock, for tests that hold a lock until a concurrent transaction
+queues behind it.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +56,8 @@ if TYPE_CHECKING:
     from erp_core.kernel import Kernel
     from erp_core.security.principal import Principal
 
-__all__ = ["ADMIN_ROLE", "DATABASE_URL_VARIABLE", "assert_migrations_match_models"]
+__all__ = ["ADMIN_ROLE", "DATABASE_URL_VARIABLE", "assert_migrations_match_models", "serve",
+           "wait_for_lock_waiters"]
 
 DATABASE_URL_VARIABLE = "ERP_TEST_DATABASE_URL"
 """The environment variable naming a PostgreSQL database to test on instead of SQLite."""
@@ -229,3 +238,48 @@ def _json_scope(scope: Mapping[str, Any] | None) -> dict[str, Any]:
     return {key: sorted(value) if isinstance(value, set | frozenset)
             else list(value) if isinstance(value, tuple) else value
             for key, value in dict(scope or {}).items()}
+
+
+@contextmanager
+def serve(app: Litestar) -> Iterator[str]:
+    """Serve ``app`` for real, with uvicorn on a free port of 127.0.0.1 in a thread of this
+    process, and yield its base URL (``http://127.0.0.1:PORT``); stopped on exit."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not server.started:
+            raise RuntimeError("the API server did not start")
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def wait_for_lock_waiters(kernel: Kernel, count: int = 1, timeout: float = 10) -> None:
+    """Return once ``count`` sessions of the kernel's PostgreSQL database wait for a lock
+    (a row lock another transaction holds); ``AssertionError`` after ``timeout`` seconds."""
+    import sqlalchemy as sa
+
+    deadline = time.monotonic() + timeout
+    with kernel.engine.connect() as watcher:
+        while True:
+            waiting = watcher.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database()")).scalar_one()
+            watcher.rollback()
+            if waiting >= count:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{count} session(s) never waited for a lock"
+                                     f" ({waiting} did)")
+            time.sleep(0.02)

@@ -21,10 +21,14 @@ Customers are locked in id order by everyone who writes summaries (merges, recom
 purchases), so that two of them never wait for each other. A purchase may involve three
 kinds of customer: the one named, the customers it was merged into (the last of which
 records the purchase) and the one that holds the reference. The first statement locks
-all of them at once, in id order, following the merges as it reads them. Only if a
-merge or a re-record of the reference commits between that statement's read and its
-locks does recording lock once more, what that change added, after the rest: a window
-of a few milliseconds in a path that is already rare.
+all of them at once, in id order, following the merges as it reads them. If a merge or
+a re-record of the reference commits between that statement's read and its locks, the
+locks miss a customer that change added; locking it after the others could take a lower
+id after a higher one and deadlock with a merge. Recording then raises
+``TransientConflict`` instead, which runs the whole unit of work again (``Kernel.run``,
+every HTTP request): a window of a few milliseconds in a path that is already rare.
+Cancelling does the same when the purchase moved to another customer while it waited
+for the lock of the one it read.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from erp_sdk import (
     Entity,
     Money,
     NotFoundError,
+    TransientConflict,
     Upsert,
     UtcDateTime,
     ValidationError,
@@ -271,18 +276,17 @@ def _record_again(ctx: Context, customer_id: int, locked: dict[int, int | None],
 
     ``locked`` are the customers ``_LOCK_FOR_RECORDING`` locked, each with the customer
     it was merged into. They are enough unless a merge or another record of the
-    reference committed after that statement read them: then it runs again and locks
-    what that added (see the module's docstring).
+    reference committed after that statement read them: then this raises
+    ``TransientConflict`` (see the module's docstring).
     """
     session = ctx.session
-    params = {"customer_id": customer_id, "reference": reference}
     while True:
         survivor = _survivor(locked, customer_id)
         earlier = session.execute(_PURCHASE_FOR_UPDATE, {"reference": reference}).first()
         if survivor is None or (earlier is not None and earlier.customer_id not in locked):
-            locked = {row.id: row.merged_into_id
-                      for row in session.execute(_LOCK_FOR_RECORDING, params)}
-            continue
+            raise TransientConflict(
+                f"crm.customer {customer_id} or the purchase {reference!r} moved to another"
+                " customer while this transaction waited for their locks; run it again")
         values = {"customer_id": survivor, "amount": amount, "currency": currency,
                   "occurred_at": occurred_at, "cancelled_at": None}
         if earlier is None:
@@ -323,12 +327,12 @@ def cancel_purchase(ctx: Context, reference: str) -> RecordedPurchase | None:
         return None
     # Lock its customer, then check the purchase is still theirs: a re-record or a merge
     # may have moved it while this waited for the lock.
-    while True:
-        session.execute(_LOCK_CUSTOMER, {"customer_id": found.customer_id})
-        holder = session.execute(_PURCHASE_FOR_UPDATE, {"reference": reference}).one()
-        if holder.customer_id == found.customer_id:
-            break
-        found = holder
+    session.execute(_LOCK_CUSTOMER, {"customer_id": found.customer_id})
+    holder = session.execute(_PURCHASE_FOR_UPDATE, {"reference": reference}).one()
+    if holder.customer_id != found.customer_id:
+        raise TransientConflict(
+            f"the purchase {reference!r} moved to another customer while this transaction"
+            " waited for its customer's lock; run it again")
     purchase_id, customer_id = found
     cancelled = session.execute(
         sa.update(Purchase).where(Purchase.id == purchase_id, Purchase.cancelled_at.is_(None))

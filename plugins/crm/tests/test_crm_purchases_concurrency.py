@@ -1,6 +1,10 @@
 """Purchases recorded at the same time as each other, as a recompute and as a merge: none
 is lost, no transaction deadlocks, and what is kept equals a full recompute.
 
+Recording asks for its transaction to be run again (``TransientConflict``) when a merge
+moved the customers it locked; the races below do that, as ``Kernel.run`` and the API
+do, but a deadlock the database detected fails them.
+
 On PostgreSQL the transactions really overlap and wait for each other's row locks; on
 SQLite writers take turns, which still checks that the end state is right.
 """
@@ -17,7 +21,8 @@ from crm_helpers import NOW, behaviour, customer, kept
 
 from erp_crm.exceptions import CustomerMerged
 from erp_crm.services import merge_customers, recompute_tiers, record_purchase
-from erp_sdk import Context, Kernel
+from erp_sdk import Context, Kernel, TransientConflict
+from erp_sdk.testing import wait_for_lock_waiters
 
 pytestmark = pytest.mark.erp_plugins("crm")
 
@@ -37,8 +42,7 @@ def race(kernel: Kernel, works: list[Work], rounds: int = ROUNDS) -> None:
         try:
             for number in range(rounds):
                 barrier.wait()
-                with kernel.context() as ctx:
-                    work(ctx, number)
+                run_again_if_moved(kernel, work, number)
         except BaseException as exc:  # reported below; the others stop at the barrier
             errors.append(exc)
             barrier.abort()
@@ -51,6 +55,21 @@ def race(kernel: Kernel, works: list[Work], rounds: int = ROUNDS) -> None:
     assert not [t for t in threads if t.is_alive()], "a transaction is stuck"
     real = [e for e in errors if not isinstance(e, threading.BrokenBarrierError)]
     assert real == [], real[0] if real else None
+
+
+def run_again_if_moved(kernel: Kernel, work: Work, number: int) -> None:
+    """``work(ctx, number)`` in a transaction, run again while recording finds that a
+    merge moved what it locked; a deadlock (a ``TransientConflict`` the database caused)
+    is raised."""
+    for _attempt in range(10):
+        try:
+            with kernel.context() as ctx:
+                work(ctx, number)
+            return
+        except TransientConflict as exc:
+            if exc.__cause__ is not None:
+                raise
+    raise AssertionError("the customers kept moving for ten attempts")
 
 
 def recorder(customer_id: int, worker: int) -> Work:
@@ -172,3 +191,41 @@ def test_recording_while_orders_of_the_customer_are_placed_does_not_deadlock(erp
     race(erp_kernel, [recorder(ada, worker) for worker in range(6)] + [referrer] * 6,
          rounds=20)
     assert behaviour(erp_kernel, ada)["EUR"]["purchase_count"] == 6 * 20
+
+
+def test_a_merge_committed_while_recording_waits_asks_for_the_work_to_run_again(erp_kernel):
+    """Recording for a merged customer waits for the lock of the customer it was merged
+    into while that one is merged in turn, into a customer with a lower id. Locking that
+    one now would take a lower id after a higher one, which can deadlock with a merge:
+    recording raises ``TransientConflict`` instead, and run again it records on the last
+    survivor."""
+    if erp_kernel.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no row locks: its writers take turns")
+    last, middle, first = (customer(erp_kernel, name)["id"]
+                           for name in ("Last", "Middle", "First"))
+    with erp_kernel.context() as ctx:
+        merge_customers(ctx, middle, first)
+    outcome: list[object] = []
+
+    def record(ctx: Context) -> object:
+        return record_purchase(ctx, first, "SO-MOVED-1", Decimal("10.00"), "EUR", NOW, ())
+
+    def wait_and_record() -> None:
+        try:
+            with erp_kernel.context() as ctx:
+                outcome.append(record(ctx))
+        except Exception as exc:  # returned to the test
+            outcome.append(exc)
+
+    with erp_kernel.context() as merging:
+        merge_customers(merging, last, middle)
+        waiter = threading.Thread(target=wait_and_record)
+        waiter.start()
+        wait_for_lock_waiters(erp_kernel)
+    waiter.join(30)
+    [error] = outcome
+    assert isinstance(error, TransientConflict) and error.__cause__ is None, error
+    assert "moved to another customer" in error.message
+    assert erp_kernel.run(record).customer_id == last
+    assert behaviour(erp_kernel, last)["EUR"]["purchase_count"] == 1
+    assert_kept_equals_a_full_recompute(erp_kernel, [last, middle, first])

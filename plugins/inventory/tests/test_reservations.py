@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -22,6 +21,7 @@ from erp_inventory.reservations import (
     ship_reserved,
 )
 from erp_sdk import PermissionDenied, Principal
+from erp_sdk.testing import wait_for_lock_waiters
 
 
 def level(kernel, product, warehouse):
@@ -221,14 +221,7 @@ def _while_waiting(kernel, holder_work, waiter_work) -> list[object]:
         holder_work(holder)
         waiter = threading.Thread(target=wait)
         waiter.start()
-        deadline = time.monotonic() + 10
-        with kernel.engine.connect() as watcher:
-            while not watcher.execute(sa.text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    " AND datname = current_database()")).scalar_one():
-                watcher.rollback()
-                assert time.monotonic() < deadline, "the waiter never waited for the lock"
-                time.sleep(0.02)
+        wait_for_lock_waiters(kernel)
     waiter.join(30)
     return outcome
 

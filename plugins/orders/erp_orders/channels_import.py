@@ -350,11 +350,12 @@ def _failure(order: ChannelOrder, error: ErpError) -> ImportFailure:
 
 def import_one(kernel: Kernel, account: ChannelAccount, order: ChannelOrder,
                principal: Principal, tally: _Tally) -> None:
-    """Import one order in a transaction of its own (then confirm it in another)."""
+    """Import one order in a transaction of its own (then confirm it in another), each
+    run again after a transient conflict (``Kernel.run``)."""
     for attempt in range(1, PLACE_ATTEMPTS + 1):
         try:
-            with kernel.context(principal) as ctx:
-                order_id, created = place_channel_order(ctx, account, order)
+            order_id, created = kernel.run(
+                lambda ctx: place_channel_order(ctx, account, order), principal)
             break
         except (ConflictError, sa.exc.IntegrityError) as exc:
             # A concurrent import placed this order (or created its customer) first;
@@ -378,8 +379,7 @@ def import_one(kernel: Kernel, account: ChannelAccount, order: ChannelOrder,
     tally.created.append(order_id)
     if account.options.auto_confirm:
         try:
-            with kernel.context(principal) as ctx:
-                ctx.fire(ORDER, order_id, "confirm")
+            kernel.run(lambda ctx: ctx.fire(ORDER, order_id, "confirm"), principal)
         except ErpError as exc:
             tally.unconfirmed.append(ImportFailure(order.external_reference, exc.message))
 

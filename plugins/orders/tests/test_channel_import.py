@@ -8,7 +8,6 @@ shipments, and delivers signed webhooks to the ERP's real HTTP server.
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from erp_inventory.ledger import StockLevel
 from erp_orders.channel import Channel
 from erp_orders.channels_import import import_orders, push_stock
 from erp_sdk import ValidationError
+from erp_sdk.testing import serve
 
 fakeshop = pytest.importorskip(
     "erp_channel_webstore.fakeshop",
@@ -62,25 +62,10 @@ def connect(kernel, shop, fake_shop) -> Callable[..., None]:
 @pytest.fixture
 def api_url(kernel) -> Iterator[str]:
     """The ERP's HTTP API served for real (uvicorn on a free local port)."""
-    import uvicorn
-
     from erp_core.api.app import create_app
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(create_app(kernel), log_level="warning",
-                                           access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "the API server did not start"
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    with serve(create_app(kernel)) as url:
+        yield url
 
 
 def channel_orders(kernel, shop) -> list[dict[str, Any]]:
