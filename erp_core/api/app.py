@@ -30,6 +30,7 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
         kernel.boot()
     handlers: list[Any] = list(SYSTEM_ROUTES)
     components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+    attempts = kernel.settings.transaction_attempts
     for entity in kernel.entities:
         handlers.append(entity_router(entity, API_PREFIX))
         components.update(EntityOpenAPI(entity).components())
@@ -43,8 +44,7 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
         dependencies={"kernel": Provide(lambda: kernel, use_cache=True, sync_to_thread=False),
                       "principal": Provide(current_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[DefineMiddleware(RetryTransient,
-                                     attempts=kernel.settings.transaction_attempts)],
+        middleware=[DefineMiddleware(RetryTransient, attempts=attempts)] if attempts > 1 else [],
         openapi_config=OpenAPIConfig(
             title="ERP API", version=kernel.version, path="/schema",
             components=Components(schemas=components, security_schemes={

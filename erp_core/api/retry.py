@@ -36,7 +36,7 @@ class RetryTransient:
         self.attempts = attempts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.attempts < 2:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request = await _whole_request(receive)

@@ -56,17 +56,22 @@ _UNSHIPPED = (sa.select(OrderLine.id, OrderLine.product_id,
               .order_by(OrderLine.id))
 
 
-@on_transition(ORDER, "confirm", when="before")
-def refuse_empty_orders(ctx: Context, event: TransitionEvent) -> None:
-    if ctx.session.scalar(_ANY_LINE, {"order": event.record_id}) is None:
-        raise TransitionVetoed(f"order {event.record['number']} has no lines")
+def _no_lines(event: TransitionEvent) -> TransitionVetoed:
+    return TransitionVetoed(f"order {event.record['number']} has no lines")
 
 
 @on_transition(ORDER, "confirm", when="after")
 def review_or_approve(ctx: Context, event: TransitionEvent) -> None:
-    """Send the order to review when a rule matches; otherwise approve it at once."""
+    """Send the order to review when a rule matches; otherwise approve it at once.
+
+    An order without lines is refused, and the whole confirmation with it. The check
+    is here, after the change, rather than in a before-hook: with nothing to run before
+    it, the confirmation locks, checks and changes the order in one statement, and
+    approving checks the lines in the read that reserves them."""
     order = ctx.records(ORDER).instance(event.record)
     reasons = review_reasons(ctx, order)
+    if reasons and ctx.session.scalar(_ANY_LINE, {"order": event.record_id}) is None:
+        raise _no_lines(event)
     order.review_reasons = json.dumps(reasons) if reasons else None
     ctx.session.flush()
     if not reasons:
@@ -76,9 +81,13 @@ def review_or_approve(ctx: Context, event: TransitionEvent) -> None:
 
 @on_transition(ORDER, "approve", when="after")
 def reserve_stock(ctx: Context, event: TransitionEvent) -> None:
+    """Reserve what the order has left to ship; an order with nothing left (no lines)
+    is refused."""
     lines = [ReservationLine(product_id, quantity, line_origin(line_id))
              for line_id, product_id, quantity in ctx.session.execute(
                  _UNSHIPPED, {"order": event.record_id})]
+    if not lines:
+        raise _no_lines(event)
     reserve(_system(ctx), event.record["warehouse_id"], lines)
 
 

@@ -25,7 +25,6 @@ manifest = PluginManifest(
 )
 
 # Workflow and write subscribers live in their concept modules; pluggy finds them here.
-refuse_empty_orders = fulfilment.refuse_empty_orders
 review_or_approve = fulfilment.review_or_approve
 reserve_stock = fulfilment.reserve_stock
 rejection_needs_a_reason = fulfilment.rejection_needs_a_reason
