@@ -241,3 +241,44 @@ def test_two_requests_that_deadlock_both_succeed(boot_desk, make_token):
     with kernel.reading() as connection:
         for title in connection.execute(sa.text("SELECT title FROM desk_ticket")).scalars():
             assert sorted(title.count(m) for m in marks) == [1, 1], title
+
+
+def test_a_body_too_large_to_keep_for_another_attempt_is_refused_as_before(
+        boot_desk, make_token):
+    kernel = boot_desk()
+    token = make_token(kernel, "desk.agent")
+    with serve(create_app(kernel)) as url:
+        answer = httpx.post(f"{url}/api/v1/flaky/tries", headers={
+            **bearer(token), "Content-Type": "application/json"},
+            content=b'{"key": "big", "fail": 0, "title": "' + b"x" * 10_500_000 + b'"}',
+            timeout=30)
+    assert answer.status_code == 413
+    assert answer.headers["content-type"] == PROBLEM_JSON
+
+
+def test_the_retrying_middleware_keeps_no_more_than_the_body_limit_in_memory():
+    """Past Litestar's body limit the request goes on, streamed, to a single attempt."""
+    import anyio
+
+    from erp_core.api.retry import MAX_KEPT_BODY, RetryTransient
+
+    chunk, delivered, seen_by_app = b"x" * 1_000_000, [], []
+
+    async def receive() -> dict:
+        delivered.append(1)
+        return {"type": "http.request", "body": chunk, "more_body": len(delivered) < 30}
+
+    async def app(scope, receive, send) -> None:
+        seen_by_app.append(len(delivered))
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 413, "headers": []})
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    anyio.run(RetryTransient(app, attempts=5), {"type": "http"}, receive, send)
+    assert seen_by_app == [MAX_KEPT_BODY // len(chunk) + 1]  # read just past the limit
+    assert len(delivered) == 30 and sent[0]["status"] == 413

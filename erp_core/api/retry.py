@@ -20,6 +20,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from erp_core.db.transient import pause_before
 
 TRANSIENT_SCOPE_KEY = "erp.transient_conflict"
+MAX_KEPT_BODY = 10_000_000
+"""Bytes of a request body kept for another attempt: Litestar's default
+``request_max_body_size``, past which it refuses the request anyway."""
 
 
 def mark_transient(scope: Any) -> None:
@@ -39,7 +42,10 @@ class RetryTransient:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = await _whole_request(receive)
+        request, whole = await _read_request(receive)
+        if not whole:  # too large to keep for another attempt: Litestar refuses it (413)
+            await self.app(scope, _replay(request, receive), send)
+            return
         for attempt in range(1, self.attempts + 1):
             scope.pop(TRANSIENT_SCOPE_KEY, None)  # type: ignore[misc]
             gate = _Gate(scope, send, last=attempt == self.attempts)
@@ -49,13 +55,19 @@ class RetryTransient:
             await anyio.sleep(pause_before(attempt))
 
 
-async def _whole_request(receive: Receive) -> list[Message]:
+async def _read_request(receive: Receive) -> tuple[list[Message], bool]:
+    """The request's messages, and whether that is all of it: reading stops past
+    ``MAX_KEPT_BODY`` bytes, Litestar's own limit for a request body."""
     messages: list[Message] = []
+    size = 0
     while True:
         message = await receive()
         messages.append(message)
         if message["type"] != "http.request" or not message.get("more_body"):
-            return messages
+            return messages, True
+        size += len(message.get("body", b""))
+        if size > MAX_KEPT_BODY:
+            return messages, False
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:
