@@ -20,7 +20,8 @@ def recompute_tiers_command(state: Any, as_of: dt.datetime | None, batch_size: i
     """Recompute every customer's behaviour summary and tier from their purchases.
 
     Recency decays with time alone, so run this daily. Each batch of customers is one
-    transaction: an interrupted run keeps the batches it finished.
+    transaction, run again if it meets a transient conflict (a deadlock with concurrent
+    purchases): an interrupted run keeps the batches it finished.
     """
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=dt.UTC)
@@ -32,8 +33,8 @@ def recompute_tiers_command(state: Any, as_of: dt.datetime | None, batch_size: i
                            show_pos=True) as bar:
         for start in range(0, len(ids), batch_size):
             batch = ids[start:start + batch_size]
-            with kernel.context() as ctx:
-                changed += len(recompute_tiers(ctx, batch, as_of))
+            changed += len(kernel.run(
+                lambda ctx, batch=batch: recompute_tiers(ctx, batch, as_of)))
             bar.update(len(batch))
     click.echo(f"{len(ids)} customers recomputed, {changed} tier"
                f" change{'s' if changed != 1 else ''}")
