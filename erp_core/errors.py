@@ -70,9 +70,10 @@ class PreconditionFailed(ConflictError):
 class TransientConflict(ErpError):
     """The database aborted the transaction because of a clash with a concurrent one (a
     deadlock, a serialization failure), or a plugin found that one moved the data it
-    locks. Nothing was written; the same work, run again from the start, normally
-    succeeds. ``Kernel.run`` and the HTTP API run it again by themselves, a few times,
-    before they give up with this error."""
+    locks. The transaction was rolled back; the same work, run again from the start,
+    normally succeeds. ``Kernel.run`` and the HTTP API run it again by themselves, a few
+    times, unless part of it was already committed, before they give up with this
+    error."""
 
     status_code = 503
     title = "Concurrent update, try again"

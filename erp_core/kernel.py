@@ -25,7 +25,7 @@ from erp_core.context import Context
 from erp_core.db.committed import CommittedCache
 from erp_core.db.deferred import inside
 from erp_core.db.engine import create_engine
-from erp_core.db.transient import pause_before
+from erp_core.db.transient import committed_writes, pause_before
 from erp_core.drivers.registry import Drivers
 from erp_core.entities.declaration import Entity
 from erp_core.entities.registry import EntityRegistry
@@ -305,18 +305,20 @@ class Kernel:
         """``work(ctx)`` in a transaction of its own, acting as ``principal``; run again
         from the start, in a new transaction, when the database aborted it for a
         transient conflict (``TransientConflict``: a deadlock, a serialization failure),
-        up to ``ERP_TRANSACTION_ATTEMPTS`` times in all. ``work`` must therefore do
-        nothing outside the database that it would regret doing twice."""
+        up to ``ERP_TRANSACTION_ATTEMPTS`` times in all, unless a transaction of its own
+        that wrote was committed before the conflict. ``work`` must therefore do nothing
+        outside the database that it would regret doing twice."""
         attempts = self.settings.transaction_attempts
         for attempt in range(1, attempts + 1):
-            try:
-                with self.context(principal) as ctx:
-                    return work(ctx)
-            except TransientConflict:
-                if attempt == attempts:
-                    raise
-                log.info("transient conflict, running the work again (attempt %d of %d)",
-                         attempt + 1, attempts)
+            with committed_writes() as commits:
+                try:
+                    with self.context(principal) as ctx:
+                        return work(ctx)
+                except TransientConflict as exc:
+                    if attempt == attempts or commits:
+                        raise  # nothing left to try, or work committed part of itself
+                    log.warning("%s: running the work again (attempt %d of %d)",
+                                exc.message, attempt + 1, attempts)
                 time.sleep(pause_before(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -166,6 +166,22 @@ def test_run_does_not_run_work_again_for_other_errors(boot_desk):
     assert calls == [1]
 
 
+def test_run_does_not_run_work_again_that_committed_part_of_itself(boot_desk):
+    kernel = boot_desk()
+    calls: list[int] = []
+
+    def work(ctx) -> None:
+        calls.append(1)
+        with kernel.context() as other:  # a transaction of its own, committed
+            other.records("desk.ticket").create({"title": "committed", "customer_id": 1})
+        raise TransientConflict("a concurrent transaction got in the way")
+
+    with pytest.raises(TransientConflict):
+        kernel.run(work)
+    assert calls == [1]
+    assert tickets(kernel, "committed") == 1
+
+
 def test_the_attempts_setting():
     assert Settings.from_env({}).transaction_attempts == 5
     assert Settings.from_env({"ERP_TRANSACTION_ATTEMPTS": "1"}).transaction_attempts == 1
@@ -207,6 +223,9 @@ def test_after_the_last_attempt_the_client_gets_503_and_nothing_is_written(
     assert answer.json()["type"].endswith("/transient-conflict")
     assert answer.json()["detail"] == "a concurrent transaction got in the way"
     assert tickets(kernel, key) == 0
+    from erp_test_flaky.plugin import ATTEMPTS
+
+    assert ATTEMPTS[key] == 2
 
 
 def test_one_attempt_means_the_first_transient_conflict_is_answered(boot_desk, make_token):
@@ -219,6 +238,36 @@ def test_one_attempt_means_the_first_transient_conflict_is_answered(boot_desk, m
     from erp_test_flaky.plugin import ATTEMPTS
 
     assert ATTEMPTS[key] == 1
+
+
+@pytest.mark.parametrize(("first", "attempts", "status"), [("read", 2, 201), ("write", 1, 503)])
+def test_a_request_that_committed_a_write_is_not_run_again(boot_desk, make_token, first,
+                                                           attempts, status):
+    """Running it again would repeat what it committed: the client gets the 503 and
+    decides. A transaction that only read does not count."""
+    kernel = boot_desk()
+    token = make_token(kernel, "desk.agent")
+    key = uuid.uuid4().hex
+    with serve(create_app(kernel)) as url:
+        answer = post(url, token, "tries", {"key": key, "fail": 1, "title": key,
+                                            "first": first})
+    from erp_test_flaky.plugin import ATTEMPTS
+
+    assert (answer.status_code, ATTEMPTS[key]) == (status, attempts)
+    assert tickets(kernel, "first") == (1 if first == "write" else 0)
+
+
+def test_an_uploaded_file_is_read_again_by_the_next_attempt(boot_desk, make_token):
+    """Litestar caches the parsed form, whose files it closes after the response: each
+    attempt starts from the request as it arrived."""
+    kernel = boot_desk()
+    token = make_token(kernel, "desk.agent")
+    name = f"{uuid.uuid4().hex}.txt"
+    with serve(create_app(kernel)) as url:
+        answer = httpx.post(f"{url}/api/v1/flaky/upload", headers=bearer(token), timeout=30,
+                            files={"data": (name, b"line one\nline two\n", "text/plain")})
+    assert answer.status_code == 201, answer.text
+    assert answer.json() == {"attempts": 2, "content": "line one\nline two\n"}
 
 
 def test_two_requests_that_deadlock_both_succeed(boot_desk, make_token):
@@ -256,29 +305,57 @@ def test_a_body_too_large_to_keep_for_another_attempt_is_refused_as_before(
     assert answer.headers["content-type"] == PROBLEM_JSON
 
 
-def test_the_retrying_middleware_keeps_no_more_than_the_body_limit_in_memory():
-    """Past Litestar's body limit the request goes on, streamed, to a single attempt."""
+def drive_middleware(chunks: int, fail: int) -> tuple[list[int], list[list[bytes]], list[dict]]:
+    """Run ``RetryTransient`` on an app that reads the whole body, then answers a
+    transient conflict on its first ``fail`` attempts; returns how many chunks the client
+    had sent when each attempt began, what each attempt read, and what reached the
+    client."""
     import anyio
 
-    from erp_core.api.retry import MAX_KEPT_BODY, RetryTransient
+    from erp_core.api.retry import RetryTransient, mark_transient
 
-    chunk, delivered, seen_by_app = b"x" * 1_000_000, [], []
+    delivered: list[int] = []
+    began: list[int] = []
+    read: list[list[bytes]] = []
+    sent: list[dict] = []
 
     async def receive() -> dict:
         delivered.append(1)
-        return {"type": "http.request", "body": chunk, "more_body": len(delivered) < 30}
+        return {"type": "http.request", "body": b"%03d" % len(delivered) + b"x" * 999_997,
+                "more_body": len(delivered) < chunks}
 
     async def app(scope, receive, send) -> None:
-        seen_by_app.append(len(delivered))
-        while (await receive()).get("more_body"):
-            pass
-        await send({"type": "http.response.start", "status": 413, "headers": []})
-
-    sent: list[dict] = []
+        began.append(len(delivered))
+        read.append([])
+        while True:
+            message = await receive()
+            read[-1].append(message["body"][:3])
+            if not message["more_body"]:
+                break
+        if len(began) <= fail:
+            mark_transient(scope)
+            await send({"type": "http.response.start", "status": 503, "headers": []})
+        else:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
 
     async def send(message: dict) -> None:
         sent.append(message)
 
-    anyio.run(RetryTransient(app, attempts=5), {"type": "http"}, receive, send)
-    assert seen_by_app == [MAX_KEPT_BODY // len(chunk) + 1]  # read just past the limit
-    assert len(delivered) == 30 and sent[0]["status"] == 413
+    scope = {"type": "http", "method": "POST", "path": "/x", "state": {}}
+    anyio.run(RetryTransient(app, attempts=5), scope, receive, send)
+    return began, read, sent
+
+
+def test_the_retrying_middleware_replays_the_body_it_recorded_as_the_app_read_it():
+    began, read, sent = drive_middleware(chunks=3, fail=2)
+    assert began == [0, 3, 3]  # nothing read before the app; the client sent it once
+    assert read == [[b"001", b"002", b"003"]] * 3
+    assert [m["status"] for m in sent] == [200]
+
+
+def test_a_body_past_the_limit_gets_a_single_attempt():
+    """Past Litestar's body limit the middleware keeps nothing: the request is answered
+    as its only attempt ended."""
+    began, read, sent = drive_middleware(chunks=12, fail=1)
+    assert began == [0] and len(read[0]) == 12
+    assert [m["status"] for m in sent] == [503]

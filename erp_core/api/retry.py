@@ -2,22 +2,35 @@
 conflict (see ``erp_core.db.transient``), so that a client sees the deadlock of two
 concurrent requests only as a slower answer.
 
-The request's body is read before the first attempt and replayed to each. An attempt
-that ends in ``TransientConflict`` produces its problem response as usual; the exception
-handler marks the scope, and the response is dropped unsent unless it was the last
-attempt, which the client then receives (503 with ``Retry-After``). Nothing of a dropped
-attempt reaches the client, and its transaction was rolled back, so running it again is
-safe for every route whose work is all in the database.
+An attempt that ends in ``TransientConflict`` produces its problem response as usual;
+the exception handler marks the scope, and the response is dropped unsent when another
+attempt may follow, which the next one then replaces. Another attempt follows only if
+running the request again is safe and possible:
+
+- nothing of the request is committed: an attempt during which a transaction that wrote
+  committed (a route that commits in several steps) is answered as it is;
+- its body is replayable: the messages the app read are recorded as it reads them (the
+  guard refuses a request without a token before any is read) and replayed to the next
+  attempt, up to ``MAX_KEPT_BODY`` bytes; past that the request gets one attempt;
+- there are attempts left (``ERP_TRANSACTION_ATTEMPTS``).
+
+Litestar caches what it parsed of the request (body, form, uploaded files) and what it
+sent in the scope's state; each attempt starts from the state the request arrived with.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 from typing import Any
 
 import anyio
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils.scope.state import CONNECTION_STATE_KEY
 
-from erp_core.db.transient import pause_before
+from erp_core.db.transient import committed_writes, pause_before
+
+log = logging.getLogger("erp.api")
 
 TRANSIENT_SCOPE_KEY = "erp.transient_conflict"
 MAX_KEPT_BODY = 10_000_000
@@ -42,53 +55,86 @@ class RetryTransient:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request, whole = await _read_request(receive)
-        if not whole:  # too large to keep for another attempt: Litestar refuses it (413)
-            await self.app(scope, _replay(request, receive), send)
-            return
+        arrived = _ArrivedState(scope)
+        body = _RecordedBody(receive)
         for attempt in range(1, self.attempts + 1):
+            if attempt > 1:
+                arrived.restore(scope)
             scope.pop(TRANSIENT_SCOPE_KEY, None)  # type: ignore[misc]
-            gate = _Gate(scope, send, last=attempt == self.attempts)
-            await self.app(scope, _replay(request, receive), gate)
+            with committed_writes() as commits:
+                gate = _Gate(scope, send, body, commits, last=attempt == self.attempts)
+                await self.app(scope, body.replay(), gate)
             if not gate.dropped:
+                if scope.get(TRANSIENT_SCOPE_KEY):  # type: ignore[misc]
+                    log.warning("%s %s: transient conflict answered after %d attempt(s)",
+                                scope["method"], scope["path"], attempt)
                 return
+            log.warning("%s %s: transient conflict, running the request again (attempt %d)",
+                        scope["method"], scope["path"], attempt + 1)
             await anyio.sleep(pause_before(attempt))
 
 
-async def _read_request(receive: Receive) -> tuple[list[Message], bool]:
-    """The request's messages, and whether that is all of it: reading stops past
-    ``MAX_KEPT_BODY`` bytes, Litestar's own limit for a request body."""
-    messages: list[Message] = []
-    size = 0
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request" or not message.get("more_body"):
-            return messages, True
-        size += len(message.get("body", b""))
-        if size > MAX_KEPT_BODY:
-            return messages, False
+class _ArrivedState:
+    """The scope's state as the request arrived at this middleware, restored before each
+    further attempt: Litestar's connection state (its fields, not the object the router
+    filled with exception handlers) and the application's ``request.state``."""
+
+    def __init__(self, scope: Scope) -> None:
+        state = scope.setdefault("state", {})  # type: ignore[misc]
+        self.state = dict(state)
+        connection = state.get(CONNECTION_STATE_KEY)
+        self.connection = None if connection is None else copy.copy(connection)
+        self.fields = () if connection is None else tuple(
+            (name, copy.copy(getattr(connection, name))) for name in type(connection).__slots__)
+
+    def restore(self, scope: Scope) -> None:
+        state = scope["state"] = dict(self.state)  # type: ignore[typeddict-unknown-key]
+        if self.connection is not None:
+            connection = state[CONNECTION_STATE_KEY] = copy.copy(self.connection)
+            for name, value in self.fields:
+                setattr(connection, name, copy.copy(value))
 
 
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    pending = list(messages)
+class _RecordedBody:
+    """The request's messages, recorded as the app reads them and replayed to the next
+    attempt before anything more is read from the client."""
 
-    async def replay() -> Any:
-        return pending.pop(0) if pending else await receive()
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.messages: list[Message] = []
+        self.size = 0
+        self.replayable = True
 
-    return replay
+    def replay(self) -> Receive:
+        pending = list(self.messages)
+
+        async def receive() -> Any:
+            if pending:
+                return pending.pop(0)
+            message = await self.receive()
+            if self.replayable:
+                self.size += len(message.get("body", b""))
+                if self.size > MAX_KEPT_BODY:
+                    self.replayable, self.messages = False, []
+                else:
+                    self.messages.append(message)
+            return message
+
+        return receive
 
 
 class _Gate:
     """The ``send`` of one attempt: passes the response on, unless it is the problem
-    response of a transient conflict and another attempt follows."""
+    response of a transient conflict and another attempt can follow."""
 
-    def __init__(self, scope: Scope, send: Send, *, last: bool) -> None:
-        self.scope, self.send, self.last = scope, send, last
+    def __init__(self, scope: Scope, send: Send, body: _RecordedBody, commits: list[None],
+                 *, last: bool) -> None:
+        self.scope, self.send, self.body, self.commits, self.last = scope, send, body, commits, last
         self.dropped = False
 
     async def __call__(self, message: Message) -> None:
-        if message["type"] == "http.response.start" and not self.last:
-            self.dropped = bool(self.scope.get(TRANSIENT_SCOPE_KEY))  # type: ignore[misc]
+        if message["type"] == "http.response.start":
+            self.dropped = bool(self.scope.get(TRANSIENT_SCOPE_KEY)  # type: ignore[misc]
+                                and not self.last and self.body.replayable and not self.commits)
         if not self.dropped:
             await self.send(message)

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
-from erp_core.db.transient import translate_transient
+from erp_core.db.transient import track_commits, translate_transient
 from erp_core.db.writes import track_writes
 from erp_core.errors import ConfigurationError
 
@@ -139,4 +139,5 @@ def create_engine(url: str | URL, **kwargs: Any) -> Engine:
             sa.event.listen(engine, "checkout", _pinger(engine))
         sa.event.listen(engine, "handle_error", translate_transient)
     track_writes(engine)
+    track_commits(engine)
     return engine

@@ -33,7 +33,9 @@ _SOURCE = "erp_source"
 
 
 class TransitionVetoed(ConflictError):
-    """Raised by a before-subscriber to refuse a transition; the reason reaches the caller."""
+    """Raised by a subscriber to refuse a transition; the reason reaches the caller. From
+    an after-subscriber it refuses a change already written: the caller's transaction
+    must roll back, as every runner does on an error (a context, ``Kernel.run``, the API)."""
 
     title = "Transition refused"
 
