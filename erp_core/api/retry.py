@@ -25,7 +25,7 @@ import logging
 from typing import Any
 
 import anyio
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 from litestar.utils.scope.state import CONNECTION_STATE_KEY
 
 from erp_core.db.transient import committed_writes, pause_before
@@ -76,23 +76,31 @@ class RetryTransient:
 
 class _ArrivedState:
     """The scope's state as the request arrived at this middleware, restored before each
-    further attempt: Litestar's connection state (its fields, not the object the router
-    filled with exception handlers) and the application's ``request.state``."""
+    further attempt: the application's ``request.state`` and Litestar's connection state,
+    rebuilt with the fields it had (the router's exception handlers, say) and none of
+    what an attempt cached. Only the fields set on arrival are kept: few, so that the
+    requests that need no second attempt, nearly all, pay little."""
 
     def __init__(self, scope: Scope) -> None:
         state = scope.setdefault("state", {})  # type: ignore[misc]
         self.state = dict(state)
         connection = state.get(CONNECTION_STATE_KEY)
-        self.connection = None if connection is None else copy.copy(connection)
-        self.fields = () if connection is None else tuple(
-            (name, copy.copy(getattr(connection, name))) for name in type(connection).__slots__)
+        self.kind = None if connection is None else type(connection)
+        self.fields = [] if connection is None else [
+            (name, _copied(value)) for name in type(connection).__slots__
+            if (value := getattr(connection, name)) is not Empty and value is not False
+            and not (isinstance(value, dict | list) and not value)]
 
     def restore(self, scope: Scope) -> None:
         state = scope["state"] = dict(self.state)  # type: ignore[typeddict-unknown-key]
-        if self.connection is not None:
-            connection = state[CONNECTION_STATE_KEY] = copy.copy(self.connection)
+        if self.kind is not None:
+            connection = state[CONNECTION_STATE_KEY] = self.kind()
             for name, value in self.fields:
-                setattr(connection, name, copy.copy(value))
+                setattr(connection, name, _copied(value))
+
+
+def _copied(value: Any) -> Any:
+    return copy.copy(value) if isinstance(value, dict | list) else value
 
 
 class _RecordedBody:
