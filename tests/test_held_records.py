@@ -332,3 +332,29 @@ def test_a_record_written_since_it_was_held_becomes_its_object_by_a_read(desk, t
         ticket = ctx.records("desk.ticket").instance(created)
         assert ticket.title == "rewritten"
     assert len(ticket_reads) == 1
+
+
+def test_attach_loaded_gives_objects_without_a_query_and_prefers_the_held_one(desk,
+                                                                              ticket_reads):
+    from erp_core.db.loaded import attach_loaded
+    from erp_test_desk.plugin import Ticket
+
+    with desk.context() as ctx:
+        first, second = (ctx.records("desk.ticket").create({"title": t, "customer_id": 7})
+                         for t in ("kept", "held"))
+    with desk.transaction() as session:
+        rows = [dict(row) for row in session.execute(
+            sa.select(*Ticket.__table__.c).order_by(Ticket.id)).mappings()]
+    ticket_reads.clear()
+    with desk.transaction() as session:
+        held = session.get(Ticket, second["id"])
+        held.title = "changed here"
+        kept, again = attach_loaded(session, Ticket, rows)
+        assert again is held and again.title == "changed here"  # the session's own wins
+        assert (kept.id, kept.title, kept.version) == (first["id"], "kept", 1)
+        assert session.get(Ticket, first["id"]) is kept
+        assert kept not in session.dirty  # the attached object has nothing to flush
+        kept.title = "changed too"
+    assert [s for s in ticket_reads if "WHERE desk_ticket.id" in s] == [ticket_reads[0]]
+    with desk.context() as ctx:
+        assert ctx.records("desk.ticket").get(first["id"])["title"] == "changed too"

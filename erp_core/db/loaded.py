@@ -8,11 +8,11 @@ them back).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 
@@ -33,3 +33,25 @@ def keep_loaded(session: Session, model: type, changes: Mapping[Any, Mapping[str
         if loaded is not None:
             for name, value in values.items():
                 set_committed_value(loaded, name, value)
+
+
+def attach_loaded(session: Session, model: type, rows: Iterable[Mapping[str, Any]]
+                  ) -> list[Any]:
+    """Objects of ``model`` for rows read before (column values by attribute name, e.g.
+    kept by ``Context.cached``), without a query: the object the session already holds
+    for a row, else one built from its values and attached as if the session had loaded
+    it (nothing to flush). For seldom-changing rows that a hot path needs as objects."""
+    mapper = sa.inspect(model)
+    objects = []
+    for values in rows:
+        key = mapper.identity_key_from_primary_key(
+            [values[column.key] for column in mapper.primary_key])
+        held = session.identity_map.get(key)
+        if held is None:
+            held = mapper.class_manager.new_instance()
+            for name, value in values.items():
+                setattr(held, name, value)
+            make_transient_to_detached(held)
+            session.add(held)
+        objects.append(held)
+    return objects

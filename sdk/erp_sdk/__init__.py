@@ -8,7 +8,7 @@ after at least one minor release in which the old form emits a ``DeprecationWarn
 from erp_core.context import Context
 from erp_core.db import Base, Money, Quantity, UtcDateTime, utcnow
 from erp_core.db.batch import insert_rows
-from erp_core.db.loaded import keep_loaded
+from erp_core.db.loaded import attach_loaded, keep_loaded
 from erp_core.db.types import AwareDateTime, ExactNumeric
 from erp_core.db.upsert import Upsert
 from erp_core.entities import Entity, EntityExtension, RecordMixin
@@ -89,6 +89,7 @@ __all__ = [
     "ValidationError",
     "Workflow",
     "WriteEvent",
+    "attach_loaded",
     "hookimpl",
     "hookspec",
     "insert_rows",

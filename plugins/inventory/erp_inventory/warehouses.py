@@ -12,7 +12,16 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from erp_sdk import Base, NotFoundError, RecordMixin, Upsert, ValidationError, utcnow
+from erp_sdk import (
+    Base,
+    Context,
+    NotFoundError,
+    RecordMixin,
+    Upsert,
+    ValidationError,
+    attach_loaded,
+    utcnow,
+)
 
 
 class LocationKind(enum.StrEnum):
@@ -88,10 +97,13 @@ def location_by_id(session: Session, location_id: int) -> Location:
     return _remember(session, ("id", location_id), location)
 
 
-_LOOK_UP = (sa.select(Location).where(sa.or_(
+_LOOKED_UP = sa.or_(
     sa.and_(Location.warehouse_id.in_(sa.bindparam("warehouses", expanding=True)),
             Location.kind == sa.bindparam("kind")),
-    Location.code.in_(sa.bindparam("codes", expanding=True)))).order_by(Location.id))
+    Location.code.in_(sa.bindparam("codes", expanding=True)))
+_LOOK_UP = sa.select(Location).where(_LOOKED_UP).order_by(Location.id)
+_LOOK_UP_ROWS = sa.select(*(column for column in Location.__table__.c)).where(
+    _LOOKED_UP).order_by(Location.id)
 
 
 def look_up_locations(session: Session, warehouse_ids: Iterable[int],
@@ -101,14 +113,42 @@ def look_up_locations(session: Session, warehouse_ids: Iterable[int],
     a kind and the virtual locations a batch is about to use; ``warehouse_location`` and
     ``virtual_location`` then answer without a query (a missing virtual location is
     still created by ``virtual_location``)."""
-    warehouses = sorted({w for w in warehouse_ids if _cached(session, ("warehouse", w, kind))
-                         is None})
-    codes = sorted({f"virtual/{v}" for v in virtual
-                    if _cached(session, ("virtual", f"virtual/{v}")) is None})
+    warehouses, codes = _not_looked_up(session, warehouse_ids, kind, virtual)
+    if warehouses or codes:
+        _remember_found(session, session.scalars(_LOOK_UP, {
+            "warehouses": warehouses, "kind": kind, "codes": codes}), kind, codes)
+
+
+def look_up_known_locations(ctx: Context, warehouse_ids: Iterable[int],
+                            kind: LocationKind = LocationKind.STORAGE,
+                            virtual: Iterable[LocationKind] = ()) -> None:
+    """``look_up_locations`` from the process's copy of the committed locations
+    (``Context.cached``): no query while nobody changes locations, which shipping needs
+    on every order; a change made by another process is seen within the cache's
+    seconds, one made by this transaction at once."""
+    session = ctx.session
+    warehouses, codes = _not_looked_up(session, warehouse_ids, kind, virtual)
     if not warehouses and not codes:
         return
-    for location in session.scalars(_LOOK_UP, {"warehouses": warehouses, "kind": kind,
-                                                "codes": codes}):
+    params = {"warehouses": warehouses, "kind": kind, "codes": codes}
+    rows = ctx.cached(("inventory.locations", tuple(warehouses), kind, tuple(codes)),
+                      [Location.__tablename__],
+                      lambda: tuple(dict(row) for row in session.execute(
+                          _LOOK_UP_ROWS, params).mappings()))
+    _remember_found(session, attach_loaded(session, Location, rows), kind, codes)
+
+
+def _not_looked_up(session: Session, warehouse_ids: Iterable[int], kind: LocationKind,
+                   virtual: Iterable[LocationKind]) -> tuple[list[int], list[str]]:
+    return (sorted({w for w in warehouse_ids
+                    if _cached(session, ("warehouse", w, kind)) is None}),
+            sorted({f"virtual/{v}" for v in virtual
+                    if _cached(session, ("virtual", f"virtual/{v}")) is None}))
+
+
+def _remember_found(session: Session, locations: Iterable[Location], kind: LocationKind,
+                    codes: list[str]) -> None:
+    for location in locations:  # in id order
         if location.code in codes:
             _remember(session, ("virtual", location.code), location)
         elif _cached(session, ("warehouse", location.warehouse_id, kind)) is None:

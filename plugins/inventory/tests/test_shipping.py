@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -69,6 +70,11 @@ def reservation(kernel, reservation_id):
 
 def count_statements(kernel, function, *args, **kwargs):
     """How many statements ``function(ctx, *args)`` sends to the database."""
+    return len(statements_of(kernel, function, *args, **kwargs))
+
+
+def statements_of(kernel, function, *args, **kwargs):
+    """The statements ``function(ctx, *args)`` sends to the database."""
     statements = []
 
     def count(conn, cursor, statement, parameters, context, executemany):
@@ -81,7 +87,7 @@ def count_statements(kernel, function, *args, **kwargs):
             function(ctx, *args, **kwargs)
         finally:
             sa.event.remove(kernel.engine, "before_cursor_execute", count)
-    return len(statements)
+    return statements
 
 
 def test_shipping_several_reservations_writes_one_move_each_in_the_items_order(
@@ -189,8 +195,10 @@ def test_the_statements_do_not_grow_with_the_lines(
                  enumerate(products[:2] * 3)]
     three_products = [(reserved(product, "1", f"c:{n}"), None) for n, product in
                       enumerate(products)]
-    # the first shipment ever creates the customer location: not part of the comparison
+    # the first shipment ever creates the customer location, and the next one reads the
+    # locations again (they changed): not part of the comparison
     count_statements(kernel, ship_reserved, reserved(products[0], "1", "first"))
+    count_statements(kernel, ship_reserved, reserved(products[0], "1", "second"))
     two = count_statements(kernel, ship_reservations, two_lines)
     assert count_statements(kernel, ship_reservations, six_lines) == two
     # PostgreSQL updates every stock row in one statement; SQLite, in process, sends one
@@ -243,3 +251,20 @@ def test_shipping_an_origin_without_an_active_reservation_ships_nothing(
     with pytest.raises(NotFoundError, match="order_line:9"):
         run(ship_origins, {"order_line:1": None, "order_line:9": None})
     assert snapshot(kernel) == before
+
+
+def test_shipping_reads_the_locations_only_after_they_changed(kernel, stocked, reserved):
+    product = stocked("100")
+    ship_reserved_now = [reserved(product, "1", f"o:{n}") for n in range(4)]
+
+    def location_reads(reservation_id):
+        return [s for s in statements_of(kernel, ship_reserved, reservation_id)
+                if re.search(r"\bFROM inventory_location\b", s)]
+
+    location_reads(ship_reserved_now[0])  # creates the customer location
+    assert location_reads(ship_reserved_now[1]) != []  # locations changed: read again
+    assert location_reads(ship_reserved_now[2]) == []  # kept by the process since
+    with kernel.context() as ctx:  # a change to any location: read again
+        ctx.records("inventory.location").create(
+            {"code": "EXTRA", "name": "Extra", "kind": "damaged"})
+    assert location_reads(ship_reserved_now[3]) != []
