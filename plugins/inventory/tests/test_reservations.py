@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from erp_inventory.catalogue import Product
 from erp_inventory.exceptions import InsufficientStock
 from erp_inventory.ledger import StockLevel
 from erp_inventory.movements import receive
@@ -253,3 +254,33 @@ def test_a_reservation_waiting_for_a_rival_that_took_the_units_is_refused_whole(
     assert outcome[0].shortfalls == {"TEA": Decimal(1)}
     assert level(kernel, tea, warehouse) == (Decimal(5), Decimal(4), Decimal(1))
     assert level(kernel, coffee, warehouse) == (Decimal(5), Decimal(0), Decimal(5))
+
+
+def test_a_move_waiting_for_a_location_emptied_meanwhile_is_refused(kernel, warehouse,
+                                                                     stocked):
+    """Each source location's balance is checked on the row as the lock leaves it: two
+    moves of the same units out of one location cannot both pass (on PostgreSQL one
+    statement locks, checks and adds)."""
+    from erp_inventory.ledger import Balance, Ledger
+    from erp_inventory.warehouses import warehouse_location
+
+    tea = stocked("10", "TEA")
+    with kernel.context(Principal.system()) as ctx:
+        storage = warehouse_location(ctx.session, warehouse).id
+        shelf = ctx.records("inventory.location").create(
+            {"code": "W-SHELF", "name": "Shelf", "kind": "storage",
+             "warehouse_id": warehouse})["id"]
+
+    def move_all(ctx) -> int:
+        product = ctx.session.get(Product, tea)
+        return Ledger(ctx.session).post(product, Decimal(10), storage, shelf)[0]
+
+    outcome = _while_waiting(kernel, move_all, move_all)
+    assert len(outcome) == 1 and isinstance(outcome[0], InsufficientStock), outcome
+    assert "TEA short by 10" in str(outcome[0])
+    with kernel.context(Principal.system()) as ctx:
+        balances = dict(ctx.session.execute(sa.select(Balance.location_id, Balance.quantity)
+                                            .where(Balance.product_id == tea,
+                                                   Balance.location_id.in_([storage, shelf]))
+                                            ).all())
+    assert balances == {storage: Decimal(0), shelf: Decimal(10)}
