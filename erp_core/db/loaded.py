@@ -8,6 +8,7 @@ them back).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -37,20 +38,24 @@ def keep_loaded(session: Session, model: type, changes: Mapping[Any, Mapping[str
 
 def attach_loaded(session: Session, model: type, rows: Iterable[Mapping[str, Any]]
                   ) -> list[Any]:
-    """Objects of ``model`` for rows read before (column values by attribute name, e.g.
-    kept by ``Context.cached``), without a query: the object the session already holds
-    for a row, else one built from its values and attached as if the session had loaded
-    it (nothing to flush). For seldom-changing rows that a hot path needs as objects."""
+    """Objects of ``model`` for rows read before (values by column name, as a select of
+    its table's columns returns them, e.g. kept by ``Context.cached``), without a query:
+    the object the session already holds for a row, else one built from the values
+    (copies of them: nothing is shared with the cache) and attached as if the session
+    had loaded it, with nothing to flush. For seldom-changing rows a hot path needs as
+    objects."""
     mapper = sa.inspect(model)
+    table = mapper.local_table
     objects = []
     for values in rows:
         key = mapper.identity_key_from_primary_key(
-            [values[column.key] for column in mapper.primary_key])
+            [values[column.name] for column in mapper.primary_key])
         held = session.identity_map.get(key)
         if held is None:
             held = mapper.class_manager.new_instance()
             for name, value in values.items():
-                setattr(held, name, value)
+                attribute = mapper.get_property_by_column(table.c[name]).key
+                set_committed_value(held, attribute, copy.deepcopy(value))
             make_transient_to_detached(held)
             session.add(held)
         objects.append(held)

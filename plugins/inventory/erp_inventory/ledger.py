@@ -35,12 +35,25 @@ from erp_inventory.catalogue import Product
 from erp_inventory.exceptions import InsufficientStock
 from erp_inventory.warehouses import (
     INTERNAL_KINDS,
+    VIRTUAL_KINDS,
     Location,
     LocationKind,
     Warehouse,
     location_by_id,
 )
-from erp_sdk import Base, Money, Quantity, Upsert, UtcDateTime, ValidationError, utcnow
+from erp_sdk import (
+    Base,
+    ConflictError,
+    Context,
+    Money,
+    Quantity,
+    Upsert,
+    UtcDateTime,
+    ValidationError,
+    WriteEvent,
+    on_write,
+    utcnow,
+)
 
 ZERO = Decimal(0)
 COST_QUANTUM = Decimal("0.0001")
@@ -346,7 +359,8 @@ def _take_and_add_statement() -> Any:
     from it, and ``_ADD_TO_BALANCES`` in one statement, the rows' changes in one JSON
     parameter. A materialised CTE locks the rows that exist in (location, product)
     order and reads each one's latest version after any wait for its lock; the check
-    is made on what it read. When a source is short nothing is written and the
+    is made on what it read, for the rows something is taken from (a virtual location,
+    which may stand below zero, is only added to). When a source is short nothing is written and the
     statement returns every shortfall; otherwise it returns nothing."""
     balance = _BALANCES.name
     return sa.text(
@@ -361,7 +375,7 @@ def _take_and_add_statement() -> Any:
         " erp_changes.take - coalesce(erp_locked.quantity, 0) AS short FROM erp_changes"
         " LEFT JOIN erp_locked ON erp_locked.location_id = erp_changes.location"
         " AND erp_locked.product_id = erp_changes.product"
-        " WHERE coalesce(erp_locked.quantity, 0) < erp_changes.take),"
+        " WHERE erp_changes.take > 0 AND coalesce(erp_locked.quantity, 0) < erp_changes.take),"
         f" erp_added AS (INSERT INTO {balance} (product_id, location_id, quantity)"
         " SELECT product, location, delta FROM erp_changes"
         " WHERE NOT EXISTS (SELECT 1 FROM erp_short) ORDER BY location, product"
@@ -541,3 +555,23 @@ def ledger_balances(session: Session) -> Mapping[tuple[int, int], Decimal]:
         totals[(product_id, source)] = totals.get((product_id, source), ZERO) - quantity
         totals[(product_id, target)] = totals.get((product_id, target), ZERO) + quantity
     return totals
+
+
+_HAS_STOCK_HISTORY = sa.select(sa.literal(1)).where(
+    Balance.location_id == sa.bindparam("location")).limit(1)
+
+
+@on_write("inventory.location", actions=("update",))
+def locations_keep_their_place_in_the_ledger(ctx: Context, event: WriteEvent) -> None:
+    """A location's kind and warehouse say which stock its moves change, and a virtual
+    location is found by its code: once goods have moved through a location they stay
+    as they are (create another location instead), so the ledger, the stock levels and
+    the locations the process keeps (``look_up_known_locations``) can never disagree."""
+    before = event.before or {}
+    fixed = [name for name in ("kind", "warehouse_id", "code")
+             if name in event.changes and event.changes[name] != before.get(name)
+             and (name != "code" or before.get("kind") in VIRTUAL_KINDS)]
+    if fixed and ctx.session.scalar(_HAS_STOCK_HISTORY, {"location": event.record_id}):
+        raise ConflictError(
+            f"location {before.get('code')} has stock history: its"
+            f" {' and '.join(fixed)} cannot change (create another location instead)")

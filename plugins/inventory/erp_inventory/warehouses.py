@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -123,19 +124,28 @@ def look_up_known_locations(ctx: Context, warehouse_ids: Iterable[int],
                             kind: LocationKind = LocationKind.STORAGE,
                             virtual: Iterable[LocationKind] = ()) -> None:
     """``look_up_locations`` from the process's copy of the committed locations
-    (``Context.cached``): no query while nobody changes locations, which shipping needs
-    on every order; a change made by another process is seen within the cache's
-    seconds, one made by this transaction at once."""
+    (``Context.cached``, one entry per warehouse and kind, and per virtual location): no
+    query while nobody changes locations, which shipping needs on every order. A change
+    made by another process is seen within the cache's seconds, one made by this
+    transaction at once; what the ledger relies on (kind, warehouse, a virtual
+    location's code) cannot change once stock moved through the location."""
     session = ctx.session
     warehouses, codes = _not_looked_up(session, warehouse_ids, kind, virtual)
-    if not warehouses and not codes:
-        return
-    params = {"warehouses": warehouses, "kind": kind, "codes": codes}
-    rows = ctx.cached(("inventory.locations", tuple(warehouses), kind, tuple(codes)),
-                      [Location.__tablename__],
-                      lambda: tuple(dict(row) for row in session.execute(
-                          _LOOK_UP_ROWS, params).mappings()))
-    _remember_found(session, attach_loaded(session, Location, rows), kind, codes)
+
+    def first(warehouses: list[int], codes: list[str]) -> tuple[dict[str, Any], ...]:
+        row = session.execute(_LOOK_UP_ROWS, {"warehouses": warehouses, "kind": kind,
+                                              "codes": codes}).mappings().first()
+        return () if row is None else (dict(row),)
+
+    rows: list[dict[str, Any]] = []
+    for warehouse_id in warehouses:  # its first location of the kind, by id
+        rows.extend(ctx.cached(("inventory.location", warehouse_id, kind),
+                               [Location.__tablename__], lambda w=warehouse_id: first([w], [])))
+    for code in codes:
+        rows.extend(ctx.cached(("inventory.location", code), [Location.__tablename__],
+                               lambda c=code: first([], [c])))
+    _remember_found(session, attach_loaded(session, Location, sorted(
+        rows, key=lambda row: row["id"])), kind, codes)
 
 
 def _not_looked_up(session: Session, warehouse_ids: Iterable[int], kind: LocationKind,

@@ -24,7 +24,7 @@ from erp_inventory.reservations import (
     ship_reservations,
     ship_reserved,
 )
-from erp_inventory.warehouses import LocationKind, warehouse_location
+from erp_inventory.warehouses import Location, LocationKind, warehouse_location
 from erp_sdk import ConflictError, NotFoundError, PermissionDenied, Principal, ValidationError
 
 
@@ -268,3 +268,47 @@ def test_shipping_reads_the_locations_only_after_they_changed(kernel, stocked, r
         ctx.records("inventory.location").create(
             {"code": "EXTRA", "name": "Extra", "kind": "damaged"})
     assert location_reads(ship_reserved_now[3]) != []
+
+
+def test_virtual_locations_below_zero_never_refuse_a_move(kernel, run, warehouse, stocked,
+                                                          reserved):
+    """Only the locations goods are taken from must hold them: a virtual location is the
+    other side of moves and may stand below zero (units found by an adjustment, more
+    returned by customers than shipped to them)."""
+    from erp_inventory.movements import adjust, return_to_stock
+
+    product = stocked("10")
+    run(adjust, warehouse, product, Decimal(5), "found")  # the adjustment location: -5
+    run(adjust, warehouse, product, Decimal(-2), "lost")  # taken from storage, to it
+    run(return_to_stock, warehouse, product, Decimal(4))  # the customer location: -4
+    run(ship_reserved, reserved(product, "3", "o:1"))  # to the customer location
+    with kernel.transaction() as session:
+        by_kind = dict(session.execute(
+            sa.select(Location.kind, Balance.quantity)
+            .join(Location, Location.id == Balance.location_id)
+            .where(Balance.product_id == product,
+                   Location.kind.in_(["storage", "adjustment", "customer"]))).all())
+    assert by_kind == {"storage": Decimal(14), "adjustment": Decimal(-3),
+                       "customer": Decimal(-1)}
+    assert_caches_match_ledger(kernel)
+
+
+def test_a_location_with_stock_history_keeps_its_kind_warehouse_and_virtual_code(
+        kernel, warehouse, stocked, reserved, run):
+    """The ledger and the locations each process keeps depend on them."""
+    product = stocked("5")
+    run(ship_reserved, reserved(product, "1", "o:1"))
+    with kernel.context() as ctx:
+        storage = warehouse_location(ctx.session, warehouse).id
+        customer = ctx.records("inventory.location").list(
+            [("code", "virtual/customer")])["items"][0]["id"]
+        empty = ctx.records("inventory.location").create(
+            {"code": "W-NEW", "name": "New", "kind": "storage", "warehouse_id": warehouse})["id"]
+    for location, change in ((storage, {"kind": "output"}), (storage, {"warehouse_id": None}),
+                             (customer, {"code": "virtual/client"})):
+        with kernel.context() as ctx, pytest.raises(ConflictError, match="stock history"):
+            ctx.records("inventory.location").update(location, change)
+    with kernel.context() as ctx:  # what the ledger does not depend on may change
+        assert ctx.records("inventory.location").update(storage, {"name": "Main shelf",
+                                                                  "code": "W-MAIN"})
+        assert ctx.records("inventory.location").update(empty, {"kind": "output"})
