@@ -13,7 +13,7 @@ core here), each process with its own kernel and connections, as a server's work
 Prints one line per configuration:
 
     order_pipeline backend=postgresql mode=inprocess processes=2 workers=8 orders=400 \
-        runs=3 orders_per_s=77.0 queries_per_order=34.0 ratio_to_bare=0.47
+        runs=3 orders_per_s=52.0 queries_per_order=30.1 ratio_to_bare=0.44
 
     python bench/order_pipeline.py [--quick] [--database-url URL]
         [--mode inprocess|http|bare|all] [--processes 1,2] [--runs N] [--orders N]
