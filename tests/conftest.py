@@ -66,6 +66,22 @@ def make_kernel(database_url: str) -> Iterator[Callable[..., Kernel]]:
 
 
 @pytest.fixture
+def boot_plugins(use_plugins: Callable[..., None], make_kernel: Callable[..., Kernel]
+                 ) -> Callable[..., Kernel]:
+    """``boot_plugins("desk", "flaky", cache_seconds=0)``: a booted kernel on this test's
+    database with those test plugins enabled and those settings (each call a new one)."""
+
+    def boot(*plugins: str, **settings: object) -> Kernel:
+        use_plugins(*plugins)
+        kernel = make_kernel(**settings)
+        kernel.initialise()
+        kernel.enable(list(plugins))
+        return kernel.boot()
+
+    return boot
+
+
+@pytest.fixture
 def kernel(make_kernel: Callable[..., Kernel]) -> Kernel:
     """An initialised kernel on this test's database, nothing enabled, not booted."""
     kernel = make_kernel()

@@ -14,16 +14,8 @@ TITLES = sa.text("SELECT title FROM desk_ticket ORDER BY id")
 
 
 @pytest.fixture
-def make_desk(use_plugins, make_kernel):
-    use_plugins("desk")
-
-    def make(**settings: object) -> Kernel:
-        kernel = make_kernel(**settings)
-        kernel.initialise()
-        kernel.enable(["desk"])
-        return kernel.boot()
-
-    return make
+def make_desk(boot_plugins):
+    return lambda **settings: boot_plugins("desk", **settings)
 
 
 def _titles(kernel: Kernel, loads: list[int]) -> tuple[str, ...]:

@@ -29,16 +29,8 @@ PROBLEM_JSON = "application/problem+json"
 
 
 @pytest.fixture
-def boot_desk(use_plugins, make_kernel) -> Callable[..., Kernel]:
-    use_plugins("desk", "flaky")
-
-    def boot(**settings: object) -> Kernel:
-        kernel = make_kernel(**settings)
-        kernel.initialise()
-        kernel.enable(["flaky"])
-        return kernel.boot()
-
-    return boot
+def boot_desk(boot_plugins) -> Callable[..., Kernel]:
+    return lambda **settings: boot_plugins("desk", "flaky", **settings)
 
 
 def tickets(kernel: Kernel, title: str) -> int:

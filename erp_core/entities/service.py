@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.orm import make_transient_to_detached
 
 from erp_core.audit import diff, record_change
-from erp_core.db.loaded import loaded_object
+from erp_core.db.loaded import attach_loaded, loaded_object
 from erp_core.db.types import utcnow
 from erp_core.entities.fields import FieldValueError
 from erp_core.entities.held import recall, remember
@@ -179,13 +178,10 @@ class BoundEntityService(EntityService):
             return loaded
         if recall(self.session, self.entity, record["id"]) != dict(record):
             return self.session.get(model, record["id"])  # not as held (or not held): read
-        columns = sa.inspect(model).columns.keys()
+        columns = sa.inspect(model).local_table.c
         values = {name: self.entity.fields[name].from_json(value)
                   for name, value in record.items() if name in columns}
-        instance = model(**values)
-        make_transient_to_detached(instance)  # as if loaded: no history, the rest expired
-        self.session.add(instance)
-        return instance
+        return attach_loaded(self.session, model, [values])[0]  # the rest loads on use
 
     def list(self, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
         """One page: ``{"items": [...], "next_cursor": str | None}`` (+ ``total`` on request)."""

@@ -254,8 +254,8 @@ def change_stocks(session: Session, deltas: Mapping[StockKey, tuple[Decimal, Dec
     now = utcnow()
     parameters = [_parameters(key, *deltas[key], now) for key in keys]
     if len(keys) > 1 and session.get_bind().dialect.name == "postgresql":
-        document = json.dumps([{k: str(v) if isinstance(v, Decimal) else v
-                                for k, v in p.items() if k != "now"} for p in parameters])
+        document = _json_rows([{k: v for k, v in p.items() if k != "now"}
+                               for p in parameters])
         rows = {(row.product_id, row.warehouse_id): row for row in session.execute(
             _CHANGE_MANY, {"rows": document, "now": now})}
     else:
@@ -276,6 +276,13 @@ def change_stocks(session: Session, deltas: Mapping[StockKey, tuple[Decimal, Dec
         changes[key] = StockChange(key[1], row.available - delta_available, row.available,
                                    row.minimum, row.maximum)
     return {key: changes.get(key) or _unchanged(session, key) for key in deltas}
+
+
+def _json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Rows for a statement's ``json_to_recordset`` parameter: decimals travel as text,
+    which ``numeric`` reads exactly."""
+    return json.dumps([{k: str(v) if isinstance(v, Decimal) else v for k, v in row.items()}
+                       for row in rows])
 
 
 def _parameters(key: StockKey, on_hand: Decimal, reserved: Decimal,
@@ -360,8 +367,8 @@ def _take_and_add_statement() -> Any:
     parameter. A materialised CTE locks the rows that exist in (location, product)
     order and reads each one's latest version after any wait for its lock; the check
     is made on what it read, for the rows something is taken from (a virtual location,
-    which may stand below zero, is only added to). When a source is short nothing is written and the
-    statement returns every shortfall; otherwise it returns nothing."""
+    which may stand below zero, is only added to). When a source is short nothing is
+    written and the statement returns every shortfall; otherwise it returns nothing."""
     balance = _BALANCES.name
     return sa.text(
         "WITH erp_changes AS (SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS"
@@ -515,9 +522,9 @@ class Ledger:
                       ) -> None:
         """PostgreSQL: ``_check_sources`` and the balances' update in one statement (a
         shipment's round trips are most of its cost)."""
-        document = json.dumps([{"location": location_id, "product": product_id,
-                                "delta": str(deltas[location_id, product_id]),
-                                "take": str(takes.get((location_id, product_id), ZERO))}
+        document = _json_rows([{"location": location_id, "product": product_id,
+                                "delta": deltas[location_id, product_id],
+                                "take": takes.get((location_id, product_id), ZERO)}
                                for location_id, product_id in keys])
         short = self.session.execute(_TAKE_AND_ADD, {"rows": document}).all()
         if short:
@@ -566,7 +573,7 @@ def locations_keep_their_place_in_the_ledger(ctx: Context, event: WriteEvent) ->
     """A location's kind and warehouse say which stock its moves change, and a virtual
     location is found by its code: once goods have moved through a location they stay
     as they are (create another location instead), so the ledger, the stock levels and
-    the locations the process keeps (``look_up_known_locations``) can never disagree."""
+    the locations the process keeps (``look_up_locations``) can never disagree."""
     before = event.before or {}
     fixed = [name for name in ("kind", "warehouse_id", "code")
              if name in event.changes and event.changes[name] != before.get(name)

@@ -31,7 +31,7 @@ from erp_inventory.ledger import (
 )
 from erp_inventory.warehouses import (
     LocationKind,
-    look_up_known_locations,
+    look_up_locations,
     virtual_location,
     warehouse_location,
 )
@@ -224,8 +224,8 @@ def _ship(ctx: Context, found: Mapping[int, Any], items: Sequence[tuple[int, Dec
                                   f" {reservation_id}", {"quantity": "out of range"})
         left[reservation_id] = remaining - quantity
         quantities.append(quantity)
-    look_up_known_locations(ctx, {row.warehouse_id for row in found.values()},
-                            virtual=[LocationKind.CUSTOMER])
+    look_up_locations(ctx, {row.warehouse_id for row in found.values()},
+                      virtual=[LocationKind.CUSTOMER])
     customer = virtual_location(session, LocationKind.CUSTOMER).id
     rows = [found[reservation_id] for reservation_id, _ in items]
     move_ids, changes = Ledger(session).post_many([

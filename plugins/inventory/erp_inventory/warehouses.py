@@ -69,8 +69,8 @@ def _cached(session: Session, key: tuple[object, ...]) -> Location | None:
     """Locations looked up earlier in this transaction (they are read on every move).
 
     The cache lives in ``session.info``: a session is one transaction in the kernel, and
-    a rollback empties it (a location created in a rolled-back savepoint is gone). It is
-    not kept longer than the transaction because locations can be edited (API update).
+    a rollback empties it (a location created in a rolled-back savepoint is gone). What
+    outlives the transaction is the process's copy that ``look_up_locations`` keeps.
     """
     return session.info.get(_CACHE, {}).get(key)
 
@@ -98,71 +98,46 @@ def location_by_id(session: Session, location_id: int) -> Location:
     return _remember(session, ("id", location_id), location)
 
 
-_LOOKED_UP = sa.or_(
-    sa.and_(Location.warehouse_id.in_(sa.bindparam("warehouses", expanding=True)),
-            Location.kind == sa.bindparam("kind")),
-    Location.code.in_(sa.bindparam("codes", expanding=True)))
-_LOOK_UP = sa.select(Location).where(_LOOKED_UP).order_by(Location.id)
-_LOOK_UP_ROWS = sa.select(*(column for column in Location.__table__.c)).where(
-    _LOOKED_UP).order_by(Location.id)
+_COLUMNS = tuple(Location.__table__.c)
+_FIRST_OF_KIND = (sa.select(*_COLUMNS).where(Location.warehouse_id == sa.bindparam("warehouse"),
+                                             Location.kind == sa.bindparam("kind"))
+                  .order_by(Location.id).limit(1))
+_BY_CODE = sa.select(*_COLUMNS).where(Location.code == sa.bindparam("code"))
 
 
-def look_up_locations(session: Session, warehouse_ids: Iterable[int],
+def look_up_locations(ctx: Context, warehouse_ids: Iterable[int],
                       kind: LocationKind = LocationKind.STORAGE,
                       virtual: Iterable[LocationKind] = ()) -> None:
-    """Load into this transaction's cache, in one statement, the warehouses' locations of
-    a kind and the virtual locations a batch is about to use; ``warehouse_location`` and
+    """Load into this transaction's cache the warehouses' (first) locations of a kind and
+    the virtual locations a batch is about to use; ``warehouse_location`` and
     ``virtual_location`` then answer without a query (a missing virtual location is
-    still created by ``virtual_location``)."""
-    warehouses, codes = _not_looked_up(session, warehouse_ids, kind, virtual)
-    if warehouses or codes:
-        _remember_found(session, session.scalars(_LOOK_UP, {
-            "warehouses": warehouses, "kind": kind, "codes": codes}), kind, codes)
+    still created by ``virtual_location``).
 
-
-def look_up_known_locations(ctx: Context, warehouse_ids: Iterable[int],
-                            kind: LocationKind = LocationKind.STORAGE,
-                            virtual: Iterable[LocationKind] = ()) -> None:
-    """``look_up_locations`` from the process's copy of the committed locations
-    (``Context.cached``, one entry per warehouse and kind, and per virtual location): no
-    query while nobody changes locations, which shipping needs on every order. A change
-    made by another process is seen within the cache's seconds, one made by this
-    transaction at once; what the ledger relies on (kind, warehouse, a virtual
-    location's code) cannot change once stock moved through the location."""
+    They come from the process's copy of the committed locations (``Context.cached``,
+    one entry per warehouse and kind and per virtual location): no query while nobody
+    changes locations, which shipping needs on every order. A change made by another
+    process is seen within the cache's seconds, one made by this transaction at once;
+    what the ledger relies on (kind, warehouse, a virtual location's code) cannot change
+    once stock moved through the location."""
     session = ctx.session
-    warehouses, codes = _not_looked_up(session, warehouse_ids, kind, virtual)
 
-    def first(warehouses: list[int], codes: list[str]) -> tuple[dict[str, Any], ...]:
-        row = session.execute(_LOOK_UP_ROWS, {"warehouses": warehouses, "kind": kind,
-                                              "codes": codes}).mappings().first()
-        return () if row is None else (dict(row),)
+    def load(statement: Any, **params: Any) -> tuple[dict[str, Any], ...]:
+        return tuple(dict(row) for row in session.execute(statement, params).mappings())
 
-    rows: list[dict[str, Any]] = []
-    for warehouse_id in warehouses:  # its first location of the kind, by id
-        rows.extend(ctx.cached(("inventory.location", warehouse_id, kind),
-                               [Location.__tablename__], lambda w=warehouse_id: first([w], [])))
-    for code in codes:
-        rows.extend(ctx.cached(("inventory.location", code), [Location.__tablename__],
-                               lambda c=code: first([], [c])))
-    _remember_found(session, attach_loaded(session, Location, sorted(
-        rows, key=lambda row: row["id"])), kind, codes)
-
-
-def _not_looked_up(session: Session, warehouse_ids: Iterable[int], kind: LocationKind,
-                   virtual: Iterable[LocationKind]) -> tuple[list[int], list[str]]:
-    return (sorted({w for w in warehouse_ids
-                    if _cached(session, ("warehouse", w, kind)) is None}),
-            sorted({f"virtual/{v}" for v in virtual
-                    if _cached(session, ("virtual", f"virtual/{v}")) is None}))
-
-
-def _remember_found(session: Session, locations: Iterable[Location], kind: LocationKind,
-                    codes: list[str]) -> None:
-    for location in locations:  # in id order
-        if location.code in codes:
-            _remember(session, ("virtual", location.code), location)
-        elif _cached(session, ("warehouse", location.warehouse_id, kind)) is None:
-            _remember(session, ("warehouse", location.warehouse_id, kind), location)  # first
+    tables = [Location.__tablename__]
+    for warehouse_id in set(warehouse_ids):
+        if _cached(session, ("warehouse", warehouse_id, kind)) is None:
+            rows = ctx.cached(("inventory.location", warehouse_id, kind), tables,
+                              lambda w=warehouse_id: load(_FIRST_OF_KIND, warehouse=w,
+                                                          kind=kind))
+            for location in attach_loaded(session, Location, rows):
+                _remember(session, ("warehouse", warehouse_id, kind), location)
+    for code in {f"virtual/{v}" for v in virtual}:
+        if _cached(session, ("virtual", code)) is None:
+            rows = ctx.cached(("inventory.location", code), tables,
+                              lambda c=code: load(_BY_CODE, code=c))
+            for location in attach_loaded(session, Location, rows):
+                _remember(session, ("virtual", code), location)
 
 
 _ADD_LOCATION = Upsert(lambda insert: insert(Location.__table__)
