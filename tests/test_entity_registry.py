@@ -7,9 +7,11 @@ from collections.abc import Callable
 
 import attrs
 import pytest
+import sqlalchemy as sa
 from api_client import *  # noqa: F403  (fixtures of the shop app)
 
-from erp_core.entities.registry import plural_collection
+from erp_core.entities.declaration import Entity
+from erp_core.entities.registry import ID_PARAMETER, EntityRegistry, plural_collection
 from erp_core.errors import PluginError
 from erp_core.kernel import Kernel
 
@@ -99,3 +101,17 @@ def test_a_faulty_entity_declaration_stops_the_boot_with_an_error_naming_the_plu
     assert f"plugin {plugin!r}" in raised.value.message
     for fragment in fragments:
         assert fragment in raised.value.message
+
+
+def test_a_column_named_like_the_kernels_id_parameter_is_refused():
+    metadata = sa.MetaData()
+    table = sa.Table("clash_gadget", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("version", sa.Integer), sa.Column(ID_PARAMETER, sa.Integer))
+
+    class Gadget:
+        __table__ = table
+
+    with pytest.raises(PluginError) as raised:
+        EntityRegistry.build([("clash", [Entity("gadget", Gadget)])])
+    assert raised.value.plugin == "clash"
+    assert f"column name {ID_PARAMETER!r} is the kernel's" in raised.value.message

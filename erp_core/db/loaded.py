@@ -9,12 +9,17 @@ them back).
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+
+_IMMUTABLE = (int, str, bytes, Decimal, dt.datetime, dt.date, dt.time, bool, type(None))
+"""Values shared with the cache as they are: nothing can change them in place."""
 
 
 def loaded_object(session: Session, model: type, record_id: Any) -> Any | None:
@@ -41,9 +46,9 @@ def attach_loaded(session: Session, model: type, rows: Iterable[Mapping[str, Any
     """Objects of ``model`` for rows read before (values by column name, as a select of
     its table's columns returns them, e.g. kept by ``Context.cached``), without a query:
     the object the session already holds for a row, else one built from the values
-    (copies of them: nothing is shared with the cache) and attached as if the session
-    had loaded it, with nothing to flush. For seldom-changing rows a hot path needs as
-    objects."""
+    (mutable ones copied: nothing changeable is shared with the cache) and attached as
+    if the session had loaded it, with nothing to flush. For seldom-changing rows a hot
+    path needs as objects."""
     mapper = sa.inspect(model)
     table = mapper.local_table
     objects = []
@@ -55,7 +60,8 @@ def attach_loaded(session: Session, model: type, rows: Iterable[Mapping[str, Any
             held = mapper.class_manager.new_instance()
             for name, value in values.items():
                 attribute = mapper.get_property_by_column(table.c[name]).key
-                set_committed_value(held, attribute, copy.deepcopy(value))
+                set_committed_value(held, attribute, value if isinstance(value, _IMMUTABLE)
+                                    else copy.deepcopy(value))
             make_transient_to_detached(held)
             session.add(held)
         objects.append(held)

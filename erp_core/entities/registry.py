@@ -18,6 +18,9 @@ from erp_core.entities.declaration import SERVER_SET, Entity, EntityExtension
 from erp_core.entities.fields import Field, field_from_column
 from erp_core.errors import NotFoundError, PluginError
 
+ID_PARAMETER = "erp_record_id"
+"""The name of the id parameter of ``RegisteredEntity.update_by_id``; no column may take it."""
+
 _ENTITY_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 
 
@@ -92,6 +95,12 @@ class RegisteredEntity:
     taking the weaker one first and upgrading can deadlock with a foreign key check."""
     key_columns: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
     """The fields of the entity's own table that have a unique index or constraint."""
+    insert: sa.Insert = attrs.field(init=False, eq=False, repr=False)
+    """INSERT into the entity's own table ``RETURNING`` the record; the values come as
+    the execution's parameters. Built once, so its cache key is computed once."""
+    update_by_id: sa.Update = attrs.field(init=False, eq=False, repr=False)
+    """UPDATE of one record (parameter ``ID_PARAMETER``) ``RETURNING`` it; the other
+    parameters are the new values."""
 
     def __attrs_post_init__(self) -> None:
         # Derived once: the service reads them on every call.
@@ -108,6 +117,10 @@ class RegisteredEntity:
         derived["tables"] = _reached_by_actions([self.table, *(e.table for e in self.extensions)])
         derived["by_id_locked_for_key"] = derived["by_id"].with_for_update(of=self.table)
         derived["key_columns"] = frozenset(_unique_columns(self.table))
+        derived["insert"] = sa.insert(self.table).returning(*derived["returned"])
+        derived["update_by_id"] = (
+            sa.update(self.table).where(self.table.c.id == sa.bindparam(ID_PARAMETER))
+            .returning(*derived["returned"]))
         for name, value in derived.items():
             object.__setattr__(self, name, value)
 
@@ -296,6 +309,9 @@ def _entity(full: str, plugin: str, declaration: Entity,
         if required not in columns:
             raise _error(plugin, f"model {declaration.model.__name__} of {full!r} has no"
                          f" {required!r} column; inherit erp_sdk.RecordMixin")
+    if ID_PARAMETER in table.c:
+        raise _error(plugin, f"model {declaration.model.__name__} of {full!r}: the column name"
+                     f" {ID_PARAMETER!r} is the kernel's")
     try:
         read = _schema_fields(declaration.read_schema)
         write = _schema_fields(declaration.write_schema)

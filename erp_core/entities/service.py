@@ -27,7 +27,7 @@ from erp_core.entities.query import (
     page_statement,
     parse_list_query,
 )
-from erp_core.entities.registry import RegisteredEntity
+from erp_core.entities.registry import ID_PARAMETER, RegisteredEntity
 from erp_core.errors import (
     ConflictError,
     NotFoundError,
@@ -311,16 +311,14 @@ class BoundEntityService(EntityService):
         self._notify("before", WriteEvent(self.entity.name, "create", None, None, None, values))
         derived = self.entity.declaration.derived_from_id
         with _constraints(self.entity):
-            row = self.session.execute(
-                sa.insert(table).values({**defaults, "version": 1, **base})
-                .returning(*self.entity.returned)).mappings().one()
+            row = self.session.execute(self.entity.insert,
+                                       {**defaults, "version": 1, **base}).mappings().one()
             record_id = row["id"]
             if derived:
-                row = self.session.execute(
-                    sa.update(table).where(self.entity.id_column == record_id)
-                    .values({**{name: derive(record_id) for name, derive in derived.items()},
-                             **{k: now for k in ("updated_at",) if k in table.c}})
-                    .returning(*self.entity.returned)).mappings().one()
+                row = self.session.execute(self.entity.update_by_id, {
+                    **{name: derive(record_id) for name, derive in derived.items()},
+                    **{k: now for k in ("updated_at",) if k in table.c},
+                    ID_PARAMETER: record_id}).mappings().one()
             self._write_extensions(record_id, by_extension)
         self._require_in_scope(record_id)
         after = self._reread(record_id) if by_extension else self.to_json(row)

@@ -75,6 +75,9 @@ class ReservationLine:
     origin: str
 
 
+_INSERT_RESERVATIONS = sa.insert(Reservation.__table__).returning(Reservation.__table__.c.id)
+
+
 def reserve(ctx: Context, warehouse_id: int, lines: Sequence[ReservationLine]) -> list[int]:
     """Reserve every line in one warehouse, or nothing; returns the reservation ids."""
     ctx.principal.require("inventory.stock.reserve")
@@ -91,9 +94,8 @@ def reserve(ctx: Context, warehouse_id: int, lines: Sequence[ReservationLine]) -
              "quantity": line.quantity, "remaining": line.quantity, "origin": line.origin,
              "state": ReservationState.ACTIVE, "version": 1, "created_at": now,
              "updated_at": now} for line in lines]
-    table = Reservation.__table__
     try:
-        ids = list(ctx.session.scalars(sa.insert(table).returning(table.c.id), rows))
+        ids = list(ctx.session.scalars(_INSERT_RESERVATIONS, rows))
     except sa.exc.IntegrityError:
         raise ValidationError("a reserved product or the warehouse does not exist",
                               {"product_id": "does not exist"}) from None
@@ -107,6 +109,7 @@ def reserve(ctx: Context, warehouse_id: int, lines: Sequence[ReservationLine]) -
         # Undo this call's own writes (the stock rows are put back already), so a caller
         # that catches the error and goes on in the same transaction (trying another
         # warehouse) is left with nothing reserved.
+        table = Reservation.__table__
         ctx.session.execute(sa.delete(table).where(table.c.id.in_(ids)))
         raise
     changes = {product_id: change for (product_id, _), change in sorted(changed.items())}

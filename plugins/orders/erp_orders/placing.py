@@ -47,7 +47,8 @@ class OrderRequest:
     notes: str | None = None
 
 
-_INSERT_LINES = sa.insert(OrderLine)
+_INSERT_LINES = sa.insert(OrderLine.__table__)
+_PRODUCTS = sa.select(Product).where(Product.id.in_(sa.bindparam("ids", expanding=True)))
 
 
 _SHIP = sa.orm.aliased(Address, name="ship")
@@ -124,8 +125,8 @@ def place(ctx: Context, request: OrderRequest) -> PlacedOrder:
     if warehouse_id is None:
         raise ValidationError("say which warehouse serves the order (or give the channel"
                               " a default warehouse)", {"warehouse_id": "required"})
-    products = {p.id: p for p in ctx.session.scalars(sa.select(Product).where(
-        Product.id.in_({line.product_id for line in request.lines})))}
+    products = {p.id: p for p in ctx.session.scalars(
+        _PRODUCTS, {"ids": sorted({line.product_id for line in request.lines})})}
     rows = []
     for number, line in enumerate(request.lines):
         product = products.get(line.product_id)

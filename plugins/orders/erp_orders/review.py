@@ -84,9 +84,11 @@ def _address_mismatch(ctx: Context, order: Order, policy: PolicySettings | None)
     return None if same else "shipping address differs from the customer's default"
 
 
+_FLAGGED = sa.select(Customer.flagged).where(Customer.id == sa.bindparam("customer_id"))
+
+
 def _flagged_customer(ctx: Context, order: Order, policy: PolicySettings | None) -> str | None:
-    flagged = ctx.session.scalar(sa.select(Customer.flagged).where(
-        Customer.id == order.customer_id))
+    flagged = ctx.session.scalar(_FLAGGED, {"customer_id": order.customer_id})
     return "the customer is flagged" if flagged else None
 
 
