@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from erp_core.db.descriptions import ColumnDescription
+from erp_core.db.descriptions import ColumnDescription, Description
 from erp_core.db.engine import create_engine
 
 QUERY = ("SELECT 1 AS one, 'x'::varchar(5) AS text, 2.50::numeric(10, 2) AS amount,"
@@ -65,3 +65,23 @@ def test_sqlalchemy_reads_rows_through_them(engine):
         row = connection.execute(sa.text("SELECT amount AS a, at FROM described")).one()
         assert row.a == Decimal("1.25")
         assert row.at == at
+
+
+def test_a_statement_sqlalchemy_has_met_before_never_builds_its_description(engine,
+                                                                            monkeypatch):
+    built = []
+    columns = Description._columns
+
+    def spied(self):
+        if self._built is None:
+            built.append(len(self))
+        return columns(self)
+
+    monkeypatch.setattr(Description, "_columns", spied)
+    statement = sa.select(sa.literal(1).label("one"), sa.literal("x").label("two"))
+    with engine.connect() as connection:
+        assert connection.execute(statement).one() == (1, "x")  # first time: read
+        assert built == [2]
+        for _ in range(3):
+            assert connection.execute(statement).one()._mapping == {"one": 1, "two": "x"}
+    assert built == [2]

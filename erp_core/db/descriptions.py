@@ -3,15 +3,18 @@
 SQLAlchemy reads ``cursor.description`` after every statement, and psycopg builds a
 ``Column`` object per result column for it, each looking its type up in the adapters
 map: 7% of the client's instructions on the order flow, most of it for the columns a
-``RETURNING`` sends back. The cursor here builds plain named tuples from the
-result's names and type oids instead; SQLAlchemy reads nothing else from them. The
-fields psycopg would compute from the type (display size, precision, scale) are
+``RETURNING`` sends back. Yet SQLAlchemy looks into the description only for a
+statement whose result columns it has not met before; for the others it only asks
+whether there is one. The cursor here hands out a description built on first use, of
+plain named tuples from the result's names and type oids, the only fields SQLAlchemy
+reads. Those psycopg would compute from the type (display size, precision, scale) are
 ``None``, which DB-API 2 allows.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple, overload
 
 import psycopg
 from psycopg.pq import ExecStatus
@@ -31,18 +34,58 @@ class ColumnDescription(NamedTuple):
     null_ok: bool | None = None
 
 
+class Description(Sequence[ColumnDescription]):
+    """A result's ``cursor.description``, built on first use: SQLAlchemy looks into it
+    only for a statement whose result columns it has not seen before, and otherwise
+    only asks whether there is one."""
+
+    __slots__ = ("_built", "_encoding", "_result")
+
+    def __init__(self, result: Any, encoding: str) -> None:
+        self._result, self._encoding = result, encoding
+        self._built: list[ColumnDescription] | None = None
+
+    def _columns(self) -> list[ColumnDescription]:
+        if self._built is None:
+            result, encoding = self._result, self._encoding
+            self._built = [ColumnDescription(_name(result.fname(index), index, encoding),
+                                             result.ftype(index))
+                           for index in range(result.nfields)]
+        return self._built
+
+    def __len__(self) -> int:
+        return self._result.nfields if self._built is None else len(self._built)
+
+    @overload
+    def __getitem__(self, index: int) -> ColumnDescription: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ColumnDescription]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        return self._columns()[index]
+
+    def __iter__(self) -> Iterator[ColumnDescription]:
+        return iter(self._columns())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return self._columns() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # compared by value, like the list it stands for
+
+    def __repr__(self) -> str:
+        return repr(self._columns())
+
+
 class LeanDescriptionCursor(psycopg.Cursor[Any]):
-    """A psycopg cursor whose ``description`` costs a tuple per column."""
+    """A psycopg cursor whose ``description`` costs nothing until it is read."""
 
     @property
-    def description(self) -> list[ColumnDescription] | None:  # type: ignore[override]
+    def description(self) -> Description | None:  # type: ignore[override]
         result = self.pgresult
         if not result or not (result.nfields or result.status in _RESULTS_WITH_ROWS):
             return None
-        encoding = self._encoding
-        return [ColumnDescription(_name(result.fname(index), index, encoding),
-                                  result.ftype(index))
-                for index in range(result.nfields)]
+        return Description(result, self._encoding)
 
 
 def _name(raw: bytes | None, index: int, encoding: str) -> str:
