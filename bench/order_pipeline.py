@@ -1,19 +1,27 @@
-"""Orders per second through the whole order flow that exists.
+"""Orders per second through the whole order flow that exists, and the CPU each costs.
 
 Each order goes through place (3 lines) -> confirm (review rules, stock reservation) ->
 ship -> complete, each step its own transaction as a client would send it. Three modes:
 ``inprocess`` calls the services from worker threads; ``http`` starts a real server
 (``erp serve --workers N``) and sends the same four requests per order over HTTP from
-concurrent clients; ``bare`` is the baseline: the same transactions on the same tables
-written directly in SQLAlchemy Core, without the product (see ``_bare_pipeline.py``), so
-the other figures can be read as a ratio to what the stack itself does on this machine.
-``inprocess`` and ``bare`` run once in one process (its threads share one interpreter
-lock) and once in as many processes as ``--processes`` says (default 1 and 2: one per
-core here), each process with its own kernel and connections, as a server's workers are.
-Prints one line per configuration:
+concurrent clients (keep-alive connections of a lean client, see ``_http.py``); ``bare``
+is the baseline: the same transactions on the same tables written directly in
+SQLAlchemy Core, without the product (see ``_bare_pipeline.py``), so the other figures
+can be read as a ratio to what the stack itself does on this machine. ``inprocess`` and
+``bare`` run once in one process (its threads share one interpreter lock) and once in as
+many processes as ``--processes`` says (default 1 and 2: one per core here), each
+process with its own kernel and connections, as a server's workers are.
+
+Each line also says where the CPU goes, in milliseconds per order (medians): the
+product's processes (``cpu_ms``: the benchmark's own in ``inprocess`` and ``bare``, the
+server's in ``http``), the HTTP clients' (``client_cpu_ms``) and PostgreSQL's
+(``db_cpu_ms``, when it runs on this machine), and the orders per second the machine's
+cores could give at that cost if nothing else held them back
+(``cpu_bound_orders_per_s``). Prints one line per configuration:
 
     order_pipeline backend=postgresql mode=inprocess processes=2 workers=8 orders=400 \
-        runs=3 orders_per_s=52.0 queries_per_order=30.1 ratio_to_bare=0.44
+        runs=3 orders_per_s=91.6 queries_per_order=30.0 ratio_to_bare=0.61 \
+        cpu_ms_per_order=12.56 db_cpu_ms_per_order=7.73 cpu_bound_orders_per_s=99
 
     python bench/order_pipeline.py [--quick] [--database-url URL]
         [--mode inprocess|http|bare|all] [--processes 1,2] [--runs N] [--orders N]
@@ -43,7 +51,9 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _bare_pipeline import ConnectionPerThread, order_flow
+from _clocks import Reading, Span, process_tree_cpu
 from _database import scratch_database
+from _http import HttpStatusError, JsonClient
 
 from erp_core.kernel import Kernel
 from erp_core.security.accounts import create_token, create_user
@@ -95,11 +105,11 @@ def lines_for(number: int, products: list[int]) -> list[tuple[int, str]]:
     return [(products[(number * 3 + k) % len(products)], str(1 + k)) for k in range(3)]
 
 
-def run_threads(one: Callable[[int], None], orders: int, workers: int,
-                start: Callable[[], None] = lambda: None) -> float:
-    """Orders per second with ``workers`` threads each taking the next order number,
+def run_threads(one: Callable[[int], None], orders: int, workers: int, database: str,
+                start: Callable[[], None] = lambda: None) -> tuple[Reading, Reading]:
+    """Send ``orders`` orders from ``workers`` threads each taking the next order number,
     after ``WARM_UP`` orders sent one by one; ``start`` is called just before the clock
-    starts (processes wait there for each other)."""
+    starts (processes wait there for each other). The clocks when it started and ended."""
     for number in range(WARM_UP):
         one(number)
     start()
@@ -115,11 +125,11 @@ def run_threads(one: Callable[[int], None], orders: int, workers: int,
                 return
             one(number)
 
-    began = time.perf_counter()
+    first = Reading.now(database)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for future in [pool.submit(work) for _ in range(workers)]:
             future.result()
-    return orders / (time.perf_counter() - began)
+    return first, Reading.now(database)
 
 
 def counting_queries(kernel: Kernel) -> Callable[[], int]:
@@ -128,8 +138,8 @@ def counting_queries(kernel: Kernel) -> Callable[[], int]:
     return lambda: next(queries)
 
 
-def run_inprocess(kernel: Kernel, setup: dict, orders: int, workers: int,
-                  begin: Callable[[], None] = lambda: None) -> tuple[float, float]:
+def run_inprocess(kernel: Kernel, setup: dict, orders: int, workers: int, database: str,
+                  begin: Callable[[], None] = lambda: None) -> Span:
     system = Principal.system("bench")
     queries = counting_queries(kernel)
 
@@ -150,32 +160,34 @@ def run_inprocess(kernel: Kernel, setup: dict, orders: int, workers: int,
             first[0] = queries()
         one(number)
 
-    per_s = run_threads(counted, orders, workers, begin)
-    return per_s, (queries() - first[0] - 1) / orders
+    started, ended = run_threads(counted, orders, workers, database, begin)
+    return Span.between(orders, started, ended, (queries() - first[0] - 1) / orders)
 
 
-def run_bare(kernel: Kernel, setup: dict, orders: int, workers: int,
-             begin: Callable[[], None] = lambda: None) -> tuple[float, float]:
+def run_bare(kernel: Kernel, setup: dict, orders: int, workers: int, database: str,
+             begin: Callable[[], None] = lambda: None) -> Span:
     queries = counting_queries(kernel)
     flow = order_flow(kernel.engine, setup)
     connection = ConnectionPerThread(kernel.engine)
     try:
         before = queries()
-        per_s = run_threads(lambda n: flow(n, lines_for(n, setup["products"]), connection()),
-                            orders, workers, begin)
-        return per_s, (queries() - before - 1) / (orders + WARM_UP)
+        started, ended = run_threads(
+            lambda n: flow(n, lines_for(n, setup["products"]), connection()),
+            orders, workers, database, begin)
+        return Span.between(orders, started, ended,
+                            (queries() - before - 1) / (orders + WARM_UP))
     finally:
         connection.close()
 
 
 def run_http(database: str, setup: dict, orders: int, workers: int,
-             server_workers: int) -> float:
+             server_workers: int) -> Span:
     with tempfile.TemporaryFile(mode="w+") as log:  # the server's output, shown on a failure
         return _run_http(database, setup, orders, workers, server_workers, log)
 
 
 def _run_http(database: str, setup: dict, orders: int, workers: int,
-              server_workers: int, log: Any) -> float:
+              server_workers: int, log: Any) -> Span:
     env = {**os.environ, "ERP_DATABASE_URL": database, "ERP_DATABASE_POOL_SIZE": "8"}
     port = 18000 + os.getpid() % 1000
     server = subprocess.Popen(
@@ -195,31 +207,35 @@ def _run_http(database: str, setup: dict, orders: int, workers: int,
             raise RuntimeError("the server did not start")
         headers = {"Authorization": f"Bearer {setup['token']}"}
         local = threading.local()
-        clients: list[httpx.Client] = []
+        clients: list[JsonClient] = []
 
         def one(number: int) -> None:
             if not hasattr(local, "client"):  # one keep-alive connection per client thread
-                local.client = httpx.Client(base_url=base, headers=headers, timeout=60)
+                local.client = JsonClient("127.0.0.1", port, headers)
                 clients.append(local.client)
             client = local.client
             body = {"channel_id": setup["channel"], "customer_id": setup["customer"],
                     "lines": [{"product_id": p, "quantity": q}
                               for p, q in lines_for(number, setup["products"])]}
-            response = client.post("/api/v1/orders/place", json=body)
-            response.raise_for_status()
-            order_id = response.json()["id"]
+            order_id = client.post("/api/v1/orders/place", body)["id"]
             for transition in ("confirm", "ship", "complete"):
-                client.post(f"/api/v1/orders/orders/{order_id}/{transition}").raise_for_status()
+                client.post(f"/api/v1/orders/orders/{order_id}/{transition}")
 
+        server_cpu: list[float] = []
         try:
-            return run_threads(one, orders, workers)
-        except httpx.HTTPStatusError:
+            started, ended = run_threads(
+                one, orders, workers, database,
+                lambda: server_cpu.append(process_tree_cpu(server.pid)))
+            server_cpu.append(process_tree_cpu(server.pid))
+        except HttpStatusError:
             log.seek(0)
             print(log.read()[-6000:], file=sys.stderr)
             raise
         finally:
             for client in clients:
                 client.close()
+        return Span(orders, started, ended, server_cpu[1] - server_cpu[0],
+                    ended.cpu - started.cpu)
     finally:
         server.terminate()
         try:
@@ -241,22 +257,15 @@ def one_process(mode: str, database: str, setup: dict, orders: int, workers: int
     threads; the processes start the clock together, after their warm-up."""
     kernel = Kernel(Settings.from_env({}, database_url=database, pool_size=20)).boot()
     try:
-        began: list[float] = []
-
-        def start() -> None:
-            barrier.wait()
-            began.append(time.monotonic())
-
-        _per_s, queries = RUNNERS[mode](kernel, setup, orders, workers, start)
-        results.put((began[0], time.monotonic(), queries))
+        results.put(RUNNERS[mode](kernel, setup, orders, workers, database, barrier.wait))
     finally:
         kernel.close()
 
 
 def run_processes(mode: str, database: str, setup: dict, orders: int, workers: int,
-                  processes: int) -> tuple[float, float]:
-    """Orders per second of ``processes`` processes together (from the first start to
-    the last finish), each sending ``orders / processes`` orders from ``workers`` threads."""
+                  processes: int) -> Span:
+    """``processes`` processes together (from the first start to the last finish), each
+    sending ``orders / processes`` orders from ``workers`` threads."""
     spawn = multiprocessing.get_context("spawn")
     barrier, results = spawn.Barrier(processes), spawn.Queue()
     share = orders // processes
@@ -265,7 +274,7 @@ def run_processes(mode: str, database: str, setup: dict, orders: int, workers: i
                 for _ in range(processes)]
     for child in children:
         child.start()
-    outcomes = []
+    outcomes: list[Span] = []
     while len(outcomes) < processes:
         try:
             outcomes.append(results.get(timeout=1))
@@ -277,25 +286,23 @@ def run_processes(mode: str, database: str, setup: dict, orders: int, workers: i
         child.join()
         if child.exitcode:
             raise RuntimeError(f"a benchmark process failed (exit {child.exitcode})")
-    elapsed = max(end for _, end, _ in outcomes) - min(began for began, _, _ in outcomes)
-    return share * processes / elapsed, statistics.mean(q for _, _, q in outcomes)
+    return Span.together(outcomes)
 
 
-def measure(mode: str, database_url: str, orders: int, processes: int) -> tuple[float, float]:
-    """One run of one mode on a scratch database: (orders per second, queries per order)."""
+def measure(mode: str, database_url: str, orders: int, processes: int) -> Span:
+    """One run of one mode on a scratch database."""
     with scratch_database(database_url) as database:
         kernel = Kernel(Settings.from_env({}, database_url=database, pool_size=20))
         setup = prepare(kernel)
         try:
             if mode in RUNNERS and processes == 1:
-                return RUNNERS[mode](kernel, setup, orders, WORKERS[mode])
+                return RUNNERS[mode](kernel, setup, orders, WORKERS[mode], database)
         finally:
             kernel.close()
         if mode in RUNNERS:
             return run_processes(mode, database, setup, orders, WORKERS[mode] // processes,
                                  processes)
-        return run_http(database, setup, orders, workers=WORKERS[mode],
-                        server_workers=2), float("nan")
+        return run_http(database, setup, orders, workers=WORKERS[mode], server_workers=2)
 
 
 WORKERS = {"bare": 8, "inprocess": 8, "http": 16}
@@ -321,19 +328,40 @@ def main() -> None:
     configurations = [(mode, int(p)) for mode in modes
                       for p in (args.processes.split(",") if mode in RUNNERS else ["1"])]
     for mode, processes in configurations:
-        results = [measure(mode, args.database_url, orders, processes) for _ in range(runs)]
-        per_s = statistics.median(r[0] for r in results)
-        queries = statistics.median(r[1] for r in results)
+        spans = [measure(mode, args.database_url, orders, processes) for _ in range(runs)]
+        per_s = statistics.median(s.units / s.seconds for s in spans)
         line = (f"order_pipeline backend={backend} mode={mode} processes={processes}"
                 f" workers={WORKERS[mode]} orders={orders} runs={runs} orders_per_s={per_s:.1f}")
         if mode != "http":
-            line += f" queries_per_order={queries:.1f}"
+            line += f" queries_per_order={statistics.median(s.queries for s in spans):.1f}"
         if mode == "bare":
             bare[processes] = per_s
         elif processes in bare:
             line += f" ratio_to_bare={per_s / bare[processes]:.2f}"
-        print(line, flush=True)
+        print(line + cpu_budget(spans, in_process_database=backend == "sqlite"), flush=True)
 
+
+def cpu_budget(spans: list[Span], in_process_database: bool) -> str:
+    """The CPU milliseconds per order of each party (medians), and the orders per second
+    the machine's cores could give at that cost if nothing else held them back."""
+    def per_order(seconds: list[float | None]) -> float | None:
+        if any(s is None for s in seconds):
+            return None
+        return statistics.median(s / span.units * 1000  # type: ignore[operator]
+                                 for s, span in zip(seconds, spans, strict=True))
+
+    parts = {"cpu_ms_per_order": per_order([s.cpu for s in spans]),
+             "client_cpu_ms_per_order": per_order([s.client_cpu for s in spans]),
+             "db_cpu_ms_per_order": per_order([s.database_cpu for s in spans])}
+    text = "".join(f" {name}={value:.2f}" for name, value in parts.items() if value is not None)
+    if parts["db_cpu_ms_per_order"] is not None or in_process_database:
+        total = sum(value for value in parts.values() if value is not None)
+        text += f" cpu_bound_orders_per_s={CORES * 1000 / total:.0f}"
+    return text
+
+
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+"""The cores this benchmark, its server and the database share."""
 
 if __name__ == "__main__":
     main()
