@@ -108,28 +108,42 @@ def lines_for(number: int, products: list[int]) -> list[tuple[int, str]]:
 def run_threads(one: Callable[[int], None], orders: int, workers: int, database: str,
                 start: Callable[[], None] = lambda: None) -> tuple[Reading, Reading]:
     """Send ``orders`` orders from ``workers`` threads each taking the next order number,
-    after ``WARM_UP`` orders sent one by one; ``start`` is called just before the clock
-    starts (processes wait there for each other). The clocks when it started and ended."""
-    for number in range(WARM_UP):
-        one(number)
-    start()
-    orders += WARM_UP
-    counter = itertools.count(WARM_UP)
+    after a warm-up of ``warm_up_orders(workers)`` sent the same way; ``start`` is called
+    just before the clock starts (processes wait there for each other). The clocks when
+    it started and ended."""
+    warm_up = warm_up_orders(workers)
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # the same threads for both
+        send_concurrently(pool, one, range(warm_up), workers)
+        start()
+        first = Reading.now(database)
+        send_concurrently(pool, one, range(warm_up, warm_up + orders), workers)
+        return first, Reading.now(database)
+
+
+def warm_up_orders(workers: int) -> int:
+    """Orders sent before the clock starts, as many at a time as in the run: every
+    connection of the pools is opened, and every statement compiled and prepared on it
+    (psycopg prepares a statement on its fifth use on a connection), as in a server that
+    has been up for a while."""
+    return max(10, 8 * workers)
+
+
+def send_concurrently(pool: ThreadPoolExecutor, one: Callable[[int], None], numbers: range,
+                      workers: int) -> None:
+    """``one(number)`` for every number, from ``workers`` threads taking the next one."""
+    counter = iter(numbers)
     lock = threading.Lock()
 
     def work() -> None:
         while True:
             with lock:
-                number = next(counter)
-            if number >= orders:
+                number = next(counter, None)
+            if number is None:
                 return
             one(number)
 
-    first = Reading.now(database)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in [pool.submit(work) for _ in range(workers)]:
-            future.result()
-    return first, Reading.now(database)
+    for future in [pool.submit(work) for _ in range(workers)]:
+        future.result()
 
 
 def counting_queries(kernel: Kernel) -> Callable[[], int]:
@@ -153,15 +167,14 @@ def run_inprocess(kernel: Kernel, setup: dict, orders: int, workers: int, databa
             with kernel.context(system) as ctx:
                 ctx.fire("orders.order", order_id, transition)
 
-    first = [0]
+    counted: list[int] = []
 
-    def counted(number: int) -> None:
-        if number == WARM_UP and not first[0]:
-            first[0] = queries()
-        one(number)
+    def begin_counting() -> None:
+        counted.append(queries())
+        begin()
 
-    started, ended = run_threads(counted, orders, workers, database, begin)
-    return Span.between(orders, started, ended, (queries() - first[0] - 1) / orders)
+    started, ended = run_threads(one, orders, workers, database, begin_counting)
+    return Span.between(orders, started, ended, (queries() - counted[0] - 1) / orders)
 
 
 def run_bare(kernel: Kernel, setup: dict, orders: int, workers: int, database: str,
@@ -169,13 +182,17 @@ def run_bare(kernel: Kernel, setup: dict, orders: int, workers: int, database: s
     queries = counting_queries(kernel)
     flow = order_flow(kernel.engine, setup)
     connection = ConnectionPerThread(kernel.engine)
+    counted: list[int] = []
+
+    def begin_counting() -> None:
+        counted.append(queries())
+        begin()
+
     try:
-        before = queries()
         started, ended = run_threads(
             lambda n: flow(n, lines_for(n, setup["products"]), connection()),
-            orders, workers, database, begin)
-        return Span.between(orders, started, ended,
-                            (queries() - before - 1) / (orders + WARM_UP))
+            orders, workers, database, begin_counting)
+        return Span.between(orders, started, ended, (queries() - counted[0] - 1) / orders)
     finally:
         connection.close()
 
@@ -242,10 +259,6 @@ def _run_http(database: str, setup: dict, orders: int, workers: int,
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
-
-
-WARM_UP = 10
-"""Orders sent before the clock starts: the first uses of each statement compile it."""
 
 
 RUNNERS = {"inprocess": run_inprocess, "bare": run_bare}
