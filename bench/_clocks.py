@@ -21,12 +21,13 @@ _LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1"}
 
 
 def _stat_seconds(pid: int | str) -> float:
-    """User and system CPU seconds of one process (all its threads), 0 once it is gone."""
+    """User and system CPU seconds of one process (all its threads) and of its children
+    that exited (a server's connections closed meanwhile), 0 once it is gone."""
     try:
         fields = (_PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+    return sum(int(field) for field in fields[11:15]) / _TICKS
 
 
 def _children(pid: int) -> list[int]:
@@ -50,21 +51,23 @@ def process_tree_cpu(pid: int) -> float:
 
 
 def database_cpu(url: str) -> float | None:
-    """CPU seconds of every PostgreSQL process on this machine, or ``None`` when the
-    database is not a PostgreSQL server on this machine (or /proc cannot tell)."""
+    """CPU seconds of every PostgreSQL process on this machine (other databases' work
+    included: run on a quiet server), or ``None`` when the database is not a PostgreSQL
+    server on this machine or /proc shows none of its processes."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() != "postgresql" or parsed.host not in _LOCAL_HOSTS \
             or not _PROC.is_dir():
         return None
-    total = 0.0
+    total, found = 0.0, False
     for entry in _PROC.iterdir():
         if entry.name.isdigit():
             try:
                 if (entry / "comm").read_text().strip() == "postgres":
                     total += _stat_seconds(entry.name)
+                    found = True
             except OSError:
                 continue
-    return total
+    return total if found else None
 
 
 class Reading(NamedTuple):

@@ -22,8 +22,7 @@ class HttpStatusError(Exception):
 
 
 class JsonClient:
-    """Requests over one HTTP/1.1 keep-alive connection (reopened if the server closed
-    it), bodies and responses as JSON."""
+    """Requests over one HTTP/1.1 keep-alive connection, bodies and responses as JSON."""
 
     def __init__(self, host: str, port: int, headers: dict[str, str],
                  timeout: float = 60) -> None:

@@ -123,9 +123,9 @@ def run_threads(one: Callable[[int], None], orders: int, workers: int, database:
 def warm_up_orders(workers: int) -> int:
     """Orders sent before the clock starts, as many at a time as in the run: every
     connection of the pools is opened, and every statement compiled and prepared on it
-    (psycopg prepares a statement on its fifth use on a connection), as in a server that
+    (psycopg prepares a statement on its sixth use on a connection), as in a server that
     has been up for a while."""
-    return max(10, 8 * workers)
+    return 10 * workers
 
 
 def send_concurrently(pool: ThreadPoolExecutor, one: Callable[[int], None], numbers: range,
@@ -146,16 +146,25 @@ def send_concurrently(pool: ThreadPoolExecutor, one: Callable[[int], None], numb
         future.result()
 
 
-def counting_queries(kernel: Kernel) -> Callable[[], int]:
-    queries = itertools.count()
-    sa.event.listen(kernel.engine, "before_cursor_execute", lambda *a: next(queries))
-    return lambda: next(queries)
+def run_counted(kernel: Kernel, one: Callable[[int], None], orders: int, workers: int,
+                database: str, begin: Callable[[], None]) -> Span:
+    """``run_threads`` counting the statements the kernel's engine sends per order while
+    the clock runs."""
+    counter = itertools.count()
+    sa.event.listen(kernel.engine, "before_cursor_execute", lambda *a: next(counter))
+    counted: list[int] = []
+
+    def start() -> None:
+        counted.append(next(counter))
+        begin()
+
+    started, ended = run_threads(one, orders, workers, database, start)
+    return Span.between(orders, started, ended, (next(counter) - counted[0] - 1) / orders)
 
 
 def run_inprocess(kernel: Kernel, setup: dict, orders: int, workers: int, database: str,
                   begin: Callable[[], None] = lambda: None) -> Span:
     system = Principal.system("bench")
-    queries = counting_queries(kernel)
 
     def one(number: int) -> None:
         with kernel.context(system) as ctx:
@@ -167,32 +176,17 @@ def run_inprocess(kernel: Kernel, setup: dict, orders: int, workers: int, databa
             with kernel.context(system) as ctx:
                 ctx.fire("orders.order", order_id, transition)
 
-    counted: list[int] = []
-
-    def begin_counting() -> None:
-        counted.append(queries())
-        begin()
-
-    started, ended = run_threads(one, orders, workers, database, begin_counting)
-    return Span.between(orders, started, ended, (queries() - counted[0] - 1) / orders)
+    return run_counted(kernel, one, orders, workers, database, begin)
 
 
 def run_bare(kernel: Kernel, setup: dict, orders: int, workers: int, database: str,
              begin: Callable[[], None] = lambda: None) -> Span:
-    queries = counting_queries(kernel)
     flow = order_flow(kernel.engine, setup)
     connection = ConnectionPerThread(kernel.engine)
-    counted: list[int] = []
-
-    def begin_counting() -> None:
-        counted.append(queries())
-        begin()
-
     try:
-        started, ended = run_threads(
-            lambda n: flow(n, lines_for(n, setup["products"]), connection()),
-            orders, workers, database, begin_counting)
-        return Span.between(orders, started, ended, (queries() - counted[0] - 1) / orders)
+        return run_counted(kernel, lambda n: flow(n, lines_for(n, setup["products"]),
+                                                  connection()),
+                           orders, workers, database, begin)
     finally:
         connection.close()
 
@@ -205,7 +199,9 @@ def run_http(database: str, setup: dict, orders: int, workers: int,
 
 def _run_http(database: str, setup: dict, orders: int, workers: int,
               server_workers: int, log: Any) -> Span:
-    env = {**os.environ, "ERP_DATABASE_URL": database, "ERP_DATABASE_POOL_SIZE": "8"}
+    # A pool per server worker as large as the clients, so no connection is opened or
+    # closed while the clock runs, whichever worker the clients land on.
+    env = {**os.environ, "ERP_DATABASE_URL": database, "ERP_DATABASE_POOL_SIZE": str(workers)}
     port = 18000 + os.getpid() % 1000
     server = subprocess.Popen(
         [sys.executable, "-m", "erp_core", "serve", "--host", "127.0.0.1", "--port", str(port),

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from erp_core.db.descriptions import ColumnDescription, Description
+from erp_core.db.descriptions import ColumnDescription, Description, LeanDescriptionCursor
 from erp_core.db.engine import create_engine
 
 QUERY = ("SELECT 1 AS one, 'x'::varchar(5) AS text, 2.50::numeric(10, 2) AS amount,"
@@ -46,6 +46,7 @@ def test_descriptions_name_and_type_every_column_as_psycopg_does(engine, postgre
 def test_statements_without_rows_have_no_description(engine):
     with engine.connect() as connection:
         cursor = connection.connection.dbapi_connection.cursor()
+        assert isinstance(cursor, LeanDescriptionCursor)
         cursor.execute("CREATE TEMPORARY TABLE t (id integer)")
         assert cursor.description is None
         cursor.execute("SELECT")  # a result with no columns still describes its rows

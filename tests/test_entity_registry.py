@@ -114,4 +114,4 @@ def test_a_column_named_like_the_kernels_id_parameter_is_refused():
     with pytest.raises(PluginError) as raised:
         EntityRegistry.build([("clash", [Entity("gadget", Gadget)])])
     assert raised.value.plugin == "clash"
-    assert f"column name {ID_PARAMETER!r} is the kernel's" in raised.value.message
+    assert f"may not be called {ID_PARAMETER!r}" in raised.value.message

@@ -358,3 +358,18 @@ def test_attach_loaded_gives_objects_without_a_query_and_prefers_the_held_one(de
     assert [s for s in ticket_reads if "WHERE desk_ticket.id" in s] == [ticket_reads[0]]
     with desk.context() as ctx:
         assert ctx.records("desk.ticket").get(first["id"])["title"] == "changed too"
+
+
+def test_values_kept_across_calls_are_handed_out_unshared_only_when_they_can_change():
+    import datetime as dt
+    from decimal import Decimal
+
+    from erp_core.db.loaded import unshared
+
+    nested = {"lines": [{"sku": "A", "quantity": "2"}]}
+    copied = unshared(nested)
+    copied["lines"][0]["quantity"] = "3"
+    assert nested == {"lines": [{"sku": "A", "quantity": "2"}]}
+    for value in (7, 2.5, "x", b"x", Decimal("1.10"), dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                  dt.date(2026, 1, 1), None):
+        assert unshared(value) is value

@@ -79,6 +79,11 @@ def test_computed_values_are_written_in_the_insert_but_never_the_kernels_columns
         for column in ("id", "version", "nonsense"):
             with pytest.raises(ValueError, match=repr(column)):
                 tickets.create({"title": "x", "customer_id": 1}, computed={column: 1})
+        with pytest.raises(ValueError, match="'state' is a SQL expression"):
+            tickets.create({"title": "x", "customer_id": 1},
+                           computed={"state": sa.literal("working")})
+    with desk.context() as ctx:
+        assert [t["title"] for t in ctx.records("desk.ticket").list([])["items"]] == ["jam"]
 
 
 def _read(kernel: Kernel) -> int:

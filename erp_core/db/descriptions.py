@@ -7,7 +7,7 @@ map: 7% of the client's instructions on the order flow, most of it for the colum
 statement whose result columns it has not met before; for the others it only asks
 whether there is one. The cursor here hands out a description built on first use, of
 plain named tuples from the result's names and type oids, the only fields SQLAlchemy
-reads. Those psycopg would compute from the type (display size, precision, scale) are
+reads. The other five (display size, internal size, precision, scale, null_ok) are
 ``None``, which DB-API 2 allows.
 """
 

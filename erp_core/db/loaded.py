@@ -18,8 +18,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-_IMMUTABLE = (int, str, bytes, Decimal, dt.datetime, dt.date, dt.time, bool, type(None))
-"""Values shared with the cache as they are: nothing can change them in place."""
+_IMMUTABLE = (int, float, str, bytes, Decimal, dt.datetime, dt.date, dt.time, type(None))
+"""Values handed out as they are: nothing can change them in place."""
+
+
+def unshared(value: Any) -> Any:
+    """``value`` itself when nothing can change it in place, else a deep copy: for values
+    kept across calls (a cache, the records a transaction holds) that a caller may
+    change."""
+    return value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
 
 
 def loaded_object(session: Session, model: type, record_id: Any) -> Any | None:
@@ -60,8 +67,7 @@ def attach_loaded(session: Session, model: type, rows: Iterable[Mapping[str, Any
             held = mapper.class_manager.new_instance()
             for name, value in values.items():
                 attribute = mapper.get_property_by_column(table.c[name]).key
-                set_committed_value(held, attribute, value if isinstance(value, _IMMUTABLE)
-                                    else copy.deepcopy(value))
+                set_committed_value(held, attribute, unshared(value))
             make_transient_to_detached(held)
             session.add(held)
         objects.append(held)

@@ -19,13 +19,13 @@ they change (see ``RegisteredEntity.tables``).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, SessionTransaction
 
+from erp_core.db.loaded import unshared
 from erp_core.db.writes import writes_to
 
 if TYPE_CHECKING:
@@ -67,8 +67,7 @@ def recall(session: Session, entity: RegisteredEntity, record_id: int) -> dict[s
 
 def _copy(record: Mapping[str, Any]) -> dict[str, Any]:
     """A copy the caller may change, nested JSON values included."""
-    return {key: copy.deepcopy(value) if isinstance(value, dict | list) else value
-            for key, value in record.items()}
+    return {key: unshared(value) for key, value in record.items()}
 
 
 def forget(session: Session) -> None:

@@ -97,10 +97,11 @@ class RegisteredEntity:
     """The fields of the entity's own table that have a unique index or constraint."""
     insert: sa.Insert = attrs.field(init=False, eq=False, repr=False)
     """INSERT into the entity's own table ``RETURNING`` the record; the values come as
-    the execution's parameters. Built once, so its cache key is computed once."""
+    the execution's parameters, by column key, plain values only (SQLAlchemy ignores a
+    key that names no column). Built once, so its cache key is computed once."""
     update_by_id: sa.Update = attrs.field(init=False, eq=False, repr=False)
     """UPDATE of one record (parameter ``ID_PARAMETER``) ``RETURNING`` it; the other
-    parameters are the new values."""
+    parameters are the new values, as for ``insert``."""
 
     def __attrs_post_init__(self) -> None:
         # Derived once: the service reads them on every call.
@@ -310,8 +311,8 @@ def _entity(full: str, plugin: str, declaration: Entity,
             raise _error(plugin, f"model {declaration.model.__name__} of {full!r} has no"
                          f" {required!r} column; inherit erp_sdk.RecordMixin")
     if ID_PARAMETER in table.c:
-        raise _error(plugin, f"model {declaration.model.__name__} of {full!r}: the column name"
-                     f" {ID_PARAMETER!r} is the kernel's")
+        raise _error(plugin, f"model {declaration.model.__name__} of {full!r}: a column may not be"
+                     f" called {ID_PARAMETER!r}, the kernel's name for a parameter")
     try:
         read = _schema_fields(declaration.read_schema)
         write = _schema_fields(declaration.write_schema)

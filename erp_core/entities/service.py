@@ -292,7 +292,8 @@ class BoundEntityService(EntityService):
         statement, and values of other fields it vouches for (a reference to a record it
         has just read), which are not checked again: the foreign key constraint still
         refuses a record that vanished meanwhile. They are trusted, so they never come
-        from a request body.
+        from a request body. They are plain values, not SQL expressions: the INSERT is
+        built once per entity and takes every value as a parameter.
         """
         self._require("create")
         values = self._check_payload(payload, creating=True, vouched=computed)
@@ -301,6 +302,11 @@ class BoundEntityService(EntityService):
             if unknown:
                 raise ValueError(f"{self.entity.name} computes no column"
                                  f" {sorted(unknown)[0]!r} (id and version are the kernel's)")
+            expressions = sorted(k for k, v in computed.items()
+                                 if isinstance(v, sa.sql.ClauseElement))
+            if expressions:
+                raise ValueError(f"{self.entity.name}: computed {expressions[0]!r} is a SQL"
+                                 " expression; give its value")
             values.update(computed)
         base, by_extension = self._split(values)
         now = utcnow()
