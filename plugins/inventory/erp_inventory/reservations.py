@@ -75,7 +75,8 @@ class ReservationLine:
     origin: str
 
 
-_INSERT_RESERVATIONS = sa.insert(Reservation.__table__).returning(Reservation.__table__.c.id)
+_RESERVATIONS = Reservation.__table__
+_INSERT_RESERVATIONS = sa.insert(_RESERVATIONS).returning(_RESERVATIONS.c.id)
 
 
 def reserve(ctx: Context, warehouse_id: int, lines: Sequence[ReservationLine]) -> list[int]:
@@ -109,8 +110,7 @@ def reserve(ctx: Context, warehouse_id: int, lines: Sequence[ReservationLine]) -
         # Undo this call's own writes (the stock rows are put back already), so a caller
         # that catches the error and goes on in the same transaction (trying another
         # warehouse) is left with nothing reserved.
-        table = Reservation.__table__
-        ctx.session.execute(sa.delete(table).where(table.c.id.in_(ids)))
+        ctx.session.execute(sa.delete(_RESERVATIONS).where(_RESERVATIONS.c.id.in_(ids)))
         raise
     changes = {product_id: change for (product_id, _), change in sorted(changed.items())}
     for product_id, change in changes.items():
@@ -147,7 +147,6 @@ def release(ctx: Context, *, ids: Sequence[int] | None = None,
     return released
 
 
-_RESERVATIONS = Reservation.__table__
 # Built once: SQLAlchemy then computes their cache keys once, not on every shipment.
 _SHIPPING = (
     sa.select(Reservation.id, Reservation.product_id, Reservation.warehouse_id,

@@ -121,23 +121,19 @@ def look_up_locations(ctx: Context, warehouse_ids: Iterable[int],
     once stock moved through the location."""
     session = ctx.session
 
-    def load(statement: Any, **params: Any) -> tuple[dict[str, Any], ...]:
-        return tuple(dict(row) for row in session.execute(statement, params).mappings())
+    def look_up(key: tuple[object, ...], statement: Any, **params: Any) -> None:
+        if _cached(session, key) is not None:
+            return
+        rows = ctx.cached(("inventory.location", *key), [Location.__tablename__], lambda: tuple(
+            dict(row) for row in session.execute(statement, params).mappings()))
+        for location in attach_loaded(session, Location, rows):
+            _remember(session, key, location)
 
-    tables = [Location.__tablename__]
     for warehouse_id in set(warehouse_ids):
-        if _cached(session, ("warehouse", warehouse_id, kind)) is None:
-            rows = ctx.cached(("inventory.location", warehouse_id, kind), tables,
-                              lambda w=warehouse_id: load(_FIRST_OF_KIND, warehouse=w,
-                                                          kind=kind))
-            for location in attach_loaded(session, Location, rows):
-                _remember(session, ("warehouse", warehouse_id, kind), location)
+        look_up(("warehouse", warehouse_id, kind), _FIRST_OF_KIND, warehouse=warehouse_id,
+                kind=kind)
     for code in {f"virtual/{v}" for v in virtual}:
-        if _cached(session, ("virtual", code)) is None:
-            rows = ctx.cached(("inventory.location", code), tables,
-                              lambda c=code: load(_BY_CODE, code=c))
-            for location in attach_loaded(session, Location, rows):
-                _remember(session, ("virtual", code), location)
+        look_up(("virtual", code), _BY_CODE, code=code)
 
 
 _ADD_LOCATION = Upsert(lambda insert: insert(Location.__table__)
