@@ -186,3 +186,19 @@ def new(name: str, distribution: str | None, parent: Path, depends: str, bare: b
     click.echo(f"  cd {target}")
     click.echo("  pip install -e '.[test]'")
     click.echo("  pytest")
+
+
+
+@main.command()
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the reference to this file instead of printing it.")
+def hooks(output: Path | None) -> None:
+    """Print the hook and subscription reference (Markdown), from the kernel's docstrings."""
+    from erp_sdk.reference import render_hooks
+
+    text = render_hooks()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
