@@ -24,7 +24,8 @@ PUBLIC_PATH_PREFIXES = ("/schema",)
 ROUTE_DECLARATIONS = ("permission", "authenticated", "public", "checked_by")
 
 
-def _resolve(kernel: Any, header: str | None) -> Principal:
+def resolve_principal(kernel: Any, header: str | None) -> Principal:
+    """The principal of an `Authorization` header, or `AuthenticationRequired`."""
     if not header:
         raise AuthenticationRequired("send an API token: `Authorization: Bearer <token>`"
                                      " (create one with `erp tokens create USER`)")
@@ -44,7 +45,7 @@ async def require_token(connection: ASGIConnection[Any, Any, Any, Any],
         return
     kernel = connection.app.state.kernel
     header = connection.headers.get("authorization")
-    principal = await anyio.to_thread.run_sync(_resolve, kernel, header)
+    principal = await anyio.to_thread.run_sync(resolve_principal, kernel, header)
     connection.state.principal = principal
     if "permission" in opt:
         principal.require(opt["permission"])
