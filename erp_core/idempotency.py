@@ -110,11 +110,10 @@ class Claim:
             self.holder.close()
 
 
-def claim(engine: sa.Engine, key: str, print_: str, ttl_seconds: int,
-          wait_seconds: float = WAIT_FOR_RUNNING_SECONDS) -> Claim | StoredResponse:
+def claim(engine: sa.Engine, key: str, print_: str, ttl_seconds: int) -> Claim | StoredResponse:
     """Claim ``key`` for a request with fingerprint ``print_``, or the stored response of
     the request that had it (see the module's docstring)."""
-    deadline = time.monotonic() + wait_seconds
+    deadline = time.monotonic() + WAIT_FOR_RUNNING_SECONDS
     while True:
         taken = False
         try:
