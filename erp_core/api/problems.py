@@ -58,22 +58,25 @@ def _erp_error(request: Request, exc: ErpError) -> Response[dict[str, Any]]:
 
 
 _AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
-_MISSING_FIELD = re.compile(r"^Object missing required field `(?P<field>[^`]+)`$")
+_NAMED_FIELD = re.compile(r"^Object (?:missing required|contains unknown) field `(?P<field>[^`]+)`$")
 
 
 def _field_error(item: dict[str, Any]) -> tuple[str, str]:
     """A Litestar/msgspec validation message as (field path, message): ``Expected `int`,
-    got `str` - at `$.lines[0].product_id``` becomes ``lines[0].product_id``."""
+    got `str``` at ``data.lines[0].product_id`` becomes ``lines[0].product_id``; a missing
+    or unknown field is named in the path itself."""
     match = _AT_PATH.match(str(item.get("message") or "invalid"))
-    message, path = match["message"], (match["path"] or "").lstrip(".")  # type: ignore[index]
-    missing = _MISSING_FIELD.match(message)
-    if missing:
-        path = f"{path}.{missing['field']}" if path else missing["field"]
-        message = "required"
+    message = match["message"]  # type: ignore[index]
     key = str(item.get("key") or "")
-    if not path:
-        path = "body" if key in ("", "data", "body") else key
-    return path, message
+    path = "" if key in ("data", "body") else key.removeprefix("data.")
+    at = (match["path"] or "").lstrip(".")  # type: ignore[index]
+    if at and not path:
+        path = at
+    named = _NAMED_FIELD.match(message)
+    if named:
+        path = f"{path}.{named['field']}" if path else named["field"]
+        message = "required" if "missing" in message else "unknown field"
+    return path or "body", message
 
 
 def _validation(_request: Request, exc: ValidationException) -> Response[dict[str, Any]]:

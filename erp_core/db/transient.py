@@ -15,7 +15,8 @@ A connection lost in the middle of the work (the server restarted, an administra
 opens another connection for the next attempt. And a value the database refuses (SQLSTATE
 class 22: an integer out of its column's range, a NUL character in text) is the caller's
 bad input, raised as ``ValidationError`` with the database's one-line reason (never the
-statement or its parameters), so it is a 422 and not a 500.
+statement or its parameters), so it is a 422 and not a 500; so is an integer too large
+for SQLite's driver to send.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def translate_transient(context: Any) -> ErpError | None:
             " it again (with an Idempotency-Key, a repeat does nothing twice)")
         lost.__cause__ = original
         return lost
-    if isinstance(context.sqlalchemy_exception, sa.exc.DataError):
+    if isinstance(context.sqlalchemy_exception, sa.exc.DataError) or isinstance(
+            original, OverflowError):  # SQLite's driver: an integer beyond 64 bits
         refused = ValidationError(
             f"the database refuses a value of this request: {_first_line(original)}",
             {"body": _first_line(original)})
