@@ -58,7 +58,8 @@ def _erp_error(request: Request, exc: ErpError) -> Response[dict[str, Any]]:
 
 
 _AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
-_NAMED_FIELD = re.compile(r"^Object (?:missing required|contains unknown) field `(?P<field>[^`]+)`$")
+_NAMED_FIELD = re.compile(
+    r"^Object (?:missing required|contains unknown) field `(?P<field>[^`]+)`$")
 
 
 def _field_error(item: dict[str, Any]) -> tuple[str, str]:
