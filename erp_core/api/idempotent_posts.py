@@ -4,8 +4,9 @@ Middleware around each route (outside the retrying of transient conflicts, so th
 key's own transactions are not mistaken for part of the request): a POST with the header
 claims the key (``erp_core.idempotency``), runs, and has its answer stored; a repeat gets
 that answer again with ``Idempotent-Replayed: true``. The key belongs to the credentials
-that sent it (the ``Authorization`` header), and a replay is given only while they still
-authenticate. A request without the header costs nothing here.
+that sent it (the ``Authorization`` header); on a route that needs a token, a key is
+claimed or replayed only while they authenticate, so a request with bad credentials
+stores nothing and gets its 401. A request without the header costs nothing here.
 """
 
 from __future__ import annotations
@@ -30,22 +31,29 @@ class IdempotentPosts:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = dict(scope["headers"]) if scope["type"] == "http" else {}
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
         key = headers.get(b"idempotency-key")
-        if scope["type"] != "http" or scope["method"] != "POST" or key is None:
+        if key is None:
             await self.app(scope, receive, send)
             return
         kernel = scope["app"].state.kernel
         credentials = headers.get(b"authorization", b"").decode("latin-1")
+        print_key = scoped_key(credentials, key.decode("latin-1"))
+        handler = scope.get("route_handler")
+        public = handler is not None and handler.opt.get("public")
+        if not public and not await _authenticates(kernel, credentials):
+            # answered as any request with bad credentials, and no key is stored for it
+            await self.app(scope, receive, send)
+            return
         body, replay = await _read_body(receive)
         found = await anyio.to_thread.run_sync(
-            claim, kernel.engine, scoped_key(credentials, key.decode("latin-1")),
-            fingerprint("POST", scope["path"], body), kernel.settings.idempotency_ttl_seconds)
+            claim, kernel.engine, print_key, fingerprint("POST", scope["path"], body),
+            kernel.settings.idempotency_ttl_seconds)
         if isinstance(found, StoredResponse):
-            if await _still_authenticates(kernel, credentials):
-                await _send_stored(found, send)
-                return
-            await self.app(scope, replay, send)  # answered as any request with bad credentials
+            await _send_stored(found, send)
             return
         await self._run_claimed(found, scope, replay, send)
 
@@ -79,9 +87,7 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
-async def _still_authenticates(kernel: Any, credentials: str) -> bool:
-    if not credentials:
-        return True  # a public route: the fingerprint holds the whole request
+async def _authenticates(kernel: Any, credentials: str) -> bool:
     try:
         await anyio.to_thread.run_sync(resolve_principal, kernel, credentials)
     except ErpError:

@@ -140,11 +140,15 @@ async def check_request_input(connection: ASGIConnection[Any, Any, Any, Any],
     body of a route that takes ``body: RawBody`` and needs a token passes the checks of
     ``decode_json_body`` (a route checked by its service decodes it so itself, after its
     permission check)."""
-    values = [*connection.path_params.items(), *connection.query_params.multi_items()]
-    for name, value in values:
-        if isinstance(value, str) and "\x00" in value:
-            raise ValidationError(f"the parameter {name!r} must not contain NUL characters",
-                                  {name: "contains a NUL character"})
+    scope = connection.scope
+    if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+        values = [*connection.path_params.items(), *connection.query_params.multi_items()]
+        for name, value in values:
+            if isinstance(value, str) and "\x00" in value:
+                raise ValidationError(f"the parameter {name!r} must not contain NUL characters",
+                                      {name: "contains a NUL character"})
+        raise ValidationError("the URL must not contain NUL characters",
+                              {"url": "contains a NUL character"})
     opt = handler.opt
     if ("body" in handler.parsed_fn_signature.parameters and not opt.get("public")
             and not opt.get("checked_by") and isinstance(connection, Request)):
