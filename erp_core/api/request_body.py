@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any
 
 from litestar import Request
@@ -31,7 +33,8 @@ MAX_DEPTH = 32
 near it, and parsers and the code walking a decoded body recurse once per level."""
 
 _JSON_MEDIA_TYPE = re.compile(r"application/(?:[\w.+-]+\+)?json", re.IGNORECASE)
-_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[{]}")))
 
 
 class UnsupportedMediaType(ErpError):
@@ -47,30 +50,34 @@ def is_json_media_type(content_type: str | None) -> bool:
 
 
 def check_json_body(content_type: str | None, body: bytes) -> None:
-    """Refuse a body that is not declared JSON or nests too deep; the cheap checks, made
-    before any parser runs. An empty body is left to the route (it may be optional)."""
-    if not body.strip():
-        return
-    if not is_json_media_type(content_type):
+    """Refuse a body that is not declared JSON, before any parser runs. An empty body is
+    left to the route (it may be optional)."""
+    if body.strip() and not is_json_media_type(content_type):
         raise UnsupportedMediaType(
             f"the body must be JSON, sent with `Content-Type: application/json`"
             f" (got {(content_type or 'no Content-Type')!r})")
+
+
+def check_decoded(body: bytes, value: Any) -> None:
+    """Refuse a body that parsed but nests too deep or holds a NUL character."""
     if body.count(b"[") + body.count(b"{") > MAX_DEPTH and _depth(body) > MAX_DEPTH:
-        raise ValidationError(f"the body nests arrays and objects more than {MAX_DEPTH} deep",
-                              {"body": "nesting too deep"})
+        raise _too_deep()
+    check_no_nul(body, value)
+
+
+def _too_deep() -> ValidationError:
+    return ValidationError(f"the body nests arrays and objects more than {MAX_DEPTH} deep",
+                           {"body": "nesting too deep"})
 
 
 def _depth(body: bytes) -> int:
-    """How deep the body's arrays and objects nest, brackets inside strings not counted."""
-    depth = deepest = 0
-    for token in _TOKEN.finditer(body):
-        char = token.group()[:1]
-        if char in (b"[", b"{"):
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in (b"]", b"}"):
-            depth -= 1
-    return deepest
+    """How deep a body that parsed nests its arrays and objects, at the speed of bytes
+    methods: in valid JSON a quote not escaped opens or closes a string, so the brackets
+    outside strings are every other piece between quotes."""
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside = b"".join(unescaped.split(b'"')[::2])
+    steps = array("b", outside.translate(_STEPS, _NOT_BRACKETS))  # +1 opens, -1 closes
+    return max(accumulate(steps), default=0)
 
 
 def check_no_nul(body: bytes, value: Any) -> None:
@@ -109,15 +116,17 @@ def decode_json_body(content_type: str | None, body: bytes) -> Any:
     check_json_body(content_type, body)
     try:
         value = json.loads(body, parse_float=Decimal)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError as exc:
         raise ValidationError(f"the body is not valid JSON: {exc}", {"body": "not JSON"}) from None
-    check_no_nul(body, value)
+    check_decoded(body, value)
     return value
 
 
 class ErpRequest(Request):  # type: ignore[type-arg]
     """Litestar's request, whose ``json()`` (what fills a route's ``data``) refuses what
-    ``check_json_body`` and ``check_no_nul`` refuse, with a problem naming it."""
+    ``check_json_body`` and ``check_decoded`` refuse, with a problem naming it."""
 
     async def json(self) -> Any:
         body = await self.body()
@@ -125,11 +134,11 @@ class ErpRequest(Request):  # type: ignore[type-arg]
         try:
             value = await super().json()
         except RecursionError:
-            raise ValidationError("the body nests too deep", {"body": "nesting too deep"}) from None
+            raise _too_deep() from None
         except SerializationException as exc:
             raise ValidationError(f"the body is not valid JSON: {exc}",
                                   {"body": "not JSON"}) from None
-        check_no_nul(body, value)
+        check_decoded(body, value)
         return value
 
 
