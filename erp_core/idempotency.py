@@ -1,9 +1,19 @@
-"""``Idempotency-Key``: a retried POST returns the first response and creates nothing new.
+"""``Idempotency-Key``: a repeated POST returns the first response and does nothing twice.
 
-The key is inserted in the same transaction as the work it guards. Two concurrent
-requests with one key therefore meet at the key's primary key: on PostgreSQL the second
-insert waits for the first transaction and then fails, on SQLite the second transaction
-waits for the write lock; either way the loser reads the winner's stored response.
+A key is claimed before the request runs: a row committed "in progress", under the
+sender's credentials and the key, with a fingerprint of the request (method, path, body).
+When the request is answered, a success (or any answer after part of the work committed)
+is stored in the row for the key's lifetime; any other answer gives the key up, so that a
+corrected request may use it again. A request that finds its key:
+
+- answered, with the same fingerprint: gets the stored response, replayed;
+- answered or running, with another fingerprint: 422, a new request needs a new key;
+- running (a concurrent repeat): waits for the first to finish, then as above. On
+  PostgreSQL the request that claimed the key holds a lock on its row while it runs, so
+  the repeat waits in the database; SQLite's repeat looks again every few milliseconds.
+
+A process that dies while running a request leaves its key "in progress" (its work may
+have committed): a repeat gets 409 until the key expires, never a second run.
 """
 
 from __future__ import annotations
@@ -11,22 +21,27 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from erp_core.db.base import Base
 from erp_core.db.types import UtcDateTime, utcnow
-from erp_core.errors import ValidationError
+from erp_core.errors import ConflictError, ValidationError
 
 MAX_KEY_LENGTH = 200
+WAIT_FOR_RUNNING_SECONDS = 30.0
+"""How long a repeat waits for the request that claimed its key before a 409."""
+_LOOK_AGAIN_SECONDS = 0.02
 
 
 class IdempotencyRecord(Base):
-    """A remembered POST: who may replay it (the fingerprint) and what it answered."""
+    """A claimed key: who may replay it (the fingerprint) and what it answered (nothing
+    yet while its request runs)."""
 
     __tablename__ = "kernel_idempotency_key"
 
@@ -39,20 +54,14 @@ class IdempotencyRecord(Base):
     expires_at: Mapped[UtcDateTime] = mapped_column(index=True)
 
 
+_KEYS = IdempotencyRecord.__table__
+
+
 @attrs.frozen
 class StoredResponse:
     status_code: int
-    body: Any
-    headers: dict[str, str]
-    replayed: bool = False
-
-
-def fingerprint(method: str, path: str, body: bytes) -> str:
-    return hashlib.sha256(b"\0".join((method.encode(), path.encode(), body))).hexdigest()
-
-
-class _KeyTaken(Exception):
-    pass
+    body: bytes
+    headers: Mapping[str, str]
 
 
 def check_key(key: str) -> str:
@@ -63,44 +72,92 @@ def check_key(key: str) -> str:
     return key
 
 
-def run_once(transaction: Callable[[], Any], key: str, print_: str, ttl_seconds: int,
-             action: Callable[[Session], StoredResponse]) -> StoredResponse:
-    """Run ``action`` in a new transaction unless ``key`` already answered this request.
+def scoped_key(credentials: str, key: str) -> str:
+    """The stored key: the client's key within the credentials that sent it, so that two
+    clients never see each other's responses."""
+    return hashlib.sha256(f"{credentials}\0{check_key(key)}".encode()).hexdigest()
 
-    ``transaction`` opens a session in a transaction (``Kernel.transaction``). Errors
-    raised by ``action`` roll everything back, key included, so a corrected retry with
-    the same key runs again.
-    """
-    for _ in range(3):
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(b"\0".join((method.encode(), path.encode(), body))).hexdigest()
+
+
+@attrs.define
+class Claim:
+    """A key this process runs a request under; ``holder`` keeps its row locked on
+    PostgreSQL until the request is answered."""
+
+    engine: sa.Engine
+    key: str
+    holder: sa.Connection | None = None
+
+    def finish(self, response: StoredResponse | None) -> None:
+        """Store ``response`` for repeats, or with ``None`` give the key up."""
+        if response is None:
+            statement: Any = sa.delete(_KEYS).where(_KEYS.c.key == self.key)
+        else:
+            statement = sa.update(_KEYS).where(_KEYS.c.key == self.key).values(
+                status_code=response.status_code, body=response.body.decode("utf-8", "replace"),
+                headers=json.dumps(dict(response.headers)))
+        if self.holder is None:
+            with self.engine.begin() as connection:
+                connection.execute(statement)
+            return
         try:
-            with transaction() as session:
+            self.holder.execute(statement)
+            self.holder.commit()
+        finally:
+            self.holder.close()
+
+
+def claim(engine: sa.Engine, key: str, print_: str, ttl_seconds: int) -> Claim | StoredResponse:
+    """Claim ``key`` for a request with fingerprint ``print_``, or the stored response of
+    the request that had it (see the module's docstring)."""
+    deadline = time.monotonic() + WAIT_FOR_RUNNING_SECONDS
+    while True:
+        taken = False
+        try:
+            with engine.begin() as connection:
                 now = utcnow()
-                record = session.get(IdempotencyRecord, key)
-                if record is not None and record.expires_at > now and record.status_code:
-                    if record.fingerprint != print_:
+                row = connection.execute(sa.select(_KEYS).where(_KEYS.c.key == key)).first()
+                if row is not None and row.expires_at > now:
+                    if row.fingerprint != print_:
                         raise ValidationError(
                             "this Idempotency-Key was already used with a different request;"
                             " use a new key for a new request",
                             {"Idempotency-Key": "reused with a different request"})
-                    return StoredResponse(record.status_code, json.loads(record.body or "null"),
-                                          json.loads(record.headers or "{}"), replayed=True)
-                if record is not None:
-                    session.delete(record)
-                    session.flush()
-                record = IdempotencyRecord(key=key, fingerprint=print_, created_at=now,
-                                           expires_at=now + dt.timedelta(seconds=ttl_seconds))
-                session.add(record)
-                try:
-                    session.flush()
-                except sa.exc.IntegrityError:
-                    raise _KeyTaken from None
-                response = action(session)
-                record.status_code = response.status_code
-                record.body = json.dumps(response.body)
-                record.headers = json.dumps(response.headers)
-                return response
-        except _KeyTaken:
-            continue
-    raise ValidationError("this Idempotency-Key is in use by a request that keeps failing;"
-                          " retry later", {"Idempotency-Key": "busy"})
+                    if row.status_code is not None:
+                        return StoredResponse(row.status_code, (row.body or "").encode(),
+                                              json.loads(row.headers or "{}"))
+                else:
+                    if row is not None:
+                        connection.execute(sa.delete(_KEYS).where(_KEYS.c.key == key))
+                    connection.execute(sa.insert(_KEYS).values(
+                        key=key, fingerprint=print_, created_at=now,
+                        expires_at=now + dt.timedelta(seconds=ttl_seconds)))
+                    taken = True
+        except sa.exc.IntegrityError:
+            pass  # a concurrent repeat claimed it first: wait for it
+        if taken:
+            return Claim(engine, key, _lock_row(engine, key))
+        if time.monotonic() > deadline:
+            raise ConflictError("a request with this Idempotency-Key is still running;"
+                                " send it again later")
+        _wait_for_row(engine, key)
 
+
+def _lock_row(engine: sa.Engine, key: str) -> sa.Connection | None:
+    if engine.dialect.name != "postgresql":
+        return None
+    holder = engine.connect()
+    holder.execute(sa.select(_KEYS.c.key).where(_KEYS.c.key == key).with_for_update())
+    return holder
+
+
+def _wait_for_row(engine: sa.Engine, key: str) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:  # returns when the claiming request is answered
+            connection.execute(sa.select(_KEYS.c.key).where(_KEYS.c.key == key)
+                               .with_for_update())
+            connection.rollback()
+    time.sleep(_LOOK_AGAIN_SECONDS)

@@ -41,18 +41,24 @@ def test_health_needs_no_token(client):
     assert client.get("/health").status_code == 200
 
 
-def test_health_is_a_503_problem_when_the_database_does_not_answer(client, kernel, monkeypatch):
+def test_health_is_a_503_problem_when_the_database_does_not_answer(client, kernel, monkeypatch,
+                                                                  caplog):
     unreachable = sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:1/nowhere",
                                    connect_args={"connect_timeout": 5})
     try:
-        with monkeypatch.context() as patch:
+        with monkeypatch.context() as patch, caplog.at_level("ERROR", logger="erp.api"):
             patch.setattr(kernel, "engine", unreachable)
             response = client.get("/health")
     finally:
         unreachable.dispose()
     assert response.status_code == 503
     assert response.headers["content-type"].startswith(PROBLEM)
-    assert response.json()["detail"].startswith("the database does not answer")
+    assert response.json()["detail"] == "the database does not answer"
+    assert response.json()["request_id"] == response.headers["x-request-id"]
+    for internal in ("127.0.0.1", "nobody", "nowhere", "psycopg", "connection"):
+        assert internal not in response.text
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert response.headers["x-request-id"] in logged and "127.0.0.1" in logged
 
 
 def test_plugins_endpoint_lists_the_same_facts_as_the_cli(client, database_url):

@@ -225,7 +225,9 @@ def held_statement(kernel: Kernel, prefix: str) -> Iterator[HeldStatement]:
 
 
 def wait_until_someone_waits_for(kernel: Kernel, held: HeldStatement) -> None:
-    """Return once another transaction waits for the held one.
+    """Return once another transaction waits for the held request: for its row (the
+    held transaction itself) or for its ``Idempotency-Key`` (the key's row, which the
+    request locks while it runs).
 
     PostgreSQL shows the waiter in ``pg_blocking_pids``. SQLite writers queue for the
     database lock (``BEGIN IMMEDIATE``, busy timeout) where nobody can see them, so the
@@ -238,8 +240,8 @@ def wait_until_someone_waits_for(kernel: Kernel, held: HeldStatement) -> None:
     with kernel.engine.connect() as connection:
         while time.monotonic() < deadline:
             waiting = connection.execute(sa.text(
-                "SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
-            ), {"pid": held.holder_pid}).scalar_one()
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND cardinality(pg_blocking_pids(pid)) > 0")).scalar_one()
             connection.rollback()
             if waiting:
                 return

@@ -269,14 +269,19 @@ def test_a_veto_changes_nothing(desk):
     assert count(desk, "kernel_outbox_event", name="desk.ticket.start") == 0
 
 
-def test_a_failing_after_hook_is_a_500_naming_the_plugin(desk, client, make_token):
+def test_a_failing_after_hook_is_a_500_whose_log_names_the_plugin(desk, client, make_token,
+                                                                  caplog):
     ticket_id = open_ticket(desk, title="explode on start")
-    response = client.post(f"/api/v1/desk/tickets/{ticket_id}/start",
-                           headers=bearer(make_token(desk, "desk.agent")))
+    with caplog.at_level("ERROR", logger="erp.api"):
+        response = client.post(f"/api/v1/desk/tickets/{ticket_id}/start",
+                               headers=bearer(make_token(desk, "desk.agent")))
     assert response.status_code == 500
     assert response.headers["content-type"].startswith(PROBLEM)
-    assert "desk_notes" in response.json()["detail"]
-    assert "nothing was changed" in response.json()["detail"]
+    assert "desk_notes" not in response.text  # the client gets only the request id
+    assert response.json()["request_id"] == response.headers["x-request-id"]
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert response.headers["x-request-id"] in logged
+    assert "desk_notes" in logged and "nothing was changed" in logged
 
 
 def test_a_failing_after_hook_keeps_nothing(desk):

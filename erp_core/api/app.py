@@ -14,7 +14,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from erp_core.api.auth import ROUTE_DECLARATIONS, current_principal, require_token
 from erp_core.api.entity_routes import PROBLEM_SCHEMA, EntityOpenAPI, entity_router
+from erp_core.api.idempotent_posts import IdempotentPosts
 from erp_core.api.problems import EXCEPTION_HANDLERS
+from erp_core.api.request_body import ErpRequest, check_request_input
+from erp_core.api.request_ids import stamp_response_headers
 from erp_core.api.retry import RetryTransient
 from erp_core.api.system import SYSTEM_ROUTES
 from erp_core.errors import PluginError
@@ -40,11 +43,15 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
                                    tags=[plugin]))
     app = Litestar(
         route_handlers=handlers,
-        guards=[require_token],
+        guards=[require_token, check_request_input],
         dependencies={"kernel": Provide(lambda: kernel, use_cache=True, sync_to_thread=False),
                       "principal": Provide(current_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[DefineMiddleware(RetryTransient, attempts=attempts)] if attempts > 1 else [],
+        middleware=[IdempotentPosts,
+                    *([DefineMiddleware(RetryTransient, attempts=attempts)] if attempts > 1
+                      else [])],
+        request_class=ErpRequest,
+        before_send=[stamp_response_headers],
         openapi_config=OpenAPIConfig(
             title="ERP API", version=kernel.version, path="/schema",
             components=Components(schemas=components, security_schemes={

@@ -52,7 +52,8 @@ def _token(header: str | None) -> str:
     return token.strip()
 
 
-def _resolve(kernel: Any, header: str | None) -> Principal:
+def resolve_principal(kernel: Any, header: str | None) -> Principal:
+    """The principal of an `Authorization` header, or `AuthenticationRequired`."""
     token = _token(header)
     with kernel.reading() as connection:  # one round trip per request
         return authenticate(connection, token, kernel.permissions)
@@ -80,7 +81,7 @@ async def require_token(connection: ASGIConnection[Any, Any, Any, Any],
         return
     kernel = connection.app.state.kernel
     header = connection.headers.get("authorization")
-    principal = await anyio.to_thread.run_sync(_resolve, kernel, header)
+    principal = await anyio.to_thread.run_sync(resolve_principal, kernel, header)
     connection.state.principal = principal
     if "permission" in opt:
         principal.require(opt["permission"])

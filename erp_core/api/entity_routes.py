@@ -9,10 +9,7 @@ document always says exactly what the handlers accept and return.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-from decimal import Decimal
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, patch, post
@@ -21,12 +18,12 @@ from litestar.openapi.spec import Operation
 from litestar.params import FromPath, RawBody
 
 from erp_core.api.auth import AUTHENTICATED_BY_HANDLER, principal_on
+from erp_core.api.request_body import decode_json_body
 from erp_core.context import Context
 from erp_core.entities.query import base_select
 from erp_core.entities.registry import RegisteredEntity
 from erp_core.entities.service import EntityService
 from erp_core.errors import ValidationError
-from erp_core.idempotency import StoredResponse, check_key, fingerprint, run_once
 from erp_core.kernel import Kernel
 from erp_core.security.principal import Principal
 
@@ -49,13 +46,8 @@ def _if_match(request: Request) -> int | None:
     return int(match.group(1))
 
 
-def _json_body(body: RawBody) -> Any:
-    if not body.strip():
-        raise ValidationError("the request needs a JSON object as its body")
-    try:
-        return json.loads(body, parse_float=Decimal)
-    except (ValueError, RecursionError) as exc:
-        raise ValidationError(f"the body is not valid JSON: {exc}") from None
+def _json_body(request: Request, body: RawBody) -> Any:
+    return decode_json_body(request.headers.get("content-type"), body)
 
 
 def _record_response(record: dict[str, Any], status: int = 200,
@@ -96,24 +88,10 @@ def entity_router(entity: RegisteredEntity, prefix: str) -> Router:
     def create_record(request: Request, body: RawBody, kernel: NamedDependency[Kernel],
                       principal: NamedDependency[Principal]) -> Response[Any]:
         principal.require(f"{entity.name}.create")  # 403 before a malformed body's 422
-        payload = _json_body(body)
-
-        def create(session: Any) -> StoredResponse:
-            record = service.bind(Context(kernel, session, principal)).create(payload)
-            return StoredResponse(201, record, {"ETag": _etag(record),
-                                                "Location": f"{base}/{record['id']}"})
-
-        key = request.headers.get("idempotency-key")
-        if key is None:
-            with kernel.transaction() as session:
-                result = create(session)
-        else:
-            scoped_key = hashlib.sha256(
-                f"{principal.user_id or principal.name}:{check_key(key)}".encode()).hexdigest()
-            result = run_once(kernel.transaction, scoped_key, fingerprint("POST", base, body),
-                              kernel.settings.idempotency_ttl_seconds, create)
-        headers = {**result.headers, **({"Idempotent-Replayed": "true"} if result.replayed else {})}
-        return Response(result.body, status_code=result.status_code, headers=headers)
+        payload = _json_body(request, body)
+        with kernel.context(principal) as ctx:
+            record = service.bind(ctx).create(payload)
+        return _record_response(record, 201, {"Location": f"{base}/{record['id']}"})
 
     @patch("/{record_id:int}", sync_to_thread=True, operation_class=docs.operation("update"),
            opt=checked)
@@ -121,7 +99,7 @@ def entity_router(entity: RegisteredEntity, prefix: str) -> Router:
                       kernel: NamedDependency[Kernel],
                       principal: NamedDependency[Principal]) -> Response[Any]:
         principal.require(f"{entity.name}.update")  # 403 before a malformed body's 422
-        payload = _json_body(body)
+        payload = _json_body(request, body)
         expected = _if_match(request)
         with kernel.context(principal) as ctx:
             return _record_response(service.bind(ctx).update(record_id, payload, expected))
@@ -172,11 +150,12 @@ def _transition_handler(entity: RegisteredEntity, name: str, docs: EntityOpenAPI
     @post(f"/{{record_id:int}}/{name}", sync_to_thread=True, status_code=200,
           operation_class=docs.operation("transition", name), opt={"checked_by": "service"},
           name=f"{entity.name}.{name}")
-    def fire_transition(record_id: FromPath[int], body: RawBody, kernel: NamedDependency[Kernel],
+    def fire_transition(request: Request, record_id: FromPath[int], body: RawBody,
+                        kernel: NamedDependency[Kernel],
                         principal: NamedDependency[Principal]) -> Response[Any]:
         transition = entity.declaration.workflow.transition(name)  # type: ignore[union-attr]
         principal.require(transition.permission or f"{entity.name}.{name}")  # before the body
-        data = _json_body(body) if body.strip() else {}
+        data = _json_body(request, body) if body.strip() else {}
         if not isinstance(data, dict):
             raise ValidationError("the body of a transition must be a JSON object")
         with kernel.context(principal) as ctx:

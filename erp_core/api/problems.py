@@ -2,7 +2,11 @@
 
 Every error response of the API goes through here: a person reads ``title`` and
 ``detail``; a program reads ``type``, ``status`` and, for invalid input, ``errors``
-(field -> message). Unexpected exceptions become a 500 without a stack trace, logged.
+(field -> message). A body a route's typed declaration refuses is a 422 whose ``errors``
+name the fields (``lines[0].quantity``), as on the generic routes. A failure of the
+server (an unexpected exception, a plugin error) is a 500 saying only that something went
+wrong, with the request's id (``request_id``, also in ``X-Request-ID``); the exception,
+SQL and parameters go to the log under that id, never to the client.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from erp_core.api.request_ids import request_id
 from erp_core.api.retry import mark_transient
 from erp_core.errors import ErpError, TransientConflict, ValidationError
 
@@ -41,25 +46,52 @@ def problem(status: int, title: str, detail: str, type_: str = "about:blank",
 def _erp_error(request: Request, exc: ErpError) -> Response[dict[str, Any]]:
     if isinstance(exc, TransientConflict):
         mark_transient(request.scope)
+    elif exc.status_code >= 500:
+        log.error("request %s: %s %s failed: %s", request_id(request.scope), request.method,
+                  request.url.path, exc.message, exc_info=exc)
+        return _server_failure(request)
     extra: dict[str, Any] = {}
     if isinstance(exc, ValidationError) and exc.errors:
         extra["errors"] = exc.errors
-    if exc.status_code >= 500 and not isinstance(exc, TransientConflict):
-        log.error("%s", exc.message)
     return problem(exc.status_code, exc.title, exc.message,
                    PROBLEM_TYPE_BASE + _slug(type(exc).__name__), **extra)
 
 
+_AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_NAMED_FIELD = re.compile(
+    r"^Object (?:missing required|contains unknown) field `(?P<field>[^`]+)`$")
+
+
+def _field_error(item: dict[str, Any]) -> tuple[str, str]:
+    """A Litestar/msgspec validation message as (field path, message): ``Expected `int`,
+    got `str``` at ``data.lines[0].product_id`` becomes ``lines[0].product_id``; a missing
+    or unknown field is named in the path itself."""
+    match = _AT_PATH.match(str(item.get("message") or "invalid"))
+    message = match["message"]  # type: ignore[index]
+    key = str(item.get("key") or "")
+    path = "" if key in ("data", "body") else key.removeprefix("data.")
+    at = (match["path"] or "").lstrip(".")  # type: ignore[index]
+    if at and not path:
+        path = at
+    named = _NAMED_FIELD.match(message)
+    if named:
+        path = f"{path}.{named['field']}" if path else named["field"]
+        message = "required" if "missing" in message else "unknown field"
+    return path or "body", message
+
+
 def _validation(_request: Request, exc: ValidationException) -> Response[dict[str, Any]]:
-    errors: dict[str, str] = {}
-    for item in exc.extra or []:
-        if isinstance(item, dict):
-            errors[str(item.get("key") or item.get("source") or "body")] = str(item.get("message"))
-    return problem(400, "Bad request", exc.detail or "the request is malformed",
-                   PROBLEM_TYPE_BASE + "bad-request", **({"errors": errors} if errors else {}))
+    errors = dict(_field_error(item) for item in exc.extra or [] if isinstance(item, dict))
+    detail = "; ".join(f"{field}: {message}" for field, message in errors.items())
+    return problem(422, "Invalid input", detail or "the request is invalid",
+                   PROBLEM_TYPE_BASE + "validation", **({"errors": errors} if errors else {}))
 
 
 def _http(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+    if exc.status_code >= 500:
+        log.error("request %s: %s %s failed: %s", request_id(request.scope), request.method,
+                  request.url.path, exc.detail, exc_info=exc)
+        return _server_failure(request, exc.status_code)
     title = HTTPStatus(exc.status_code).phrase
     detail = exc.detail or title
     if exc.status_code == 404 and detail == title:
@@ -70,9 +102,16 @@ def _http(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
 
 
 def _unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(500, "Internal server error",
-                   "the server failed to handle this request; the error has been logged")
+    log.error("request %s: unexpected error on %s %s", request_id(request.scope),
+              request.method, request.url.path, exc_info=exc)
+    return _server_failure(request)
+
+
+def _server_failure(request: Request, status: int = 500) -> Response[dict[str, Any]]:
+    rid = request_id(request.scope)
+    return problem(status, HTTPStatus(status).phrase,
+                   f"the server failed to handle this request; quote request id {rid}"
+                   " when reporting it", request_id=rid)
 
 
 EXCEPTION_HANDLERS = {

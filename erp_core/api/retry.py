@@ -28,6 +28,7 @@ import anyio
 from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 from litestar.utils.scope.state import CONNECTION_STATE_KEY
 
+from erp_core.api.request_ids import request_id
 from erp_core.db.transient import committed_writes, pause_before
 
 log = logging.getLogger("erp.api")
@@ -66,11 +67,13 @@ class RetryTransient:
                 await self.app(scope, body.replay(), gate)
             if not gate.dropped:
                 if scope.get(TRANSIENT_SCOPE_KEY):  # type: ignore[misc]
-                    log.warning("%s %s: transient conflict answered after %d attempt(s)",
-                                scope["method"], scope["path"], attempt)
+                    log.warning("request %s: %s %s: transient conflict answered after %d"
+                                " attempt(s)", request_id(scope), scope["method"],
+                                scope["path"], attempt)
                 return
-            log.warning("%s %s: transient conflict, running the request again (attempt %d)",
-                        scope["method"], scope["path"], attempt + 1)
+            log.warning("request %s: %s %s: transient conflict, running the request again"
+                        " (attempt %d)", request_id(scope), scope["method"], scope["path"],
+                        attempt + 1)
             await anyio.sleep(pause_before(attempt))
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
 from erp_core.api.problems import PROBLEM_MEDIA_TYPE, problem
+from erp_core.api.request_ids import request_id
 from erp_core.kernel import Kernel
 from erp_core.plugins.report import plugin_report
+
+log = logging.getLogger("erp.api")
 
 PROTECTED_RESPONSES = {
     401: ResponseSpec(data_container=dict[str, Any], description="No valid token",
@@ -22,12 +26,17 @@ PROTECTED_RESPONSES = {
 
 @get("/health", sync_to_thread=True, summary="Liveness and database check",
      tags=["system"], security=[], opt={"public": True})
-def health(kernel: NamedDependency[Kernel]) -> Response[dict[str, Any]]:
-    """200 when the database answers, 503 (problem+json) when it does not."""
+def health(request: Request[Any, Any, Any],
+           kernel: NamedDependency[Kernel]) -> Response[dict[str, Any]]:
+    """200 when the database answers, 503 (problem+json) when it does not; the driver's
+    error goes to the log under the request id, not to whoever asks."""
     try:
         kernel.check_database()
     except Exception as exc:
-        return problem(503, "Service unavailable", f"the database does not answer: {exc}")
+        rid = request_id(request.scope)
+        log.error("request %s: the database does not answer: %s", rid, exc)
+        return problem(503, "Service unavailable", "the database does not answer",
+                       request_id=rid)
     return Response({"status": "ok", "database": "ok", "version": kernel.version})
 
 

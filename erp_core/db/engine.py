@@ -142,7 +142,7 @@ def create_engine(url: str | URL, **kwargs: Any) -> Engine:
             sa.event.listen(engine, "connect", _mark_used)
             sa.event.listen(engine, "checkin", _mark_used)
             sa.event.listen(engine, "checkout", _pinger(engine))
-        sa.event.listen(engine, "handle_error", translate_transient)
+    sa.event.listen(engine, "handle_error", translate_transient)
     track_writes(engine)
     track_commits(engine)
     return engine

@@ -9,6 +9,14 @@ each HTTP request) run it again, with a short random pause so that the two trans
 that clashed do not meet again at once, as Odoo and Tryton do; unless the work had
 already committed a transaction that wrote (``committed_writes``), which running it
 again would repeat.
+
+A connection lost in the middle of the work (the server restarted, an administrator ran
+``pg_terminate_backend``) is one too: its transaction is gone, uncommitted, and the pool
+opens another connection for the next attempt. And a value the database refuses (SQLSTATE
+class 22: an integer out of its column's range, a NUL character in text) is the caller's
+bad input, raised as ``ValidationError`` with the database's one-line reason (never the
+statement or its parameters), so it is a 422 and not a 500; so is an integer too large
+for SQLite's driver to send.
 """
 
 from __future__ import annotations
@@ -22,19 +30,38 @@ from typing import Any
 import sqlalchemy as sa
 
 from erp_core.db.writes import WRITES
-from erp_core.errors import TransientConflict
+from erp_core.errors import ErpError, TransientConflict, ValidationError
 
 # deadlock_detected, serialization_failure
 TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 
 
-def translate_transient(context: Any) -> TransientConflict | None:
-    """SQLAlchemy ``handle_error`` listener: a transient error of the driver becomes a
-    ``TransientConflict`` (the driver's error stays its ``__cause__``)."""
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def translate_transient(context: Any) -> ErpError | None:
+    """SQLAlchemy ``handle_error`` listener: a transient error of the driver, or a lost
+    connection, becomes a ``TransientConflict``, a refused value a ``ValidationError``
+    (the driver's error stays their ``__cause__``)."""
     original = context.original_exception
+    if context.is_disconnect:
+        lost = TransientConflict(
+            "the connection to the database was lost in the middle of this request; send"
+            " it again (with an Idempotency-Key, a repeat does nothing twice)")
+        lost.__cause__ = original
+        return lost
+    if isinstance(context.sqlalchemy_exception, sa.exc.DataError) or isinstance(
+            original, OverflowError):  # SQLite's driver: an integer beyond 64 bits
+        refused = ValidationError(
+            f"the database refuses a value of this request: {_first_line(original)}",
+            {"body": _first_line(original)})
+        refused.__cause__ = original
+        return refused
     if getattr(original, "sqlstate", None) not in TRANSIENT_SQLSTATES:
         return None
-    first_line = str(original).strip().splitlines()[0] if str(original).strip() else ""
+    first_line = _first_line(original) if str(original).strip() else ""
     conflict = TransientConflict(
         f"the database stopped this transaction because it clashed with a concurrent one"
         f" ({first_line}); it was rolled back, send the same request again")
