@@ -24,7 +24,8 @@ from erp_core.errors import ConflictError, NotFoundError, PermissionDenied, Plug
 from erp_core.kernel import Kernel
 from erp_core.plugins.state import record_enabled
 from erp_core.security.principal import Principal
-from erp_core.workflow import Transition, TransitionVetoed, Workflow
+from erp_core.hook_events import TransitionVetoed
+from erp_core.workflow import Transition, Workflow
 
 PROBLEM = "application/problem+json"
 DESK_FOLDERS = ("desk", "desk_notes", "desk_guard", "desk_watch", "desk_roles")
