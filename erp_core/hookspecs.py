@@ -38,7 +38,7 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 # -- set-up --------------------------------------------------------------------------
 
 
-@hookspec(historic=True)
+@hookspec
 def erp_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
     """Add a plugin's own hookspecs, so that its dependents can implement them.
 
@@ -46,7 +46,8 @@ def erp_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
         ``pluginmanager.add_hookspecs(module_or_class)`` with a namespace whose functions
         are decorated with ``erp_sdk.hookspec``.
 
-    Return value: ignored. The call is historic: plugins registered later still see it.
+    Return value: ignored. Called for every enabled plugin before any other hook is
+    checked, so a plugin's dependents may implement the hooks it adds.
     """
 
 
