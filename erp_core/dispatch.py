@@ -178,7 +178,8 @@ def registered_modules(package: str | None, target: Any,
 
 
 def _functions(holder: Any) -> Iterator[Callable[..., Any]]:
-    """The marked functions ``holder`` defines (a module's own, not ones it imported)."""
+    """The marked functions ``holder`` defines (a module's own, not ones it imported; an
+    object's methods, bound)."""
     if isinstance(holder, ModuleType):
         for value in vars(holder).values():
             if marks_of(value) and value.__module__ == holder.__name__:
@@ -186,7 +187,7 @@ def _functions(holder: Any) -> Iterator[Callable[..., Any]]:
     else:
         for name in dir(holder):
             value = getattr(holder, name, None)
-            if marks_of(value):
+            if marks_of(getattr(value, "__func__", value)):
                 yield value
 
 
@@ -286,7 +287,7 @@ class Dispatcher:
                     if id(function) in seen:
                         continue
                     seen.add(id(function))
-                    for subscription in marks_of(function):
+                    for subscription in marks_of(getattr(function, "__func__", function)):
                         found.setdefault(subscription.hook, []).append(Subscriber(
                             plugin.name, function, subscription, plugin.rank,
                             plugin.distribution, tuple(inspect.signature(function).parameters)))
