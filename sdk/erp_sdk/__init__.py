@@ -13,6 +13,7 @@ from erp_core.db.types import AwareDateTime, ExactNumeric
 from erp_core.db.upsert import Upsert
 from erp_core.dispatch import hookimpl, on_transition, on_write
 from erp_core.entities import Entity, EntityExtension, RecordMixin
+from erp_core.entities.records import Records
 from erp_core.errors import (
     AuthenticationRequired,
     ConflictError,
@@ -73,6 +74,7 @@ __all__ = [
     "Quantity",
     "RecordMixin",
     "RecordRule",
+    "Records",
     "Role",
     "TransientConflict",
     "Transition",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from erp_inventory import cli
 from erp_inventory.alerts import StockAlert, StockLimit
 from erp_inventory.catalogue import Category, Product
 from erp_inventory.counts import COUNT_WORKFLOW, StockCount, StockCountLine
@@ -18,7 +19,7 @@ manifest = PluginManifest(
     description="Catalogue, warehouses, stock ledger, reservations, alerts, counts, transfers",
     # the subscribers of the count and transfer workflows, and the guard of locations
     # with stock history
-    modules=("counts", "ledger", "transfers"),
+    modules=("counts", "ledger", "transfers", "warehouses"),
 )
 
 READ_ONLY = {"list", "get"}
@@ -35,9 +36,15 @@ def erp_register_entities():
                sortable=["sku", "name", "list_price", "updated_at"],
                description="Products; `cost` is the moving average kept by the ledger."),
         Entity("warehouse", Warehouse, filterable=["code", "active"], sortable=["code"],
-               operations={"list", "get", "update"}),
+               operations={"list", "get", "create", "update"},
+               description="Warehouses; a new one gets its storage, input and output"
+                           " locations."),
         Entity("location", Location, filterable=["warehouse_id", "kind", "code"],
-               sortable=["code"], operations={"list", "get", "update"}),
+               sortable=["code"], operations={"list", "get", "create", "update"},
+               description="Locations: storage, input and output ones belong to a warehouse,"
+                           " virtual ones (supplier, customer, adjustment, transit, damaged)"
+                           " to none. Once stock moved through a location its kind, its"
+                           " warehouse and a virtual location's code stay."),
         Entity("move", Move, operations=READ_ONLY,
                filterable=["product_id", "from_location_id", "to_location_id", "origin",
                            "done_at"], sortable=["done_at"],
@@ -86,6 +93,11 @@ def erp_register_routes():
     from erp_inventory import api  # the web framework only when routes are wanted
 
     return api.ROUTES
+
+
+@hookimpl
+def erp_register_cli_commands():
+    return cli.COMMANDS
 
 
 @hookimpl

@@ -14,7 +14,8 @@ manifest = PluginManifest(
     requires_kernel=">=0.1,<1",
     description="Sales orders from every channel: review, fulfilment, returns, timeline",
     # the workflow and write subscribers, and the channels' push after commit
-    modules=("fulfilment", "totals", "returns", "tickets", "channels_import"),
+    modules=("fulfilment", "totals", "returns", "tickets", "channels_import", "delivery",
+             "warehouse_change"),
 )
 
 TOTALS = ["subtotal", "discount_total", "tax_total", "total"]
