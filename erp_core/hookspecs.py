@@ -1,11 +1,13 @@
 """Every hook the kernel calls, grouped by lifecycle phase.
 
 A plugin implements a hook by defining a function of the same name decorated with
-``erp_sdk.hookimpl``; it may accept any subset of the documented arguments. Contribution
-hooks (``erp_register_*``) return plain value objects and are collected from every
-enabled plugin, in dependency order, with the contributing plugin's name attached by
-the kernel. A test fails when a hook here lacks a docstring naming each argument and
-the return contract.
+``erp_sdk.hookimpl`` in its entry-point module or a module its manifest names in
+``modules``; it may accept any subset of the documented arguments. Every hook runs
+through one dispatcher (``erp_core.dispatch``) in one order: ``priority`` (lower first,
+default 500), then dependencies before dependents, then module and function name.
+Contribution hooks (``erp_register_*``) return plain value objects, collected with the
+contributing plugin's name attached by the kernel. A test fails when a hook here lacks a
+docstring naming each argument and the return contract.
 """
 
 from __future__ import annotations
@@ -22,26 +24,21 @@ if TYPE_CHECKING:
 
     from erp_core.context import Context
     from erp_core.entities.declaration import Entity, EntityExtension
-    from erp_core.entities.service import WriteEvent
     from erp_core.events.outbox import DomainEvent
+    from erp_core.hook_events import TransitionEvent, WriteEvent
     from erp_core.kernel import Kernel
     from erp_core.security.permissions import Permission, RecordRule, Role
-    from erp_core.workflow.engine import TransitionEvent
 
 PROJECT = "erp"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 """Marks a function as a hookspec; a plugin's own hookspecs use it (see ``erp_add_hookspecs``)."""
 
-hookimpl = pluggy.HookimplMarker(PROJECT)
-"""Marks a function of a plugin's entry-point module as the implementation of the hook of
-the same name (``@hookimpl(optionalhook=True)`` for a hook of an optional plugin)."""
-
 
 # -- set-up --------------------------------------------------------------------------
 
 
-@hookspec(historic=True)
+@hookspec
 def erp_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
     """Add a plugin's own hookspecs, so that its dependents can implement them.
 
@@ -49,7 +46,8 @@ def erp_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
         ``pluginmanager.add_hookspecs(module_or_class)`` with a namespace whose functions
         are decorated with ``erp_sdk.hookspec``.
 
-    Return value: ignored. The call is historic: plugins registered later still see it.
+    Return value: ignored. Called for every enabled plugin before any other hook is
+    checked, so a plugin's dependents may implement the hooks it adds.
     """
 
 
@@ -121,8 +119,8 @@ def erp_before_transition(ctx: Context, event: TransitionEvent) -> None:
         states, and the record as it is before the change.
 
     Return value: ignored. Raise ``erp_sdk.TransitionVetoed(reason)`` to refuse the
-    transition (the caller gets 409 with the reason). Use ``erp_sdk.on_transition`` to
-    subscribe to one entity's transition with an explicit priority.
+    transition (the caller gets 409 with the reason). Subscribe with
+    ``@erp_sdk.on_transition(entity, transition, when="before")``.
     """
 
 
@@ -134,7 +132,8 @@ def erp_after_transition(ctx: Context, event: TransitionEvent) -> None:
     :param event: the ``TransitionEvent``, with the record as it is after the change.
 
     Return value: ignored. Raising undoes the whole transition: the state, every other
-    subscriber's reactions, the audit row and the outbox event.
+    subscriber's reactions, the audit row and the outbox event. Subscribe with
+    ``@erp_sdk.on_transition(entity, transition)`` (``when="after"`` is the default).
     """
 
 
@@ -147,8 +146,8 @@ def erp_before_write(ctx: Context, event: WriteEvent) -> None:
         the checked values about to be written.
 
     Return value: ignored. Raise an ``ErpError`` (e.g. ``ConflictError`` "lines of a
-    confirmed order cannot change") to refuse the write; nothing is written. Use
-    ``erp_sdk.on_write`` to subscribe to one entity.
+    confirmed order cannot change") to refuse the write; nothing is written. Subscribe
+    with ``@erp_sdk.on_write(entity, when="before")``.
     """
 
 
@@ -159,7 +158,8 @@ def erp_after_write(ctx: Context, event: WriteEvent) -> None:
     :param ctx: the ``Context`` of the write.
     :param event: the ``WriteEvent`` with the record before and after.
 
-    Return value: ignored. Raising undoes the write.
+    Return value: ignored. Raising undoes the write. Subscribe with
+    ``@erp_sdk.on_write(entity)`` (``when="after"`` is the default).
     """
 
 

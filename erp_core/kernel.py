@@ -26,10 +26,11 @@ from erp_core.db.committed import CommittedCache
 from erp_core.db.deferred import inside
 from erp_core.db.engine import create_engine
 from erp_core.db.transient import committed_writes, pause_before
+from erp_core.dispatch import Dispatcher, HookRelay, PluginHooks, registered_modules
 from erp_core.drivers.registry import Drivers
 from erp_core.entities.declaration import Entity
 from erp_core.entities.registry import EntityRegistry
-from erp_core.errors import ConfigurationError, ErpError, PluginError, TransientConflict
+from erp_core.errors import ConfigurationError, PluginError, TransientConflict
 from erp_core.events.outbox import PENDING_EVENTS
 from erp_core.kernel_entities import KERNEL, kernel_declarations
 from erp_core.migrations.runner import Branch, Migrator
@@ -54,6 +55,7 @@ class _Boot:
 
     pm: pluggy.PluginManager
     names: tuple[str, ...]
+    dispatcher: Dispatcher
     entities: EntityRegistry
     permissions: PermissionRegistry
     workflows: WorkflowEngine
@@ -81,6 +83,7 @@ class Kernel:
         self.skipped: tuple[DiscoveredPlugin, ...] = ()
         self.entities = EntityRegistry()
         self.permissions = PermissionRegistry()
+        self.dispatcher = Dispatcher()
         self.workflows = WorkflowEngine(self.entities)
         self.drivers = Drivers()
         sa.event.listen(self.sessions, "after_commit", self._after_commit)
@@ -171,44 +174,51 @@ class Kernel:
     def _build(self, names: Sequence[str]) -> _Boot:
         """Register ``names`` into a new plugin manager and build every registry from their
         contributions, without touching the live kernel: any mistake raises here."""
-        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm = pluggy.PluginManager(hookspecs.PROJECT)  # the hookspecs: what may be implemented
         pm.add_hookspecs(hookspecs)
-        pm.hook.erp_add_hookspecs.call_historic(kwargs={"pluginmanager": pm})
-        for name in names:
+        plugins = []
+        for rank, name in enumerate(names):
             plugin = self.plugins.plugins[name]
             try:
-                pm.register(plugin.target, name=name)
-            except (pluggy.PluginValidationError, ValueError) as exc:
-                raise PluginError(
-                    f"{describe(name, plugin.distribution)} has an invalid hook"
-                    f" implementation: {exc}", plugin=name, distribution=plugin.distribution,
-                ) from None
-        for hook_name, impls in self._unknown_hooks(pm).items():
-            culprit = impls[0].plugin_name
-            plugin = self.plugins.plugins[culprit]
-            raise PluginError(
-                f"{describe(culprit, plugin.distribution)} implements {hook_name!r}, which"
-                " no kernel or dependency hookspec declares; fix the name, add the plugin"
-                " defining it to `depends`, or mark it `optionalhook=True`",
-                plugin=culprit, distribution=plugin.distribution,
-            )
+                holders = registered_modules(plugin.package, plugin.target,
+                                             plugin.manifest.modules if plugin.manifest else ())
+            except PluginError as exc:
+                raise PluginError(f"{describe(name, plugin.distribution)}: {exc.message}",
+                                  plugin=name, distribution=plugin.distribution) from None
+            plugins.append(PluginHooks(name, rank, holders, plugin.distribution, plugin.package))
+        dispatcher = Dispatcher.build(pm, plugins)
         names = tuple(names)
         kernel_items = kernel_declarations()
         try:
             entities = EntityRegistry.build(
                 [(KERNEL, [i for i in kernel_items if isinstance(i, Entity)]),
-                 *self._contribute(pm, names, "erp_register_entities")])
+                 *dispatcher.call("erp_register_entities")])
             permissions = PermissionRegistry()
             for entity in entities:
                 for name, description in entity.permissions.items():
                     permissions.add_permission(name, description)
             permissions.add_contributions(
                 [(KERNEL, [i for i in kernel_items if not isinstance(i, Entity)]),
-                 *self._contribute(pm, names, "erp_register_permissions")], entities)
-            workflows = WorkflowEngine(entities, pm, names)
+                 *dispatcher.call("erp_register_permissions")], entities)
+            self._check_write_subscriptions(dispatcher, entities)
+            workflows = WorkflowEngine(entities, dispatcher)
         except PluginError as exc:
             raise self._naming_distribution(exc) from None
-        return _Boot(pm, names, entities, permissions, workflows)
+        return _Boot(pm, names, dispatcher, entities, permissions, workflows)
+
+    @staticmethod
+    def _check_write_subscriptions(dispatcher: Dispatcher, entities: EntityRegistry) -> None:
+        """A write subscription names an entity that exists, unless the plugin owning it
+        is not enabled (an optional subscription)."""
+        for hook in ("erp_before_write", "erp_after_write"):
+            for subscriber in dispatcher.subscribers(hook):
+                entity = subscriber.subscription.entity
+                if entity is None or entity in entities:
+                    continue
+                owner = entity.partition(".")[0]
+                if any(e.plugin == owner for e in entities):
+                    raise PluginError(f"{subscriber.describe()} subscribes to writes of"
+                                      f" unknown entity {entity!r}", plugin=subscriber.plugin)
 
     def _naming_distribution(self, error: PluginError) -> PluginError:
         """The same error, its message also naming the plugin's distribution."""
@@ -222,62 +232,30 @@ class Kernel:
         """Swap in new registries: ``erp_shutdown`` for the old set, ``erp_boot`` for the new."""
         if self.pm is not None:
             self.contribute("erp_shutdown", kernel=self)
-        self.pm, self.enabled = boot.pm, boot.names
+        self.pm, self.enabled, self.dispatcher = boot.pm, boot.names, boot.dispatcher
         self.entities, self.permissions, self.workflows = (
             boot.entities, boot.permissions, boot.workflows)
         self.contribute("erp_boot", kernel=self)
 
-    @staticmethod
-    def _unknown_hooks(pm: pluggy.PluginManager) -> dict[str, list[Any]]:
-        unknown: dict[str, list[Any]] = {}
-        for name in dir(pm.hook):
-            hook = getattr(pm.hook, name)
-            if isinstance(hook, pluggy.HookCaller) and not hook.has_spec():
-                impls = [i for i in hook.get_hookimpls() if not i.optionalhook]
-                if impls:
-                    unknown[name] = impls
-        return unknown
-
     def contribute(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call one hook on every enabled plugin in dependency order.
+        """Call one hook on every enabled plugin, in the dispatcher's order (``priority``,
+        then dependency order, then module and function name).
 
         Returns ``(plugin name, result)`` pairs, so contributions (routes, entities,
         commands) are attributed to the plugin that made them. An exception raised by an
-        implementation becomes a ``PluginError`` naming that plugin unless it is already
-        an ``ErpError`` meant for the caller.
+        implementation becomes a ``PluginError`` naming that plugin and function unless
+        it is already an ``ErpError`` meant for the caller.
         """
         if self.pm is None:
             raise ConfigurationError("the kernel is not booted: call Kernel.boot() first")
-        return self._contribute(self.pm, self.enabled, hook_name, **kwargs)
-
-    def _contribute(self, pm: pluggy.PluginManager, names: Sequence[str], hook_name: str,
-                    **kwargs: Any) -> list[tuple[str, Any]]:
-        hook = getattr(pm.hook, hook_name)
-        impls: dict[str, list[Any]] = {}
-        for impl in hook.get_hookimpls():  # a plugin may implement a hook more than once
-            impls.setdefault(impl.plugin_name, []).append(impl)
-        results = []
-        for name, impl in ((n, i) for n in names for i in impls.get(n, ())):
-            args = {arg: kwargs[arg] for arg in impl.argnames}
-            try:
-                results.append((name, impl.function(**args)))
-            except ErpError:
-                raise
-            except Exception as exc:
-                plugin = self.plugins.plugins[name]
-                raise PluginError(
-                    f"{describe(name, plugin.distribution)} failed in {hook_name}:"
-                    f" {type(exc).__name__}: {exc}",
-                    plugin=name, distribution=plugin.distribution,
-                ) from exc
-        return results
+        return self.dispatcher.call(hook_name, **kwargs)
 
     @property
-    def hook(self) -> Any:
-        """The plugin manager's hook relay, for plugins' own hookspecs."""
+    def hook(self) -> HookRelay:
+        """``kernel.hook.<name>(**kwargs)``: call a plugin's own hook through the dispatcher."""
         if self.pm is None:
             raise ConfigurationError("the kernel is not booted: call Kernel.boot() first")
-        return self.pm.hook
+        return self.dispatcher.relay()
 
     # -- database ----------------------------------------------------------------------
 

@@ -27,16 +27,32 @@ def _as_tuple(value: object) -> tuple[str, ...]:
     return tuple(value)  # type: ignore[arg-type]
 
 
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def _check_modules(_instance: object, _attribute: attrs.Attribute, value: tuple[str, ...]
+                   ) -> None:
+    for name in value:
+        if not isinstance(name, str) or not _MODULE.match(name):
+            raise ValueError(f"modules: {name!r} is not a module name relative to the"
+                             " plugin's package (e.g. 'fulfilment' or 'returns.rules')")
+
+
 @attrs.frozen
 class PluginManifest:
     """The declaration every plugin's entry-point target exposes as ``manifest``.
 
     ``depends`` names the plugins that must be enabled (and registered) before this one;
     ``requires_kernel`` is a PEP 440 specifier (``">=0.1,<1"``) checked against the
-    installed ``erp-core`` before anything registers.
+    installed ``erp-core`` before anything registers. ``modules`` names the modules of the
+    plugin's package, besides the entry-point module, that hold its hook implementations
+    and subscribers (``("fulfilment", "returns")``); the kernel registers exactly those,
+    and a decorated function in any other module of the package stops the boot.
     """
 
     name: str = attrs.field(validator=_check_name)
     depends: tuple[str, ...] = attrs.field(default=(), converter=_as_tuple)
     requires_kernel: str | None = None
     description: str = ""
+    modules: tuple[str, ...] = attrs.field(default=(), converter=_as_tuple,
+                                           validator=_check_modules)

@@ -21,10 +21,11 @@ from litestar.testing import TestClient
 
 from erp_core.api import create_app
 from erp_core.errors import ConflictError, NotFoundError, PermissionDenied, PluginError
+from erp_core.hook_events import TransitionVetoed
 from erp_core.kernel import Kernel
 from erp_core.plugins.state import record_enabled
 from erp_core.security.principal import Principal
-from erp_core.workflow import Transition, TransitionVetoed, Workflow
+from erp_core.workflow import Transition, Workflow
 
 PROBLEM = "application/problem+json"
 DESK_FOLDERS = ("desk", "desk_notes", "desk_guard", "desk_watch", "desk_roles")

@@ -13,7 +13,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import attrs
 import sqlalchemy as sa
 
 from erp_core.audit import diff, record_change
@@ -36,6 +35,7 @@ from erp_core.errors import (
     ValidationError,
 )
 from erp_core.events.outbox import emit
+from erp_core.hook_events import WriteEvent
 
 if TYPE_CHECKING:
     from erp_core.context import Context
@@ -44,23 +44,6 @@ if TYPE_CHECKING:
 def _fits(field: Any, value: int) -> bool:
     bound = 2 ** (getattr(field, "int_bits", 64) - 1)
     return -bound <= value < bound
-
-
-@attrs.frozen
-class WriteEvent:
-    """A create, update or delete of a record through the entity service.
-
-    ``action`` is ``create``, ``update`` or ``delete``; ``before`` and ``after`` are the
-    record's JSON representations (``None`` where it does not exist, and ``after`` is
-    ``None`` for before-subscribers); ``changes`` holds the checked values being written.
-    """
-
-    entity: str
-    action: str
-    record_id: int | None
-    before: Mapping[str, Any] | None
-    after: Mapping[str, Any] | None
-    changes: Mapping[str, Any]
 
 
 class EntityService:
@@ -280,9 +263,7 @@ class BoundEntityService(EntityService):
              {"id": record_id, "record": after if after is not None else before})
 
     def _notify(self, when: str, event: WriteEvent) -> None:
-        pm = self.ctx.kernel.pm
-        if pm is not None:
-            getattr(pm.hook, f"erp_{when}_write")(ctx=self.ctx, event=event)
+        self.ctx.kernel.dispatcher.notify(f"erp_{when}_write", self.ctx, event)
 
     def create(self, payload: Any, *, computed: Mapping[str, Any] | None = None
                ) -> dict[str, Any]:

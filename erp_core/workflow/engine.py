@@ -9,7 +9,7 @@ one record cannot both pass the state check.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -17,10 +17,12 @@ import sqlalchemy as sa
 
 from erp_core.audit import record_change
 from erp_core.db.types import utcnow
+from erp_core.dispatch import Dispatcher
 from erp_core.entities.held import remember
-from erp_core.errors import ConflictError, ErpError, NotFoundError, PluginError
+from erp_core.entities.service import EntityService
+from erp_core.errors import ConflictError, NotFoundError, PluginError
 from erp_core.events.outbox import emit
-from erp_core.workflow.subscriptions import DEFAULT_PRIORITY, SUBSCRIPTION_ATTRIBUTE
+from erp_core.hook_events import TransitionEvent
 
 if TYPE_CHECKING:
     from erp_core.context import Context
@@ -30,109 +32,43 @@ if TYPE_CHECKING:
 
 _SOURCE = "erp_source"
 """The state a one-statement change moved the record from, returned with the record."""
-
-
-class TransitionVetoed(ConflictError):
-    """Raised by a subscriber to refuse a transition; the reason reaches the caller. From
-    an after-subscriber it refuses a change already written: the caller's transaction
-    must roll back, as every runner does on an error (a context, ``Kernel.run``, the API)."""
-
-    title = "Transition refused"
-
-
-@attrs.frozen
-class TransitionEvent:
-    """What subscribers receive: which record, which transition, and the record itself.
-
-    ``record`` is the JSON representation before the change for before-subscribers and
-    after it for after-subscribers; ``data`` is what the caller sent with the transition
-    (e.g. ``{"reason": "..."}`` for a rejection).
-    """
-
-    entity: str
-    record_id: int
-    transition: str
-    source: str
-    target: str
-    record: Mapping[str, Any]
-    data: Mapping[str, Any] = attrs.field(factory=dict)
-
-
-@attrs.frozen
-class _Subscriber:
-    plugin: str
-    function: Any
-    priority: int
-    entity: str | None
-    transition: str | None
-
-    def wants(self, event: TransitionEvent) -> bool:
-        return self.entity in (None, event.entity) and self.transition in (None, event.transition)
+_BEFORE, _AFTER = "erp_before_transition", "erp_after_transition"
 
 
 class WorkflowEngine:
     """Transitions of every entity that declares a workflow, for one booted kernel."""
 
-    def __init__(self, entities: EntityRegistry, pm: Any = None,
-                 plugin_order: Sequence[str] = ()) -> None:
+    def __init__(self, entities: EntityRegistry, dispatcher: Dispatcher | None = None) -> None:
         self.entities = entities
+        self.dispatcher = dispatcher or Dispatcher()
         self._updates: dict[str, Any] = {}
-        self._subscribers: dict[str, list[_Subscriber]] = {"before": [], "after": []}
-        if pm is None:
-            return
-        rank = {name: index for index, name in enumerate(plugin_order)}
-        for when in ("before", "after"):
-            found = []
-            for impl in getattr(pm.hook, f"erp_{when}_transition").get_hookimpls():
-                subscription = getattr(impl.function, SUBSCRIPTION_ATTRIBUTE, None)
-                if subscription:
-                    entity, transition, priority = subscription
-                    self._check_subscription(impl.plugin_name, entity, transition)
-                else:
-                    entity = transition = None
-                    priority = 0 if impl.tryfirst else 1000 if impl.trylast else DEFAULT_PRIORITY
-                found.append(_Subscriber(impl.plugin_name, impl.function, priority,
-                                         entity, transition))
-            found.sort(key=lambda s: (s.priority, rank.get(s.plugin, len(rank)),
-                                      s.function.__qualname__))
-            self._subscribers[when] = found
+        for hook in (_BEFORE, _AFTER):
+            for subscriber in self.dispatcher.subscribers(hook):
+                entity = subscriber.subscription.entity
+                if entity is not None:
+                    self._check_subscription(subscriber.describe(), subscriber.plugin, entity,
+                                             subscriber.subscription.transition)
 
-    def _check_subscription(self, plugin: str, entity: str, transition: str | None) -> None:
+    def _check_subscription(self, who: str, plugin: str, entity: str,
+                            transition: str | None) -> None:
         owner = entity.partition(".")[0]
         if entity not in self.entities:
             if any(e.plugin == owner for e in self.entities):
-                raise PluginError(f"plugin {plugin!r} subscribes to unknown entity {entity!r}",
+                raise PluginError(f"{who} subscribes to unknown entity {entity!r}",
                                   plugin=plugin)
             return  # an optional subscription to a plugin that is not enabled
         workflow = self.entities.get(entity).declaration.workflow
         if workflow is None or (transition is not None
                                 and workflow.transition(transition) is None):
-            raise PluginError(f"plugin {plugin!r} subscribes to {entity!r} transition"
+            raise PluginError(f"{who} subscribes to {entity!r} transition"
                               f" {transition!r}, which does not exist", plugin=plugin)
 
     def subscribers(self, when: str, entity: str, transition: str) -> list[str]:
         """Qualified names of the subscribers that would run, in order (for docs and tests)."""
         probe = TransitionEvent(entity, 0, transition, "", "", {})
         return [f"{s.plugin}:{s.function.__qualname__}"
-                for s in self._subscribers[when] if s.wants(probe)]
-
-    def _run(self, when: str, ctx: Context, event: TransitionEvent) -> bool:
-        """Run the subscribers that want ``event``; tells whether any ran."""
-        ran = False
-        for subscriber in self._subscribers[when]:
-            if not subscriber.wants(event):
-                continue
-            ran = True
-            try:
-                subscriber.function(ctx=ctx, event=event)
-            except ErpError:
-                raise
-            except Exception as exc:
-                raise PluginError(
-                    f"plugin {subscriber.plugin!r} failed reacting to {event.entity}"
-                    f" {event.transition!r} ({when}): {type(exc).__name__}: {exc}; nothing"
-                    " was changed", plugin=subscriber.plugin) from exc
-        return ran
+                for s in self.dispatcher.for_entity(f"erp_{when}_transition", entity)
+                if s.wants(probe)]
 
     def _state_update(self, entity: Any) -> Any:
         """The conditional state change of an entity, built once per entity: moving from
@@ -197,8 +133,6 @@ class WorkflowEngine:
         its reactions (which may have fired further transitions). With ``read_back=False``
         it returns the record as the change itself left it, saving a read when reactions
         ran: for a caller that does not use the result (a reaction firing a follow-up)."""
-        from erp_core.entities.service import EntityService
-
         entity = self.entities.get(entity_name)
         workflow = entity.declaration.workflow
         transition = workflow.transition(name) if workflow else None
@@ -208,7 +142,7 @@ class WorkflowEngine:
         service = EntityService(entity).bind(ctx)
         event = TransitionEvent(entity_name, record_id, name, "", transition.target, {},
                                 dict(data or {}))
-        if not any(s.wants(event) for s in self._subscribers["before"]) \
+        if not self.dispatcher.wanted(_BEFORE, event) \
                 and service.changes_unread(record_id):
             # Nothing runs before the change and nothing of the record is held: locking
             # it, checking its state and changing it is one statement.
@@ -226,7 +160,7 @@ class WorkflowEngine:
             if current not in transition.sources:
                 self._refuse(workflow, transition, entity_name, record_id, current)
             event = attrs.evolve(event, source=current, record=before)
-            self._run("before", ctx, event)
+            self.dispatcher.notify(_BEFORE, ctx, event)
             row = ctx.session.execute(self._state_update(entity), {
                 "wf_record_id": record_id, "wf_source": current,
                 "wf_target": transition.target, "wf_now": utcnow()}).mappings().first()
@@ -246,7 +180,7 @@ class WorkflowEngine:
         emit(ctx.session, f"{entity_name}.{transition.event or name}", entity_name, record_id,
              {"id": record_id, "transition": name, "from": current, "to": transition.target,
               "data": event.data, "record": after})
-        if self._run("after", ctx, attrs.evolve(event, source=current, record=after)) \
+        if self.dispatcher.notify(_AFTER, ctx, attrs.evolve(event, source=current, record=after)) \
                 and read_back:
             # Reactions may have changed it further; a read only if they wrote its tables.
             return service.get(record_id)

@@ -11,9 +11,9 @@ from erp_core.db.batch import insert_rows
 from erp_core.db.loaded import attach_loaded, keep_loaded
 from erp_core.db.types import AwareDateTime, ExactNumeric
 from erp_core.db.upsert import Upsert
+from erp_core.dispatch import hookimpl, on_transition, on_write
 from erp_core.entities import Entity, EntityExtension, RecordMixin
 from erp_core.entities.records import Records
-from erp_core.entities.service import WriteEvent
 from erp_core.errors import (
     AuthenticationRequired,
     ConflictError,
@@ -26,18 +26,12 @@ from erp_core.errors import (
     ValidationError,
 )
 from erp_core.events import DomainEvent
-from erp_core.hookspecs import hookimpl, hookspec
+from erp_core.hook_events import TransitionEvent, TransitionVetoed, WriteEvent
+from erp_core.hookspecs import hookspec
 from erp_core.kernel import Kernel
 from erp_core.manifest import PluginManifest
 from erp_core.security import Permission, Principal, RecordRule, Role
-from erp_core.workflow import (
-    Transition,
-    TransitionEvent,
-    TransitionVetoed,
-    Workflow,
-    on_transition,
-    on_write,
-)
+from erp_core.workflow import Transition, Workflow
 
 _LAZY = {"KernelDependency": "erp_core.api.dependencies",
          "PrincipalDependency": "erp_core.api.dependencies"}

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from erp_core import hookspecs
-from erp_core.entities.service import WriteEvent
-from erp_core.workflow import TransitionEvent, TransitionVetoed, on_transition, on_write
+from erp_core.dispatch import on_transition, on_write
+from erp_core.hook_events import TransitionEvent, TransitionVetoed, WriteEvent
 
 _SECTION = re.compile(r"^# -- (?P<title>[^-].*?) -+$")
 _PARAM = re.compile(r"^:param (?P<name>\w+):\s*(?P<text>.*)$")

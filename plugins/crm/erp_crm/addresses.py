@@ -5,15 +5,17 @@ The defaults are two references on the customer (``default_shipping_address_id``
 construction rather than by keeping flags on several rows in step. The rules around
 them live here: a customer's first address becomes both defaults, deleting a default
 address promotes the customer's oldest remaining one, and a default is always one of the
-customer's own addresses (checked in ``erp_crm.customers``).
+customer's own addresses.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from erp_crm.customers import DEFAULT_ADDRESS_FIELDS, Customer, require_unmerged
 from erp_sdk import (
@@ -54,7 +56,7 @@ ADDRESS = Entity(
 )
 
 
-@on_write("crm.address", actions=("create", "update"))
+@on_write("crm.address", actions=("create", "update"), when="before")
 def check_address_write(ctx: Context, event: WriteEvent) -> None:
     """Countries are ISO 3166-1 alpha-2 codes; an address never moves to another customer."""
     changes = event.changes
@@ -97,3 +99,31 @@ def ensure_default_addresses(ctx: Context, customer_id: int) -> None:
                if value is None}
     acting = ctx.as_principal(Principal.system(ctx.principal.name))
     acting.records("crm.customer").update(customer_id, changes)
+
+
+def _check_default_addresses(session: Session, customer_id: int | None,
+                             changes: Mapping[str, Any]) -> None:
+    for field in DEFAULT_ADDRESS_FIELDS:
+        if field not in changes:
+            continue
+        address_id = changes[field]
+        if address_id is None:
+            if customer_id is not None and session.scalar(
+                    sa.select(Address.id).where(Address.customer_id == customer_id).limit(1)):
+                raise ValidationError(
+                    f"invalid crm.customer: {field}: a customer with addresses keeps a default"
+                    " one; choose another of its addresses instead",
+                    {field: "may not be cleared while the customer has addresses"})
+            continue
+        owner = session.scalar(sa.select(Address.customer_id).where(Address.id == address_id))
+        if owner != customer_id:
+            raise ValidationError(
+                f"invalid crm.customer: {field}: address {address_id} belongs to another"
+                " customer", {field: "must be one of this customer's addresses"})
+
+
+@on_write("crm.customer", actions=("create", "update"), when="before", priority=600)
+def defaults_are_own_addresses(ctx: Context, event: WriteEvent) -> None:
+    """A customer's default addresses are its own (after ``check_customer_write``, which
+    refuses any change of a merged customer first)."""
+    _check_default_addresses(ctx.session, event.record_id, event.changes)

@@ -28,6 +28,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from erp_crm.purchase_records import Purchase, PurchaseCategory
 from erp_sdk import Base, Entity, Money, Upsert, UtcDateTime, utcnow
 
 FAVOURITE_CATEGORIES = 3
@@ -197,9 +198,6 @@ def add_purchase(session: Session, customer_id: int, summary: Summary | None,
 def spend_figures(session: Session, customer_ids: Collection[int]
                   ) -> dict[int, dict[str, SpendFigures]]:
     """The figures of each customer per currency, straight from the purchases."""
-    # imported here: erp_crm.purchases imports this module (through erp_crm.tiers)
-    from erp_crm.purchases import Purchase
-
     rows = session.execute(
         sa.select(Purchase.customer_id, Purchase.currency, sa.func.count(),
                   sa.func.sum(Purchase.amount), sa.func.min(Purchase.occurred_at),
@@ -214,8 +212,6 @@ def spend_figures(session: Session, customer_ids: Collection[int]
 
 def _category_counts(session: Session, customer_ids: Collection[int]
                      ) -> dict[tuple[int, str], Counter[str]]:
-    from erp_crm.purchases import Purchase, PurchaseCategory
-
     rows = session.execute(
         sa.select(Purchase.customer_id, Purchase.currency, PurchaseCategory.category,
                   sa.func.count())

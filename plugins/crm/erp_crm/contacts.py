@@ -29,7 +29,7 @@ CONTACT = Entity(
 )
 
 
-@on_write("crm.contact", actions=("create", "update"))
+@on_write("crm.contact", actions=("create", "update"), when="before")
 def check_contact_write(ctx: Context, event: WriteEvent) -> None:
     """Contacts belong to company customers that were not merged away."""
     if "customer_id" not in event.changes:

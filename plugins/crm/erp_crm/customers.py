@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -112,34 +110,11 @@ def _check_email(session: Session, email: str | None, customer_id: int | None) -
                             " customers if they are the same")
 
 
-def _check_default_addresses(session: Session, customer_id: int | None,
-                             changes: Mapping[str, Any]) -> None:
-    from erp_crm.addresses import Address
-
-    for field in DEFAULT_ADDRESS_FIELDS:
-        if field not in changes:
-            continue
-        address_id = changes[field]
-        if address_id is None:
-            if customer_id is not None and session.scalar(
-                    sa.select(Address.id).where(Address.customer_id == customer_id).limit(1)):
-                raise ValidationError(
-                    f"invalid crm.customer: {field}: a customer with addresses keeps a default"
-                    " one; choose another of its addresses instead",
-                    {field: "may not be cleared while the customer has addresses"})
-            continue
-        owner = session.scalar(sa.select(Address.customer_id).where(Address.id == address_id))
-        if owner != customer_id:
-            raise ValidationError(
-                f"invalid crm.customer: {field}: address {address_id} belongs to another"
-                " customer", {field: "must be one of this customer's addresses"})
-
-
-@on_write("crm.customer", actions=("create", "update"))
+@on_write("crm.customer", actions=("create", "update"), when="before")
 def check_customer_write(ctx: Context, event: WriteEvent) -> None:
-    """Merged customers do not change; e-mails stay unique; defaults are own addresses."""
+    """Merged customers do not change; e-mails stay unique (that defaults are the customer's
+    own addresses is checked by ``erp_crm.addresses``, after this)."""
     if event.before is not None and event.before["merged_into_id"] is not None:
         raise CustomerMerged(event.record_id, event.before["merged_into_id"])
     if "email" in event.changes:
         _check_email(ctx.session, event.changes["email"], event.record_id)
-    _check_default_addresses(ctx.session, event.record_id, event.changes)

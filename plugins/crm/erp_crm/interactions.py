@@ -68,7 +68,7 @@ INTERACTION = Entity(
 )
 
 
-@on_write("crm.interaction", actions=("update",))
+@on_write("crm.interaction", actions=("update",), when="before")
 def check_interaction_update(ctx: Context, event: WriteEvent) -> None:
     """The author and the customer of an interaction are facts, not editable fields."""
     for field in ("author", "customer_id"):

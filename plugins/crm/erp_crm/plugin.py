@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 from erp_crm import cli, demo, roles
-from erp_crm.addresses import ADDRESS, check_address_write, keep_default_addresses
+from erp_crm.addresses import ADDRESS
 from erp_crm.behaviour import BEHAVIOUR
-from erp_crm.contacts import CONTACT, check_contact_write
-from erp_crm.customers import CUSTOMER, check_customer_write
-from erp_crm.interactions import INTERACTION, check_interaction_update
+from erp_crm.contacts import CONTACT
+from erp_crm.customers import CUSTOMER
+from erp_crm.interactions import INTERACTION
 from erp_crm.purchases import PURCHASE
-from erp_crm.segments import SEGMENT, check_segment
-from erp_crm.tags import CUSTOMER_TAG, TAG, check_tagging
-from erp_crm.tiers import TIER_CHANGE, TIER_RULE, check_tier_rule
+from erp_crm.segments import SEGMENT
+from erp_crm.tags import CUSTOMER_TAG, TAG
+from erp_crm.tiers import TIER_CHANGE, TIER_RULE
 from erp_sdk import PluginManifest, hookimpl
 
 manifest = PluginManifest(
     name="crm", requires_kernel=">=0.1,<0.2",
     description="Customers, contacts, addresses, interactions, RFM tiers, segments and"
                 " behaviour summaries",
+    # the modules holding write guards and reactions (``@on_write``)
+    modules=("addresses", "contacts", "customers", "interactions", "segments", "tags",
+             "tiers"),
 )
-
-# Write guards and reactions (``@on_write``): pluggy finds them as attributes of this module.
-WRITE_SUBSCRIBERS = (check_customer_write, check_address_write, keep_default_addresses,
-                     check_contact_write, check_tagging, check_interaction_update,
-                     check_tier_rule, check_segment)
 
 
 @hookimpl

@@ -39,10 +39,11 @@ from decimal import Decimal
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from erp_crm.behaviour import add_purchase, summaries
 from erp_crm.customers import Customer
+from erp_crm.purchase_records import Purchase, PurchaseCategory
 from erp_crm.tiers import (
     CURRENCY,
     RULE_COLUMNS,
@@ -55,43 +56,16 @@ from erp_crm.tiers import (
     settle_tier,
 )
 from erp_sdk import (
-    Base,
     Context,
     Entity,
-    Money,
     NotFoundError,
     TransientConflict,
     Upsert,
-    UtcDateTime,
     ValidationError,
     utcnow,
 )
 
 _MONEY_QUANTUM = Decimal("0.0001")
-
-
-class Purchase(Base):
-    __tablename__ = "crm_purchase"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    reference: Mapped[str] = mapped_column(sa.String(120), unique=True)
-    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("crm_customer.id"), index=True)
-    amount: Mapped[Money]
-    currency: Mapped[str] = mapped_column(sa.String(3))
-    occurred_at: Mapped[UtcDateTime]
-    cancelled_at: Mapped[UtcDateTime | None]
-    recorded_at: Mapped[UtcDateTime] = mapped_column(default=utcnow)
-    updated_at: Mapped[UtcDateTime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
-class PurchaseCategory(Base):
-    """The product categories of a purchase, one row each (for favourites and analysis)."""
-
-    __tablename__ = "crm_purchase_category"
-
-    purchase_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("crm_purchase.id", ondelete="CASCADE"), primary_key=True)
-    category: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
 
 
 PURCHASE = Entity(

@@ -134,7 +134,7 @@ def _stored_criteria(ctx: Context, segment_id: int) -> dict[str, Any]:
         sa.select(*columns).where(Segment.id == segment_id)).mappings().one())
 
 
-@on_write("crm.segment", actions=("create", "update"))
+@on_write("crm.segment", actions=("create", "update"), when="before")
 def check_segment(ctx: Context, event: WriteEvent) -> None:
     """A segment's criteria must make sense together, and its tags must exist."""
     stored = {} if event.record_id is None else _stored_criteria(ctx, event.record_id)

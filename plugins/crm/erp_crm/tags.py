@@ -38,7 +38,7 @@ CUSTOMER_TAG = Entity(
 )
 
 
-@on_write("crm.customer_tag", actions=("create",))
+@on_write("crm.customer_tag", actions=("create",), when="before")
 def check_tagging(ctx: Context, event: WriteEvent) -> None:
     """Merged customers get no new tags (their tags moved to the customer that stayed)."""
     require_unmerged(ctx.session, event.changes["customer_id"])

@@ -91,7 +91,7 @@ TIER_CHANGE = Entity(
 )
 
 
-@on_write("crm.tier_rule", actions=("create", "update"))
+@on_write("crm.tier_rule", actions=("create", "update"), when="before")
 def check_tier_rule(ctx: Context, event: WriteEvent) -> None:
     """Thresholds are never negative and the currency is an ISO 4217 code."""
     errors = {}

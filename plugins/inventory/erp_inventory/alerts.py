@@ -9,15 +9,24 @@ change does.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from erp_sdk import Base, Context, Quantity, RecordMixin, UtcDateTime, utcnow
 
-if TYPE_CHECKING:
-    from erp_inventory.ledger import StockChange
+
+@attrs.frozen
+class StockChange:
+    """What one update did to a stock row: available before and after, and the row's
+    alert limits (read in the same statement, so checking alerts costs no query)."""
+
+    warehouse_id: int
+    before: Decimal
+    after: Decimal
+    minimum: Decimal | None
+    maximum: Decimal | None
 
 
 class StockLimit(RecordMixin, Base):

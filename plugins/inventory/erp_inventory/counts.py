@@ -110,7 +110,7 @@ def post_variances(ctx: Context, event: TransitionEvent) -> None:
     ctx.session.flush()
 
 
-@on_write("inventory.count_line", actions=("create", "update", "delete"))
+@on_write("inventory.count_line", actions=("create", "update", "delete"), when="before")
 def lines_change_only_while_open(ctx: Context, event: WriteEvent) -> None:
     """Lines are added before the snapshot, counted during it, and frozen after."""
     count_id = (event.before or {}).get("count_id") or event.changes.get("count_id")

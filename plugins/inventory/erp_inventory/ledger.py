@@ -30,7 +30,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from erp_inventory.alerts import StockLimit
+from erp_inventory.alerts import StockChange, StockLimit
 from erp_inventory.catalogue import Product
 from erp_inventory.exceptions import InsufficientStock
 from erp_inventory.warehouses import (
@@ -129,18 +129,6 @@ def available_quantity(session: Session, product_id: int, warehouse_id: int) -> 
     """Units of a product that can still be promised in a warehouse."""
     return session.scalar(sa.select(StockLevel.available).where(
         StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id)) or ZERO
-
-
-@attrs.frozen
-class StockChange:
-    """What one update did to a stock row: available before and after, and the row's
-    alert limits (read in the same statement, so checking alerts costs no query)."""
-
-    warehouse_id: int
-    before: Decimal
-    after: Decimal
-    minimum: Decimal | None
-    maximum: Decimal | None
 
 
 def _change_statement() -> Any:
@@ -568,7 +556,7 @@ _HAS_STOCK_HISTORY = sa.select(sa.literal(1)).where(
     Balance.location_id == sa.bindparam("location")).limit(1)
 
 
-@on_write("inventory.location", actions=("update",))
+@on_write("inventory.location", actions=("update",), when="before")
 def locations_keep_their_place_in_the_ledger(ctx: Context, event: WriteEvent) -> None:
     """A location's kind and warehouse say which stock its moves change, and a virtual
     location is found by its code: once goods have moved through a location they stay

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from erp_inventory import cli, counts, ledger, transfers, warehouses
+from erp_inventory import cli
 from erp_inventory.alerts import StockAlert, StockLimit
 from erp_inventory.catalogue import Category, Product
 from erp_inventory.counts import COUNT_WORKFLOW, StockCount, StockCountLine
@@ -17,20 +17,10 @@ manifest = PluginManifest(
     name="inventory",
     requires_kernel=">=0.1,<1",
     description="Catalogue, warehouses, stock ledger, reservations, alerts, counts, transfers",
+    # the subscribers of the count and transfer workflows, and the guard of locations
+    # with stock history
+    modules=("counts", "ledger", "transfers", "warehouses"),
 )
-
-# Subscribers of the count and transfer workflows, and the guard of locations with stock
-# history, live in their concept modules.
-on_count_start = counts.take_snapshot
-on_count_post = counts.post_variances
-guard_count_lines = counts.lines_change_only_while_open
-on_transfer_ship_check = transfers.refuse_empty_or_circular
-on_transfer_ship = transfers.ship_to_transit
-on_transfer_receive = transfers.receive_from_transit
-guard_transfer_lines = transfers.lines_change_only_in_draft
-guard_locations = ledger.locations_keep_their_place_in_the_ledger
-check_location_kinds = warehouses.locations_fit_their_kind
-locations_of_new_warehouses = warehouses.give_the_warehouse_its_locations
 
 READ_ONLY = {"list", "get"}
 

@@ -108,7 +108,7 @@ def receive_from_transit(ctx: Context, event: TransitionEvent) -> None:
     transfer.received_at = utcnow()
 
 
-@on_write("inventory.transfer_line")
+@on_write("inventory.transfer_line", when="before")
 def lines_change_only_in_draft(ctx: Context, event: WriteEvent) -> None:
     transfer_id = (event.before or {}).get("transfer_id") or event.changes.get("transfer_id")
     state = ctx.session.scalar(sa.select(Transfer.state).where(Transfer.id == transfer_id))

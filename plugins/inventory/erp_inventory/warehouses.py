@@ -208,7 +208,7 @@ def give_the_warehouse_its_locations(ctx: Context, event: WriteEvent) -> None:
         locations.create(values)
 
 
-@on_write("inventory.location", actions=("create", "update"))
+@on_write("inventory.location", actions=("create", "update"), when="before")
 def locations_fit_their_kind(ctx: Context, event: WriteEvent) -> None:
     """A location's kind is one of ``LocationKind``; storage, input and output locations
     belong to a warehouse, virtual ones to none (422 naming the field)."""

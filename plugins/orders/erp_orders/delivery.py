@@ -46,7 +46,7 @@ def require_shipping_address(ctx: Context, order: Mapping[str, Any], refusal: st
                 " a channel whose goods are collected in store (collected_in_store)")
 
 
-@on_write("orders.order", actions=("update",))
+@on_write("orders.order", actions=("update",), when="before")
 def confirmed_orders_keep_an_address(ctx: Context, event: WriteEvent) -> None:
     """An order past its draft may change its address, never lose it."""
     before = event.before or {}

@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-from erp_orders import (
-    channels_import,
-    cli,
-    delivery,
-    demo,
-    fulfilment,
-    hookspecs,
-    returns,
-    tickets,
-    totals,
-    warehouse_change,
-)
+from erp_orders import cli, demo, hookspecs, returns, tickets
 from erp_orders.channel import Channel
 from erp_orders.order import ORDER_WORKFLOW, Order, OrderLine, order_number
 from erp_orders.review import ReviewPolicy
@@ -24,37 +13,10 @@ manifest = PluginManifest(
     depends=("inventory", "crm"),
     requires_kernel=">=0.1,<1",
     description="Sales orders from every channel: review, fulfilment, returns, timeline",
+    # the workflow and write subscribers, and the channels' push after commit
+    modules=("fulfilment", "totals", "returns", "tickets", "channels_import", "delivery",
+             "warehouse_change"),
 )
-
-# Workflow and write subscribers live in their concept modules; pluggy finds them here.
-review_or_approve = fulfilment.review_or_approve
-reserve_stock = fulfilment.reserve_stock
-rejection_needs_a_reason = fulfilment.rejection_needs_a_reason
-release_stock = fulfilment.release_stock
-ship_lines = fulfilment.ship_lines
-record_the_purchase = fulfilment.record_the_purchase
-nothing_shipped_yet = fulfilment.nothing_shipped_yet
-lines_change_only_in_draft = totals.lines_change_only_in_draft
-line_changed = totals.line_changed
-order_changed = totals.order_changed
-push_to_channels_after_commit = channels_import.push_to_channels_after_commit  # erp_on_commit
-check_return_request = returns.check_return_request
-check_return_line = returns.check_return_line
-recheck_quantities_on_approval = returns.recheck_quantities_on_approval
-rejecting_a_return_needs_a_reason = returns.rejecting_a_return_needs_a_reason
-receive_returned_goods = returns.receive_returned_goods
-record_the_refund = returns.record_the_refund
-place_the_replacement_order = returns.place_the_replacement_order
-confirm_is_true_or_false = returns.confirm_is_true_or_false
-tickets_stay_with_their_order = tickets.tickets_stay_with_their_order
-log_the_new_ticket = tickets.log_the_new_ticket
-satisfaction_is_1_to_5 = tickets.satisfaction_is_1_to_5
-record_the_satisfaction = tickets.record_the_satisfaction
-satisfaction_only_when_closing = tickets.satisfaction_only_when_closing
-forget_the_satisfaction = tickets.forget_the_satisfaction
-confirmed_orders_keep_an_address = delivery.confirmed_orders_keep_an_address
-warehouse_changes_only_before_shipping = warehouse_change.warehouse_changes_only_before_shipping
-move_reservations = warehouse_change.move_reservations
 
 TOTALS = ["subtotal", "discount_total", "tax_total", "total"]
 

@@ -41,7 +41,7 @@ def _moves_warehouse(event: WriteEvent) -> bool:
         event.changes["warehouse_id"] != before.get("warehouse_id")
 
 
-@on_write("orders.order", actions=("update",))
+@on_write("orders.order", actions=("update",), when="before")
 def warehouse_changes_only_before_shipping(ctx: Context, event: WriteEvent) -> None:
     """Refuse a new warehouse for an order that shipped from (or closed in) its own."""
     before = event.before or {}
