@@ -6,13 +6,35 @@ after at least one minor release in which the old form emits a ``DeprecationWarn
 """
 
 from erp_core.context import Context
-from erp_core.db import Base, Money, Quantity, UtcDateTime, utcnow
+from erp_core.db import NON_NEGATIVE, POSITIVE, Base, Money, Quantity, Rate, UtcDateTime, utcnow
 from erp_core.db.batch import insert_rows
 from erp_core.db.loaded import attach_loaded, keep_loaded
 from erp_core.db.types import AwareDateTime, ExactNumeric
 from erp_core.db.upsert import Upsert
 from erp_core.entities import Entity, EntityExtension, RecordMixin
+from erp_core.entities.field_types import (
+    FIELD_TYPES,
+    DecimalNumber,
+    FieldType,
+    FieldValueError,
+    Integer,
+    Text,
+    register_field_type,
+)
 from erp_core.entities.service import WriteEvent
+from erp_core.entities.typed import (
+    ListOf,
+    Nested,
+    boolean,
+    identifier,
+    money,
+    quantity,
+    rate,
+    read_body,
+    text,
+    typed_field,
+)
+from erp_core.entities.units import UNIT_OF_MEASURE, UNITS, UnitOfMeasure, check_quantity
 from erp_core.errors import (
     AuthenticationRequired,
     ConflictError,
@@ -38,7 +60,8 @@ from erp_core.workflow import (
     on_write,
 )
 
-_LAZY = {"KernelDependency": "erp_core.api.dependencies",
+_LAZY = {"body_operation": "erp_core.api.typed_bodies",
+         "KernelDependency": "erp_core.api.dependencies",
          "PrincipalDependency": "erp_core.api.dependencies"}
 """Names imported on first use: they need the web framework, which a command that only
 reads plugins' manifests (``erp plugins list``) should not pay for."""
@@ -55,19 +78,30 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "FIELD_TYPES",
+    "NON_NEGATIVE",
+    "POSITIVE",
+    "UNITS",
+    "UNIT_OF_MEASURE",
     "AuthenticationRequired",
     "AwareDateTime",
     "Base",
     "ConflictError",
     "Context",
+    "DecimalNumber",
     "DomainEvent",
     "Entity",
     "EntityExtension",
     "ErpError",
     "ExactNumeric",
+    "FieldType",
+    "FieldValueError",
+    "Integer",
     "Kernel",
     "KernelDependency",
+    "ListOf",
     "Money",
+    "Nested",
     "NotFoundError",
     "Permission",
     "PermissionDenied",
@@ -77,24 +111,38 @@ __all__ = [
     "Principal",
     "PrincipalDependency",
     "Quantity",
+    "Rate",
     "RecordMixin",
     "RecordRule",
     "Role",
+    "Text",
     "TransientConflict",
     "Transition",
     "TransitionEvent",
     "TransitionVetoed",
+    "UnitOfMeasure",
     "Upsert",
     "UtcDateTime",
     "ValidationError",
     "Workflow",
     "WriteEvent",
     "attach_loaded",
+    "body_operation",
+    "boolean",
+    "check_quantity",
     "hookimpl",
     "hookspec",
+    "identifier",
     "insert_rows",
     "keep_loaded",
+    "money",
     "on_transition",
     "on_write",
+    "quantity",
+    "rate",
+    "read_body",
+    "register_field_type",
+    "text",
+    "typed_field",
     "utcnow",
 ]

@@ -48,6 +48,7 @@ from erp_orders.money import to_cents
 from erp_orders.order import ADDRESS_FIELDS, Order, OrderLine, OrderState
 from erp_orders.placing import LineRequest, OrderRequest, place_order
 from erp_sdk import (
+    POSITIVE,
     Base,
     ConflictError,
     Context,
@@ -131,7 +132,7 @@ class ReturnLine(RecordMixin, Base):
         sa.ForeignKey("orders_return_request.id", ondelete="CASCADE"), index=True)
     order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order_line.id"),
                                                index=True)
-    quantity: Mapped[Quantity]
+    quantity: Mapped[Quantity] = mapped_column(info=POSITIVE)
     damaged: Mapped[bool] = mapped_column(default=False)
     refund_amount: Mapped[Money | None]
     refund_tax: Mapped[Money | None]
