@@ -58,13 +58,13 @@ class ExactNumeric(TypeDecorator[Decimal]):
 
     def __init__(self, precision: int, scale: int) -> None:
         super().__init__(precision=precision, scale=scale, asdecimal=True)
-        self.scale = scale
+        self.precision, self.scale = precision, scale
         self._quantum = Decimal(1).scaleb(-scale)
 
     def load_dialect_impl(self, dialect: Dialect):  # type: ignore[no-untyped-def]
         if dialect.name == "sqlite":
             return dialect.type_descriptor(BigInteger())
-        return dialect.type_descriptor(Numeric(self.impl.precision, self.scale, asdecimal=True))
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
 
     def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> object:
         if value is None:
@@ -72,8 +72,8 @@ class ExactNumeric(TypeDecorator[Decimal]):
         if isinstance(value, float):
             raise TypeError("floats are not accepted for money or quantities: use Decimal")
         quantised = Decimal(value)
-        if not quantised.is_finite() or quantised.adjusted() >= self.impl.precision - self.scale:
-            raise ValueError(f"{value!r} does not fit NUMERIC({self.impl.precision},"
+        if not quantised.is_finite() or quantised.adjusted() >= self.precision - self.scale:
+            raise ValueError(f"{value!r} does not fit NUMERIC({self.precision},"
                              f" {self.scale}); check values with their field type first")
         quantised = quantised.quantize(self._quantum)
         if dialect.name == "sqlite":

@@ -265,7 +265,7 @@ class DecimalNumber(FieldType):
     def for_column(cls, column: sa.Column[Any]) -> Self | None:
         type_ = column.type
         if isinstance(type_, ExactNumeric):
-            precision, scale = type_.impl.precision, type_.scale
+            precision, scale = type_.precision, type_.scale
         elif isinstance(type_, sa.Numeric) and not isinstance(type_, sa.Float):
             precision, scale = type_.precision or 18, type_.scale or 0
         else:

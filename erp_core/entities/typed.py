@@ -89,6 +89,19 @@ def typed_field(type_: FieldType, *, default: Any = attrs.NOTHING,
                        metadata={FIELD_TYPE: type_, NULLABLE: nullable})
 
 
+def check_value(name: str, type_: FieldType, value: Any, *, nullable: bool = False) -> Any:
+    """``value`` checked and converted by ``type_``, for a service that takes plain
+    arguments; a bad one is a ``ValidationError`` naming ``name`` and the rule."""
+    if value is None and nullable:
+        return None
+    try:
+        if value is None:
+            raise FieldValueError("may not be null")
+        return type_.check(value)
+    except FieldValueError as exc:
+        raise _invalid(exc, name) from None
+
+
 def _invalid(exc: FieldValueError, name: str) -> ValidationError:
     errors = _errors(exc, name)
     summary = "; ".join(f"{k}: {v}" for k, v in sorted(errors.items()))
