@@ -92,8 +92,8 @@ def reserve(ctx: Context, warehouse_id: int, lines: Sequence[ReservationLine]) -
     fractional = {line.product_id for line in lines
                   if line.quantity != line.quantity.to_integral_value()}
     if fractional:  # whole quantities fit every unit: only these need the products' units
-        units = dict(ctx.session.execute(sa.select(Product.id, Product.unit).where(
-            Product.id.in_(fractional))).tuples())
+        units = {row.id: row.unit for row in ctx.session.execute(
+            sa.select(Product.id, Product.unit).where(Product.id.in_(sorted(fractional))))}
         for line in lines:
             if line.product_id in units:
                 check_unit(units[line.product_id], line.quantity)
