@@ -165,3 +165,18 @@ def test_services_called_from_python_apply_the_same_checks(kernel, shop):
         place_order(ctx, OrderRequest(shop["channel"], shop["customer"],
                                       [LineRequest(shop["tea"], Decimal("1.5"))]))
     assert "whole units" in raised.value.errors["lines[0].quantity"]
+
+
+def test_split_and_merge_bodies_are_typed_and_half_a_piece_cannot_be_split_off(erp_client,
+                                                                              shop):
+    order = _place(erp_client, shop).json()
+    line = erp_client.get(f"/api/v1/orders/order-lines?order_id={order['id']}").json()[
+        "items"][0]
+    url = f"/api/v1/orders/orders/{order['id']}/split"
+    for quantity, words in (("0.5", "whole units"), ("NaN", "not a finite number"),
+                            ("1e400", "too large"), ("-1", "must be positive")):
+        response = erp_client.post(url, json={"lines": [{"line_id": line["id"],
+                                                         "quantity": quantity}]})
+        _refused(response, "lines[0].quantity", words)
+    _refused(erp_client.post("/api/v1/orders/merge", json={"order_ids": [order["id"], 2 ** 62]}),
+             "order_ids[1]", "out of range")
