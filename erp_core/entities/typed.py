@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
@@ -27,6 +27,9 @@ from erp_core.entities.field_types import (
     Text,
 )
 from erp_core.errors import ValidationError
+
+if TYPE_CHECKING:
+    from litestar.openapi.spec import Operation
 
 FIELD_TYPE = "erp_field_type"
 NULLABLE = "erp_nullable"
@@ -187,6 +190,28 @@ def read_body(cls: type, body: bytes | str) -> Any:
         errors = {k.removeprefix("."): v for k, v in exc.errors.items()} or {"body": str(exc)}
         summary = "; ".join(f"{k}: {v}" for k, v in sorted(errors.items()))
         raise ValidationError(f"invalid request body: {summary}", errors) from None
+
+
+def body_operation(cls: type, *, description: str | None = None) -> type[Operation]:
+    """An ``operation_class`` for a route whose handler reads its body with
+    ``read_body(cls, body)``: the OpenAPI document shows ``cls``'s schema as the JSON
+    body (money as decimal strings with their pattern and bounds), so what a client or a
+    fuzzer reads is what the handler checks. The web framework is imported here, when
+    routes are built, not with the SDK."""
+    from litestar.openapi.spec import Operation
+
+    schema = schema_of(cls)
+    if description:
+        schema = {**schema, "description": description}
+
+    class TypedBodyOperation(Operation):
+        def to_schema(self) -> dict[str, Any]:
+            document = super().to_schema()
+            document["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": schema}}}
+            return document
+
+    return TypedBodyOperation
 
 
 @attrs.frozen

@@ -25,6 +25,7 @@ from erp_core.entities.service import WriteEvent
 from erp_core.entities.typed import (
     ListOf,
     Nested,
+    body_operation,
     boolean,
     check_value,
     identifier,
@@ -61,8 +62,7 @@ from erp_core.workflow import (
     on_write,
 )
 
-_LAZY = {"body_operation": "erp_core.api.typed_bodies",
-         "KernelDependency": "erp_core.api.dependencies",
+_LAZY = {"KernelDependency": "erp_core.api.dependencies",
          "PrincipalDependency": "erp_core.api.dependencies"}
 """Names imported on first use: they need the web framework, which a command that only
 reads plugins' manifests (``erp plugins list``) should not pay for."""
@@ -78,12 +78,7 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'erp_sdk' has no attribute {name!r}")
 
 
-__all__ = [
-    "FIELD_TYPES",
-    "NON_NEGATIVE",
-    "POSITIVE",
-    "UNITS",
-    "UNIT_OF_MEASURE",
+__all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py checks)
     "AuthenticationRequired",
     "AwareDateTime",
     "Base",
@@ -95,6 +90,7 @@ __all__ = [
     "EntityExtension",
     "ErpError",
     "ExactNumeric",
+    "FIELD_TYPES",
     "FieldType",
     "FieldValueError",
     "Integer",
@@ -102,8 +98,10 @@ __all__ = [
     "KernelDependency",
     "ListOf",
     "Money",
+    "NON_NEGATIVE",
     "Nested",
     "NotFoundError",
+    "POSITIVE",
     "Permission",
     "PermissionDenied",
     "PluginError",
@@ -121,6 +119,8 @@ __all__ = [
     "Transition",
     "TransitionEvent",
     "TransitionVetoed",
+    "UNITS",
+    "UNIT_OF_MEASURE",
     "UnitOfMeasure",
     "Upsert",
     "UtcDateTime",
