@@ -2,7 +2,7 @@
 
 from erp_core.db.base import Base, metadata
 from erp_core.db.engine import create_engine, normalise_url
-from erp_core.db.types import Money, Quantity, UtcDateTime, utcnow
+from erp_core.db.types import NON_NEGATIVE, POSITIVE, Money, Quantity, Rate, UtcDateTime, utcnow
 
-__all__ = ["Base", "Money", "Quantity", "UtcDateTime", "create_engine", "metadata",
-           "normalise_url", "utcnow"]
+__all__ = ["NON_NEGATIVE", "POSITIVE", "Base", "Money", "Quantity", "Rate", "UtcDateTime",
+           "create_engine", "metadata", "normalise_url", "utcnow"]

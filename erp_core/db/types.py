@@ -58,20 +58,24 @@ class ExactNumeric(TypeDecorator[Decimal]):
 
     def __init__(self, precision: int, scale: int) -> None:
         super().__init__(precision=precision, scale=scale, asdecimal=True)
-        self.scale = scale
+        self.precision, self.scale = precision, scale
         self._quantum = Decimal(1).scaleb(-scale)
 
     def load_dialect_impl(self, dialect: Dialect):  # type: ignore[no-untyped-def]
         if dialect.name == "sqlite":
             return dialect.type_descriptor(BigInteger())
-        return dialect.type_descriptor(Numeric(self.impl.precision, self.scale, asdecimal=True))
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
 
     def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> object:
         if value is None:
             return None
         if isinstance(value, float):
             raise TypeError("floats are not accepted for money or quantities: use Decimal")
-        quantised = Decimal(value).quantize(self._quantum)
+        quantised = Decimal(value)
+        if not quantised.is_finite() or quantised.adjusted() >= self.precision - self.scale:
+            raise ValueError(f"{value!r} does not fit NUMERIC({self.precision},"
+                             f" {self.scale}); check values with their field type first")
+        quantised = quantised.quantize(self._quantum)
         if dialect.name == "sqlite":
             return int(quantised.scaleb(self.scale))
         return quantised
@@ -87,11 +91,23 @@ class ExactNumeric(TypeDecorator[Decimal]):
 MONEY_PRECISION, MONEY_SCALE = 18, 4
 QUANTITY_PRECISION, QUANTITY_SCALE = 18, 4
 
+NON_NEGATIVE = {"sign": "non_negative"}
+"""Column ``info`` of a money or quantity column that may not be negative:
+``mapped_column(info=NON_NEGATIVE)``; the API and services refuse a negative value."""
+
+POSITIVE = {"sign": "positive"}
+"""Column ``info`` of a money or quantity column that must be more than zero."""
+
 Money = Annotated[Decimal, mapped_column(ExactNumeric(MONEY_PRECISION, MONEY_SCALE))]
 """An amount of money (``Decimal``, four decimal places); pair it with a currency column."""
 
 Quantity = Annotated[Decimal, mapped_column(ExactNumeric(QUANTITY_PRECISION, QUANTITY_SCALE))]
 """A quantity of goods (``Decimal``, four decimal places)."""
+
+Rate = Annotated[Decimal, mapped_column(
+    ExactNumeric(MONEY_PRECISION, MONEY_SCALE),
+    info={"minimum": 0, "maximum": 1, "description": "A fraction: 0.19 is 19 %."})]
+"""A rate (tax, commission) as a fraction from 0 to 1: ``0.19`` is 19 %."""
 
 UtcDateTime = Annotated[dt.datetime, mapped_column(AwareDateTime())]
 """A timezone-aware UTC timestamp."""

@@ -77,9 +77,9 @@ def parse_list_query(entity: RegisteredEntity, params: Sequence[tuple[str, str]]
         if op not in OPERATORS:
             raise _bad(key, f"unknown operator {op!r} (operators: {', '.join(OPERATORS)})")
         field = filterable[name]
-        if op == "contains" and field.kind != "string":
+        if op == "contains" and not field.type.searchable:
             raise _bad(key, "__contains applies to text fields only")
-        if op in ("gte", "lte", "gt", "lt") and field.kind in ("boolean", "json"):
+        if op in ("gte", "lte", "gt", "lt") and not field.type.ordered:
             raise _bad(key, f"__{op} does not apply to {field.kind} fields")
         try:
             if op == "in":

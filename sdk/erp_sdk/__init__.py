@@ -6,14 +6,38 @@ after at least one minor release in which the old form emits a ``DeprecationWarn
 """
 
 from erp_core.context import Context
-from erp_core.db import Base, Money, Quantity, UtcDateTime, utcnow
+from erp_core.db import NON_NEGATIVE, POSITIVE, Base, Money, Quantity, Rate, UtcDateTime, utcnow
 from erp_core.db.batch import insert_rows
 from erp_core.db.loaded import attach_loaded, keep_loaded
 from erp_core.db.types import AwareDateTime, ExactNumeric
 from erp_core.db.upsert import Upsert
 from erp_core.dispatch import hookimpl, on_transition, on_write
 from erp_core.entities import Entity, EntityExtension, RecordMixin
+from erp_core.entities.field_types import (
+    FIELD_TYPES,
+    DecimalNumber,
+    FieldType,
+    FieldValueError,
+    Integer,
+    Text,
+    register_field_type,
+)
 from erp_core.entities.records import Records
+from erp_core.entities.typed import (
+    ListOf,
+    Nested,
+    body_operation,
+    boolean,
+    check_value,
+    identifier,
+    money,
+    quantity,
+    rate,
+    read_body,
+    text,
+    typed_field,
+)
+from erp_core.entities.units import UNIT_OF_MEASURE, UNITS, UnitOfMeasure, check_quantity
 from erp_core.errors import (
     AuthenticationRequired,
     ConflictError,
@@ -49,21 +73,30 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'erp_sdk' has no attribute {name!r}")
 
 
-__all__ = [
+__all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py checks)
     "AuthenticationRequired",
     "AwareDateTime",
     "Base",
     "ConflictError",
     "Context",
+    "DecimalNumber",
     "DomainEvent",
     "Entity",
     "EntityExtension",
     "ErpError",
     "ExactNumeric",
+    "FIELD_TYPES",
+    "FieldType",
+    "FieldValueError",
+    "Integer",
     "Kernel",
     "KernelDependency",
+    "ListOf",
     "Money",
+    "NON_NEGATIVE",
+    "Nested",
     "NotFoundError",
+    "POSITIVE",
     "Permission",
     "PermissionDenied",
     "PluginError",
@@ -72,25 +105,42 @@ __all__ = [
     "Principal",
     "PrincipalDependency",
     "Quantity",
+    "Rate",
     "RecordMixin",
     "RecordRule",
     "Records",
     "Role",
+    "Text",
     "TransientConflict",
     "Transition",
     "TransitionEvent",
     "TransitionVetoed",
+    "UNITS",
+    "UNIT_OF_MEASURE",
+    "UnitOfMeasure",
     "Upsert",
     "UtcDateTime",
     "ValidationError",
     "Workflow",
     "WriteEvent",
     "attach_loaded",
+    "body_operation",
+    "boolean",
+    "check_quantity",
+    "check_value",
     "hookimpl",
     "hookspec",
+    "identifier",
     "insert_rows",
     "keep_loaded",
+    "money",
     "on_transition",
     "on_write",
+    "quantity",
+    "rate",
+    "read_body",
+    "register_field_type",
+    "text",
+    "typed_field",
     "utcnow",
 ]

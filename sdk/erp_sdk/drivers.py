@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from erp_core.entities.typed import money, quantity, rate, typed_field
 from erp_core.errors import AuthenticationRequired, ErpError
 
 
@@ -247,11 +248,15 @@ class ChannelCustomer:
 
 @attrs.frozen
 class ChannelOrderLine:
+    """A line as a channel reports it, checked by the ERP's field types when it is built:
+    a positive quantity, a price and a discount that are not negative, ``tax_rate`` a
+    fraction from 0 to 1 (0.19 is 19 %); a bad value is a ``ValidationError``."""
+
     sku: str
-    quantity: Decimal = attrs.field(converter=_decimal)
-    unit_price: Decimal = attrs.field(converter=_decimal)
-    discount: Decimal = attrs.field(default=Decimal(0), converter=_decimal)
-    tax_rate: Decimal = attrs.field(default=Decimal(0), converter=_decimal)
+    quantity: Decimal = typed_field(quantity("positive"))
+    unit_price: Decimal = typed_field(money("non_negative"))
+    discount: Decimal = typed_field(money("non_negative"), default=Decimal(0))
+    tax_rate: Decimal = typed_field(rate(), default=Decimal(0))
 
 
 @attrs.frozen
@@ -265,7 +270,7 @@ class ChannelOrder:
     shipping_address: Address
     lines: tuple[ChannelOrderLine, ...] = attrs.field(converter=_tuple)
     billing_address: Address | None = None
-    shipping_amount: Decimal = attrs.field(default=Decimal(0), converter=_decimal)
+    shipping_amount: Decimal = typed_field(money("non_negative"), default=Decimal(0))
     notes: str = ""
 
 

@@ -11,11 +11,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from erp_sdk import ValidationError
+from erp_sdk import DecimalNumber, FieldValueError, ValidationError, money, quantity, rate
 from erp_sdk.drivers import Address, ChannelCustomer, ChannelOrder, ChannelOrderLine
+
+AMOUNT = money("non_negative")
+"""Prices, discounts and shipping: 0 or more, four decimals at most."""
+
+QUANTITY = quantity("positive")
+"""A line's quantity: more than 0."""
+
+TAX_RATE = rate()
+"""A tax rate as a fraction from 0 to 1: ``0.20`` is 20 %."""
 
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
@@ -63,15 +72,12 @@ def read_order(document: Any, where: str = "order") -> ChannelOrder:
 
 def _line(document: Any, where: str) -> ChannelOrderLine:
     line = _object(document, where)
-    quantity = _decimal(line, "quantity", where)
-    if quantity <= 0:
-        raise OrderDocumentError(f"{where}.quantity", f"must be more than 0, got {quantity}")
     return ChannelOrderLine(
         sku=_text(line, "sku", where),
-        quantity=quantity,
+        quantity=_decimal(line, "quantity", where, type_=QUANTITY),
         unit_price=_decimal(line, "unit_price", where),
         discount=_decimal(line, "discount", where, default=Decimal(0)),
-        tax_rate=_decimal(line, "tax_rate", where, default=Decimal(0)),
+        tax_rate=_decimal(line, "tax_rate", where, type_=TAX_RATE, default=Decimal(0)),
     )
 
 
@@ -135,28 +141,20 @@ def _code(value: Any, shape: re.Pattern[str], what: str, where: str) -> str:
 
 
 def _decimal(document: Mapping[str, Any], name: str, where: str, *,
-             default: Decimal | None = None) -> Decimal:
+             type_: DecimalNumber = AMOUNT, default: Decimal | None = None) -> Decimal:
+    """A decimal through the ERP's own field type: finite, within its precision and
+    scale, not negative (or in the rate's bounds). A float can only come from a reader
+    that did not use parse_float=Decimal: the type refuses it rather than carry its
+    binary rounding into a price."""
     value = document.get(name)
     if value is None and default is not None:
         return default
-    amount: Decimal | None = None
-    if isinstance(value, Decimal):
-        amount = value
-    elif isinstance(value, int) and not isinstance(value, bool):
-        amount = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            amount = Decimal(value.strip())
-        except InvalidOperation:
-            amount = None
-    # A float can only come from a reader that did not use parse_float=Decimal: refuse it
-    # rather than carry its binary rounding into a price.
-    if amount is None or not amount.is_finite():
-        raise OrderDocumentError(f"{where}.{name}",
-                                 f"required: a decimal number (or its text), got {value!r}")
-    if amount < 0:
-        raise OrderDocumentError(f"{where}.{name}", f"must not be negative, got {amount}")
-    return amount
+    if value is None:
+        raise OrderDocumentError(f"{where}.{name}", "required: a decimal number (or its text)")
+    try:
+        return type_.check(value)
+    except FieldValueError as exc:
+        raise OrderDocumentError(f"{where}.{name}", f"{exc}, got {value!r}") from None
 
 
 def _aware_time(value: Any, where: str) -> dt.datetime:

@@ -117,6 +117,10 @@ def test_fields_the_driver_does_not_know_are_ignored() -> None:
     ({"lines": [{"sku": "TEE", "quantity": 1, "unit_price": True}]},
      "order.lines[0].unit_price"),
     ({"lines": [{"quantity": 1, "unit_price": "1.00"}]}, "order.lines[0].sku"),
+    ({"lines": [{"sku": "TEE", "quantity": 1, "unit_price": "1.00", "tax_rate": "20"}]},
+     "order.lines[0].tax_rate"),
+    ({"lines": [{"sku": "TEE", "quantity": 1, "unit_price": "1e400"}]},
+     "order.lines[0].unit_price"),
 ])
 def test_a_malformed_order_is_refused_naming_the_field(changes: dict[str, Any],
                                                        where: str) -> None:

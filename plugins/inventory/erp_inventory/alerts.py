@@ -14,7 +14,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from erp_sdk import Base, Context, Quantity, RecordMixin, UtcDateTime, utcnow
+from erp_sdk import NON_NEGATIVE, Base, Context, Quantity, RecordMixin, UtcDateTime, utcnow
 
 
 @attrs.frozen
@@ -35,8 +35,8 @@ class StockLimit(RecordMixin, Base):
 
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("inventory_product.id"))
     warehouse_id: Mapped[int] = mapped_column(sa.ForeignKey("inventory_warehouse.id"))
-    minimum: Mapped[Quantity | None]
-    maximum: Mapped[Quantity | None]
+    minimum: Mapped[Quantity | None] = mapped_column(info=NON_NEGATIVE)
+    maximum: Mapped[Quantity | None] = mapped_column(info=NON_NEGATIVE)
 
 
 class StockAlert(Base):

@@ -5,86 +5,119 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import msgspec
+import attrs
 import sqlalchemy as sa
 from litestar import get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, RawBody
 
 from erp_inventory.catalogue import Product
 from erp_inventory.movements import adjust, receive
 from erp_inventory.reservations import ReservationLine, release, reserve, ship_reserved
 from erp_inventory.transfers import in_transit
-from erp_sdk import KernelDependency, NotFoundError, Principal, PrincipalDependency
+from erp_inventory.units import STOCK_QUANTITY
+from erp_sdk import (
+    KernelDependency,
+    ListOf,
+    Nested,
+    NotFoundError,
+    Principal,
+    PrincipalDependency,
+    body_operation,
+    identifier,
+    money,
+    quantity,
+    read_body,
+    text,
+    typed_field,
+)
 
 
-class ReserveLine(msgspec.Struct, forbid_unknown_fields=True):
-    product_id: int
-    quantity: Decimal
-    origin: str
+@attrs.frozen
+class ReserveRequest:
+    """Reserve every line in one warehouse, or nothing."""
+
+    warehouse_id: int = typed_field(identifier())
+    lines: tuple[ReservationLine, ...] = typed_field(ListOf(Nested(ReservationLine),
+                                                            min_items=1))
 
 
-class ReserveRequest(msgspec.Struct, forbid_unknown_fields=True):
-    warehouse_id: int
-    lines: list[ReserveLine]
+@attrs.frozen
+class ReleaseRequest:
+    """Release reservations by id, or every one of an origin."""
+
+    ids: tuple[int, ...] | None = typed_field(ListOf(identifier()), default=None,
+                                              nullable=True)
+    origin: str | None = typed_field(text(120), default=None, nullable=True)
 
 
-class ReleaseRequest(msgspec.Struct, forbid_unknown_fields=True):
-    ids: list[int] | None = None
-    origin: str | None = None
+@attrs.frozen
+class ShipRequest:
+    """Ship units of a reservation (all that remains without ``quantity``)."""
+
+    reservation_id: int = typed_field(identifier())
+    quantity: Decimal | None = typed_field(STOCK_QUANTITY, default=None, nullable=True)
 
 
-class ShipRequest(msgspec.Struct, forbid_unknown_fields=True):
-    reservation_id: int
-    quantity: Decimal | None = None
+@attrs.frozen
+class ReceiveRequest:
+    """Goods arriving from a supplier at ``unit_cost``."""
+
+    warehouse_id: int = typed_field(identifier())
+    product_id: int = typed_field(identifier())
+    quantity: Decimal = typed_field(STOCK_QUANTITY)
+    unit_cost: Decimal = typed_field(money("non_negative"))
+    origin: str | None = typed_field(text(120), default=None, nullable=True)
 
 
-class ReceiveRequest(msgspec.Struct, forbid_unknown_fields=True):
-    warehouse_id: int
-    product_id: int
-    quantity: Decimal
-    unit_cost: Decimal
-    origin: str | None = None
+@attrs.frozen
+class AdjustRequest:
+    """A correction of on-hand stock: ``delta`` positive when found, negative when lost."""
 
-
-class AdjustRequest(msgspec.Struct, forbid_unknown_fields=True):
-    warehouse_id: int
-    product_id: int
-    delta: Decimal
-    reason: str
+    warehouse_id: int = typed_field(identifier())
+    product_id: int = typed_field(identifier())
+    delta: Decimal = typed_field(quantity())
+    reason: str = typed_field(text(200))
 
 
 @post("/stock/reserve", sync_to_thread=True, status_code=201,
+      operation_class=body_operation(ReserveRequest),
       opt={"permission": "inventory.stock.reserve"}, summary="Reserve stock, all or nothing")
-def reserve_stock(data: JSONBody[ReserveRequest], kernel: KernelDependency,
+def reserve_stock(body: RawBody, kernel: KernelDependency,
                   principal: PrincipalDependency) -> dict[str, Any]:
+    data = read_body(ReserveRequest, body)
     with kernel.context(principal) as ctx:
-        ids = reserve(ctx, data.warehouse_id, [
-            ReservationLine(line.product_id, line.quantity, line.origin) for line in data.lines])
+        ids = reserve(ctx, data.warehouse_id, data.lines)
     return {"reservation_ids": ids}
 
 
 @post("/stock/release", sync_to_thread=True, status_code=200,
+      operation_class=body_operation(ReleaseRequest),
       opt={"permission": "inventory.stock.release"}, summary="Release reservations")
-def release_stock(data: JSONBody[ReleaseRequest], kernel: KernelDependency,
+def release_stock(body: RawBody, kernel: KernelDependency,
                   principal: PrincipalDependency) -> dict[str, Any]:
+    data = read_body(ReleaseRequest, body)
     with kernel.context(principal) as ctx:
         released = release(ctx, ids=data.ids, origin=data.origin)
     return {"released": str(released)}
 
 
 @post("/stock/ship", sync_to_thread=True, status_code=201,
+      operation_class=body_operation(ShipRequest),
       opt={"permission": "inventory.stock.ship"}, summary="Ship reserved units")
-def ship_stock(data: JSONBody[ShipRequest], kernel: KernelDependency,
+def ship_stock(body: RawBody, kernel: KernelDependency,
                principal: PrincipalDependency) -> dict[str, Any]:
+    data = read_body(ShipRequest, body)
     with kernel.context(principal) as ctx:
         move_id = ship_reserved(ctx, data.reservation_id, data.quantity)
     return {"move_id": move_id}
 
 
 @post("/stock/receive", sync_to_thread=True, status_code=201,
+      operation_class=body_operation(ReceiveRequest),
       opt={"permission": "inventory.stock.receive"}, summary="Receive goods from a supplier")
-def receive_stock(data: JSONBody[ReceiveRequest], kernel: KernelDependency,
+def receive_stock(body: RawBody, kernel: KernelDependency,
                   principal: PrincipalDependency) -> dict[str, Any]:
+    data = read_body(ReceiveRequest, body)
     with kernel.context(principal) as ctx:
         move_id = receive(ctx, data.warehouse_id, data.product_id, data.quantity,
                           data.unit_cost, data.origin)
@@ -92,9 +125,11 @@ def receive_stock(data: JSONBody[ReceiveRequest], kernel: KernelDependency,
 
 
 @post("/stock/adjust", sync_to_thread=True, status_code=201,
+      operation_class=body_operation(AdjustRequest),
       opt={"permission": "inventory.stock.adjust"}, summary="Correct on-hand stock")
-def adjust_stock(data: JSONBody[AdjustRequest], kernel: KernelDependency,
+def adjust_stock(body: RawBody, kernel: KernelDependency,
                  principal: PrincipalDependency) -> dict[str, Any]:
+    data = read_body(AdjustRequest, body)
     with kernel.context(principal) as ctx:
         move_id = adjust(ctx, data.warehouse_id, data.product_id, data.delta, data.reason)
     return {"move_id": move_id}

@@ -19,6 +19,7 @@ from erp_inventory.ledger import Balance
 from erp_inventory.movements import adjust
 from erp_inventory.warehouses import warehouse_location
 from erp_sdk import (
+    NON_NEGATIVE,
     Base,
     ConflictError,
     Context,
@@ -73,7 +74,7 @@ class StockCountLine(RecordMixin, Base):
                                           index=True)
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("inventory_product.id"))
     expected: Mapped[Quantity | None]
-    counted: Mapped[Quantity | None]
+    counted: Mapped[Quantity | None] = mapped_column(info=NON_NEGATIVE)
     variance: Mapped[Quantity | None]
 
 

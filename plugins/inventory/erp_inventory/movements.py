@@ -7,8 +7,9 @@ from decimal import Decimal
 from erp_inventory.alerts import check_alerts
 from erp_inventory.catalogue import Product
 from erp_inventory.ledger import Ledger
+from erp_inventory.units import STOCK_QUANTITY, check_unit
 from erp_inventory.warehouses import LocationKind, virtual_location, warehouse_location
-from erp_sdk import Context, NotFoundError, ValidationError
+from erp_sdk import Context, NotFoundError, check_value, identifier, money, quantity, text
 
 
 def product(ctx: Context, product_id: int) -> Product:
@@ -20,6 +21,7 @@ def product(ctx: Context, product_id: int) -> Product:
 
 def post_and_alert(ctx: Context, item: Product, quantity: Decimal, source: int, target: int,
                    **kwargs: object) -> int:
+    check_unit(item.unit, quantity)
     move_id, changes = Ledger(ctx.session).post(item, quantity, source, target, **kwargs)
     for change in changes:
         check_alerts(ctx, item.id, change)
@@ -30,8 +32,11 @@ def receive(ctx: Context, warehouse_id: int, product_id: int, quantity: Decimal,
             unit_cost: Decimal, origin: str | None = None) -> int:
     """Units arriving from a supplier at ``unit_cost``; re-averages the product's cost."""
     ctx.principal.require("inventory.stock.receive")
-    if unit_cost < 0:
-        raise ValidationError("unit cost cannot be negative", {"unit_cost": "must be >= 0"})
+    check_value("warehouse_id", identifier(), warehouse_id)
+    product_id = check_value("product_id", identifier(), product_id)
+    quantity = check_value("quantity", STOCK_QUANTITY, quantity)
+    unit_cost = check_value("unit_cost", money("non_negative"), unit_cost)
+    origin = check_value("origin", text(120), origin, nullable=True)
     return post_and_alert(
         ctx, product(ctx, product_id), quantity,
         virtual_location(ctx.session, LocationKind.SUPPLIER).id,
@@ -43,6 +48,10 @@ def adjust(ctx: Context, warehouse_id: int, product_id: int, delta: Decimal,
     """Correct on hand by ``delta`` (positive: found, negative: lost) through the
     adjustment location; found units come in at the current average cost."""
     ctx.principal.require("inventory.stock.adjust")
+    check_value("warehouse_id", identifier(), warehouse_id)
+    product_id = check_value("product_id", identifier(), product_id)
+    delta = check_value("delta", quantity(), delta)
+    reason = check_value("reason", text(200), reason)
     if delta == 0:
         return None
     item = product(ctx, product_id)
@@ -58,6 +67,8 @@ def return_to_stock(ctx: Context, warehouse_id: int, product_id: int, quantity: 
                     *, damaged: bool = False, origin: str | None = None) -> int:
     """Units coming back from a customer, into storage or to the damaged location."""
     ctx.principal.require("inventory.stock.receive")
+    product_id = check_value("product_id", identifier(), product_id)
+    quantity = check_value("quantity", STOCK_QUANTITY, quantity)
     item = product(ctx, product_id)
     target = (virtual_location(ctx.session, LocationKind.DAMAGED) if damaged
               else warehouse_location(ctx.session, warehouse_id))

@@ -29,6 +29,7 @@ from erp_inventory.ledger import (
     change_stock,
     change_stocks,
 )
+from erp_inventory.units import STOCK_QUANTITY, check_unit
 from erp_inventory.warehouses import (
     LocationKind,
     look_up_locations,
@@ -43,7 +44,11 @@ from erp_sdk import (
     Quantity,
     RecordMixin,
     ValidationError,
+    check_value,
+    identifier,
     keep_loaded,
+    text,
+    typed_field,
     utcnow,
 )
 
@@ -70,9 +75,9 @@ class Reservation(RecordMixin, Base):
 class ReservationLine:
     """A request to reserve ``quantity`` of ``product_id`` for ``origin``."""
 
-    product_id: int
-    quantity: Decimal
-    origin: str
+    product_id: int = typed_field(identifier())
+    quantity: Decimal = typed_field(STOCK_QUANTITY)
+    origin: str = typed_field(text(120))
 
 
 _RESERVATIONS = Reservation.__table__
@@ -84,10 +89,14 @@ def reserve(ctx: Context, warehouse_id: int, lines: Sequence[ReservationLine]) -
     ctx.principal.require("inventory.stock.reserve")
     if not lines:
         return []
-    for line in lines:
-        if line.quantity <= 0:
-            raise ValidationError("reserved quantities must be positive",
-                                  {"quantity": "must be > 0"})
+    fractional = {line.product_id for line in lines
+                  if line.quantity != line.quantity.to_integral_value()}
+    if fractional:  # whole quantities fit every unit: only these need the products' units
+        units = {row.id: row.unit for row in ctx.session.execute(
+            sa.select(Product.id, Product.unit).where(Product.id.in_(sorted(fractional))))}
+        for line in lines:
+            if line.product_id in units:
+                check_unit(units[line.product_id], line.quantity)
     # The reservation rows go in first: the stock rows below are the contended lock, and
     # every statement done before taking them shortens the time they are held.
     now = utcnow()
@@ -151,7 +160,7 @@ def release(ctx: Context, *, ids: Sequence[int] | None = None,
 _SHIPPING = (
     sa.select(Reservation.id, Reservation.product_id, Reservation.warehouse_id,
               Reservation.remaining, Reservation.state, Reservation.origin, Product.sku,
-              Product.cost)
+              Product.cost, Product.unit)
     .join(Product, Product.id == Reservation.product_id)
     .order_by(Reservation.product_id, Reservation.id)
     .with_for_update(of=Reservation, key_share=True))
@@ -220,7 +229,9 @@ def _ship(ctx: Context, found: Mapping[int, Any], items: Sequence[tuple[int, Dec
         if row.state != ReservationState.ACTIVE:
             raise ConflictError(f"reservation {reservation_id} is {row.state}")
         remaining = left[reservation_id]
-        quantity = remaining if asked is None else asked
+        quantity = remaining if asked is None else check_value(
+            "quantity", STOCK_QUANTITY, asked)
+        check_unit(row.unit, quantity)
         if quantity <= 0 or quantity > remaining:
             raise ValidationError(f"can ship between 0 and {remaining:f} of reservation"
                                   f" {reservation_id}", {"quantity": "out of range"})

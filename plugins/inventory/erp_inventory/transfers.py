@@ -16,6 +16,7 @@ from erp_inventory.catalogue import Product
 from erp_inventory.movements import post_and_alert
 from erp_inventory.warehouses import LocationKind, virtual_location, warehouse_location
 from erp_sdk import (
+    POSITIVE,
     Base,
     ConflictError,
     Context,
@@ -68,7 +69,7 @@ class TransferLine(RecordMixin, Base):
     transfer_id: Mapped[int] = mapped_column(
         sa.ForeignKey("inventory_transfer.id", ondelete="CASCADE"), index=True)
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("inventory_product.id"))
-    quantity: Mapped[Quantity]
+    quantity: Mapped[Quantity] = mapped_column(info=POSITIVE)
 
 
 def _lines(ctx: Context, transfer_id: int) -> list[TransferLine]:

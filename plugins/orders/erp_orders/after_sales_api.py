@@ -3,27 +3,34 @@ with its lines in one request, and a ticket message written in the caller's name
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
+import attrs
 import msgspec
 from litestar import Response, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, RawBody
 
 from erp_orders.returns import ReturnLineRequest, request_return
 from erp_orders.tickets import post_message
-from erp_sdk import KernelDependency, PrincipalDependency
+from erp_sdk import (
+    KernelDependency,
+    ListOf,
+    Nested,
+    PrincipalDependency,
+    body_operation,
+    read_body,
+    text,
+    typed_field,
+)
 
 
-class ReturnLineBody(msgspec.Struct, forbid_unknown_fields=True):
-    order_line_id: int
-    quantity: Decimal
-    damaged: bool = False
+@attrs.frozen
+class ReturnBody:
+    """A return request with its lines."""
 
-
-class ReturnBody(msgspec.Struct, forbid_unknown_fields=True):
-    lines: list[ReturnLineBody]
-    reason: str | None = None
+    lines: tuple[ReturnLineRequest, ...] = typed_field(
+        ListOf(Nested(ReturnLineRequest), min_items=1))
+    reason: str | None = typed_field(text(), default=None, nullable=True)
 
 
 class MessageBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -33,13 +40,13 @@ class MessageBody(msgspec.Struct, forbid_unknown_fields=True):
 
 @post("/orders/{order_id:int}/returns", sync_to_thread=True,
       opt={"permission": "orders.return_request.create"},
+      operation_class=body_operation(ReturnBody),
       summary="Request a return of shipped lines, with its lines, in one transaction")
-def create_return(order_id: FromPath[int], data: JSONBody[ReturnBody], kernel: KernelDependency,
+def create_return(order_id: FromPath[int], body: RawBody, kernel: KernelDependency,
                   principal: PrincipalDependency) -> Response[dict[str, Any]]:
-    lines = [ReturnLineRequest(line.order_line_id, line.quantity, line.damaged)
-             for line in data.lines]
+    data = read_body(ReturnBody, body)
     with kernel.context(principal) as ctx:
-        created = request_return(ctx, order_id, lines, data.reason)
+        created = request_return(ctx, order_id, data.lines, data.reason)
     return Response(created, status_code=201, headers={
         "Location": f"/api/v1/orders/return-requests/{created['id']}",
         "ETag": f'"{created["version"]}"'})

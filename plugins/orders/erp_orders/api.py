@@ -5,60 +5,72 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import msgspec
+import attrs
 from litestar import Response, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, RawBody
 
 from erp_orders import placing
 from erp_orders.placing import LineRequest, OrderRequest
 from erp_orders.timeline import order_timeline
-from erp_sdk import KernelDependency, PrincipalDependency
+from erp_sdk import (
+    KernelDependency,
+    ListOf,
+    Nested,
+    PrincipalDependency,
+    body_operation,
+    boolean,
+    identifier,
+    money,
+    read_body,
+    text,
+    typed_field,
+)
 
 
-class PlaceLine(msgspec.Struct, forbid_unknown_fields=True):
-    product_id: int
-    quantity: Decimal
-    unit_price: Decimal | None = None
-    discount: Decimal = Decimal(0)
-    tax_rate: Decimal = Decimal(0)
+@attrs.frozen
+class Address:
+    """A postal address copied onto the order."""
+
+    name: str | None = typed_field(text(200), default=None, nullable=True)
+    line1: str | None = typed_field(text(200), default=None, nullable=True)
+    line2: str | None = typed_field(text(200), default=None, nullable=True)
+    city: str | None = typed_field(text(100), default=None, nullable=True)
+    postal_code: str | None = typed_field(text(20), default=None, nullable=True)
+    region: str | None = typed_field(text(100), default=None, nullable=True)
+    country: str | None = typed_field(text(2), default=None, nullable=True)
 
 
-class Address(msgspec.Struct, forbid_unknown_fields=True):
-    name: str | None = None
-    line1: str | None = None
-    line2: str | None = None
-    city: str | None = None
-    postal_code: str | None = None
-    region: str | None = None
-    country: str | None = None
+@attrs.frozen
+class PlaceOrder:
+    """The body of ``POST /orders/place``: the order, its lines, and whether to confirm it."""
 
-
-class PlaceOrder(msgspec.Struct, forbid_unknown_fields=True):
-    channel_id: int
-    customer_id: int
-    lines: list[PlaceLine]
-    external_reference: str | None = None
-    warehouse_id: int | None = None
-    currency: str = "EUR"
-    shipping_address: Address | None = None
-    billing_address: Address | None = None
-    shipping_amount: Decimal = Decimal(0)
-    notes: str | None = None
-    confirm: bool = False
+    channel_id: int = typed_field(identifier())
+    customer_id: int = typed_field(identifier())
+    lines: tuple[LineRequest, ...] = typed_field(ListOf(Nested(LineRequest), min_items=1))
+    external_reference: str | None = typed_field(text(120), default=None, nullable=True)
+    warehouse_id: int | None = typed_field(identifier(), default=None, nullable=True)
+    currency: str = typed_field(text(3), default="EUR")
+    shipping_address: Address | None = typed_field(Nested(Address), default=None,
+                                                   nullable=True)
+    billing_address: Address | None = typed_field(Nested(Address), default=None,
+                                                  nullable=True)
+    shipping_amount: Decimal = typed_field(money("non_negative"), default=Decimal(0))
+    notes: str | None = typed_field(text(), default=None, nullable=True)
+    confirm: bool = typed_field(boolean(), default=False)
 
 
 def _address(address: Address | None) -> dict[str, Any] | None:
-    return None if address is None else msgspec.structs.asdict(address)
+    return None if address is None else attrs.asdict(address)
 
 
 @post("/place", sync_to_thread=True, opt={"permission": "orders.order.create"},
+      operation_class=body_operation(PlaceOrder),
       summary="Place an order with its lines (idempotent per channel and external reference)")
-def place(data: JSONBody[PlaceOrder], kernel: KernelDependency,
+def place(body: RawBody, kernel: KernelDependency,
           principal: PrincipalDependency) -> Response[dict[str, Any]]:
+    data = read_body(PlaceOrder, body)
     request = OrderRequest(
-        channel_id=data.channel_id, customer_id=data.customer_id,
-        lines=[LineRequest(line.product_id, line.quantity, line.unit_price, line.discount,
-                           line.tax_rate) for line in data.lines],
+        channel_id=data.channel_id, customer_id=data.customer_id, lines=data.lines,
         external_reference=data.external_reference, warehouse_id=data.warehouse_id,
         currency=data.currency, shipping_address=_address(data.shipping_address),
         billing_address=_address(data.billing_address), shipping_amount=data.shipping_amount,

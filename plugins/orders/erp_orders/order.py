@@ -9,9 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from erp_sdk import (
+    NON_NEGATIVE,
+    POSITIVE,
     Base,
     Money,
     Quantity,
+    Rate,
     RecordMixin,
     Transition,
     UtcDateTime,
@@ -96,7 +99,7 @@ class Order(RecordMixin, Base):
     bill_region: Mapped[str | None] = mapped_column(sa.String(100))
     bill_country: Mapped[str | None] = mapped_column(sa.String(2))
     notes: Mapped[str | None] = mapped_column(sa.Text)
-    shipping_amount: Mapped[Money] = mapped_column(default=Decimal(0))
+    shipping_amount: Mapped[Money] = mapped_column(default=Decimal(0), info=NON_NEGATIVE)
     subtotal: Mapped[Money] = mapped_column(default=Decimal(0))
     discount_total: Mapped[Money] = mapped_column(default=Decimal(0))
     tax_total: Mapped[Money] = mapped_column(default=Decimal(0))
@@ -119,10 +122,10 @@ class OrderLine(RecordMixin, Base):
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("inventory_product.id"))
     sku: Mapped[str | None] = mapped_column(sa.String(64))
     description: Mapped[str | None] = mapped_column(sa.String(200))
-    quantity: Mapped[Quantity]
-    unit_price: Mapped[Money]
-    discount: Mapped[Money] = mapped_column(default=Decimal(0))
-    tax_rate: Mapped[Quantity] = mapped_column(default=Decimal(0))
+    quantity: Mapped[Quantity] = mapped_column(info=POSITIVE)
+    unit_price: Mapped[Money] = mapped_column(info=NON_NEGATIVE)
+    discount: Mapped[Money] = mapped_column(default=Decimal(0), info=NON_NEGATIVE)
+    tax_rate: Mapped[Rate] = mapped_column(default=Decimal(0))
     line_net: Mapped[Money] = mapped_column(default=Decimal(0))
     line_tax: Mapped[Money] = mapped_column(default=Decimal(0))
     line_total: Mapped[Money] = mapped_column(default=Decimal(0))

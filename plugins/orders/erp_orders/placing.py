@@ -19,32 +19,53 @@ from erp_crm.addresses import Address
 from erp_crm.customers import Customer
 from erp_inventory.catalogue import Product
 from erp_orders.channel import Channel
+from erp_orders.line_rules import check_line
 from erp_orders.money import line_amounts, order_amounts
 from erp_orders.order import ADDRESS_FIELDS, Order, OrderLine
-from erp_sdk import Context, NotFoundError, ValidationError, utcnow
+from erp_sdk import (
+    Context,
+    ListOf,
+    Nested,
+    NotFoundError,
+    ValidationError,
+    identifier,
+    money,
+    quantity,
+    rate,
+    text,
+    typed_field,
+    utcnow,
+)
 
 
 @attrs.frozen
 class LineRequest:
-    product_id: int
-    quantity: Decimal
-    unit_price: Decimal | None = None
-    discount: Decimal = Decimal(0)
-    tax_rate: Decimal = Decimal(0)
+    """A line to place: ``unit_price`` defaults to the product's list price; ``tax_rate``
+    is a fraction (0.19 is 19 %)."""
+
+    product_id: int = typed_field(identifier())
+    quantity: Decimal = typed_field(quantity("positive"))
+    unit_price: Decimal | None = typed_field(money("non_negative"), default=None,
+                                             nullable=True)
+    discount: Decimal = typed_field(money("non_negative"), default=Decimal(0))
+    tax_rate: Decimal = typed_field(rate(), default=Decimal(0))
 
 
 @attrs.frozen
 class OrderRequest:
-    channel_id: int
-    customer_id: int
-    lines: Sequence[LineRequest]
-    external_reference: str | None = None
-    warehouse_id: int | None = None
-    currency: str = "EUR"
+    """An order to place; every value is checked by its field type when the request is
+    made, from Python as from the HTTP route."""
+
+    channel_id: int = typed_field(identifier())
+    customer_id: int = typed_field(identifier())
+    lines: Sequence[LineRequest] = typed_field(ListOf(Nested(LineRequest)))
+    external_reference: str | None = typed_field(text(120), default=None, nullable=True)
+    warehouse_id: int | None = typed_field(identifier(), default=None, nullable=True)
+    currency: str = typed_field(text(3), default="EUR")
     shipping_address: Mapping[str, Any] | None = None
     billing_address: Mapping[str, Any] | None = None
-    shipping_amount: Decimal = Decimal(0)
-    notes: str | None = None
+    shipping_amount: Decimal = typed_field(money("non_negative"), default=Decimal(0))
+    notes: str | None = typed_field(text(), default=None, nullable=True)
 
 
 _INSERT_LINES = sa.insert(OrderLine.__table__)
@@ -125,6 +146,7 @@ def place(ctx: Context, request: OrderRequest) -> PlacedOrder:
     if warehouse_id is None:
         raise ValidationError("say which warehouse serves the order (or give the channel"
                               " a default warehouse)", {"warehouse_id": "required"})
+    currency = request.currency.upper()
     products = {p.id: p for p in ctx.session.scalars(
         _PRODUCTS, {"ids": sorted({line.product_id for line in request.lines})})}
     rows = []
@@ -133,10 +155,9 @@ def place(ctx: Context, request: OrderRequest) -> PlacedOrder:
         if product is None:
             raise ValidationError(f"line {number + 1}: product {line.product_id} does not"
                                   " exist", {f"lines[{number}].product_id": "does not exist"})
-        if line.quantity <= 0:
-            raise ValidationError(f"line {number + 1}: quantity must be positive",
-                                  {f"lines[{number}].quantity": "must be > 0"})
         unit_price = product.list_price if line.unit_price is None else line.unit_price
+        check_line(product, currency, line.quantity, unit_price, line.discount,
+                   f"lines[{number}].")
         amounts = line_amounts(line.quantity, unit_price, line.discount, line.tax_rate)
         rows.append({"product_id": product.id, "sku": product.sku,
                      "description": product.name, "quantity": line.quantity,
@@ -151,7 +172,7 @@ def place(ctx: Context, request: OrderRequest) -> PlacedOrder:
     asked = {} if "warehouse_id" in vouched else {"warehouse_id": warehouse_id}
     created = ctx.records("orders.order").create({
         "external_reference": request.external_reference, **asked,
-        "currency": request.currency.upper(), "notes": request.notes,
+        "currency": currency, "notes": request.notes,
         "shipping_amount": str(request.shipping_amount),
         **{f"ship_{k}": v for k, v in ship.items()}, **{f"bill_{k}": v for k, v in bill.items()},
     }, computed={**vouched, "placed_at": now, "subtotal": totals.subtotal,

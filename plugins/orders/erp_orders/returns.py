@@ -43,15 +43,18 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from erp_inventory.catalogue import Product
 from erp_inventory.movements import return_to_stock
 from erp_orders.money import to_cents
 from erp_orders.order import ADDRESS_FIELDS, Order, OrderLine, OrderState
 from erp_orders.placing import LineRequest, OrderRequest, place_order
 from erp_sdk import (
+    POSITIVE,
     Base,
     ConflictError,
     Context,
     Entity,
+    FieldValueError,
     Money,
     NotFoundError,
     Principal,
@@ -63,9 +66,14 @@ from erp_sdk import (
     ValidationError,
     Workflow,
     WriteEvent,
+    boolean,
+    check_quantity,
+    identifier,
     on_transition,
     on_write,
+    typed_field,
 )
+from erp_sdk import quantity as quantity_type
 
 RETURN = "orders.return_request"
 RETURN_LINE = "orders.return_line"
@@ -131,7 +139,7 @@ class ReturnLine(RecordMixin, Base):
         sa.ForeignKey("orders_return_request.id", ondelete="CASCADE"), index=True)
     order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order_line.id"),
                                                index=True)
-    quantity: Mapped[Quantity]
+    quantity: Mapped[Quantity] = mapped_column(info=POSITIVE)
     damaged: Mapped[bool] = mapped_column(default=False)
     refund_amount: Mapped[Money | None]
     refund_tax: Mapped[Money | None]
@@ -153,9 +161,11 @@ ENTITIES = [
 
 @attrs.frozen
 class ReturnLineRequest:
-    order_line_id: int
-    quantity: Decimal
-    damaged: bool = False
+    """A shipped order line and how much of it comes back."""
+
+    order_line_id: int = typed_field(identifier())
+    quantity: Decimal = typed_field(quantity_type("positive"))
+    damaged: bool = typed_field(boolean(), default=False)
 
 
 def _system(ctx: Context) -> Context:
@@ -195,6 +205,11 @@ def _refuse_over_return(ctx: Context, order_line: OrderLine, quantity: Decimal, 
                         states: Iterable[str], excluding_line_id: int | None) -> None:
     if quantity <= 0:
         raise ValidationError("a returned quantity must be positive", {"quantity": "must be > 0"})
+    if quantity != quantity.to_integral_value():  # whole units fit every unit of measure
+        try:
+            check_quantity(quantity, ctx.session.get(Product, order_line.product_id).unit)
+        except FieldValueError as exc:
+            raise ValidationError(f"quantity: {exc}", {"quantity": str(exc)}) from None
     left = returnable_quantity(ctx, order_line, states=states,
                                excluding_line_id=excluding_line_id)
     if quantity > left:

@@ -38,6 +38,7 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
+from erp_inventory.catalogue import Product
 from erp_inventory.ledger import StockLevel
 from erp_inventory.reservations import ReservationLine, release, reserve
 from erp_inventory.warehouses import Warehouse
@@ -45,7 +46,17 @@ from erp_orders.fulfilment import line_origin
 from erp_orders.money import to_cents
 from erp_orders.order import ADDRESS_FIELDS, Order, OrderLine, OrderState
 from erp_orders.totals import recompute_totals
-from erp_sdk import ConflictError, Context, Principal, ValidationError
+from erp_sdk import (
+    ConflictError,
+    Context,
+    FieldValueError,
+    Principal,
+    ValidationError,
+    check_quantity,
+    identifier,
+    typed_field,
+)
+from erp_sdk import quantity as quantity_type
 
 ORDER = "orders.order"
 SPLIT_PERMISSION = "orders.order.split"
@@ -53,20 +64,15 @@ MERGE_PERMISSION = "orders.order.merge"
 UNSHIPPED_STATES = (OrderState.DRAFT, OrderState.REVIEW, OrderState.CONFIRMED,
                     OrderState.ON_HOLD)
 RESERVED_STATES = (OrderState.CONFIRMED, OrderState.ON_HOLD)
-QUANTITY_QUANTUM = Decimal("0.0001")
 ZERO = Decimal(0)
-
-
-def _decimal(value: object) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 @attrs.frozen
 class LineSplit:
     """Move ``quantity`` units of line ``line_id`` to the new order."""
 
-    line_id: int
-    quantity: Decimal = attrs.field(converter=_decimal)
+    line_id: int = typed_field(identifier())
+    quantity: Decimal = typed_field(quantity_type("positive"))
 
 
 @attrs.frozen
@@ -145,7 +151,8 @@ def _require_unshipped(order: Order, lines: Iterable[OrderLine], doing: str) -> 
 
 
 def _requested_moves(lines: Mapping[int, OrderLine], asked: Sequence[LineSplit],
-                     number: str | None) -> dict[int, Decimal]:
+                     number: str | None, units: Mapping[int, str]) -> dict[int, Decimal]:
+    """What each line gives up; ``units`` maps the lines' products to their units."""
     if not asked:
         raise ValidationError("say which lines to split off: lines [{line_id, quantity}]",
                               {"lines": "empty"})
@@ -157,9 +164,11 @@ def _requested_moves(lines: Mapping[int, OrderLine], asked: Sequence[LineSplit],
             raise ValidationError(f"line {item.line_id} is not on order {number}",
                                   {f"{field}.line_id": "not on this order"})
         quantity = item.quantity
-        if not quantity.is_finite() or quantity != quantity.quantize(QUANTITY_QUANTUM):
-            raise ValidationError(f"line {item.line_id}: quantities have at most four decimals",
-                                  {f"{field}.quantity": "too many decimals"})
+        try:
+            check_quantity(quantity, units.get(line.product_id, "pcs"))
+        except FieldValueError as exc:
+            raise ValidationError(f"line {item.line_id}: {exc}",
+                                  {f"{field}.quantity": str(exc)}) from None
         already = moves.get(item.line_id, ZERO)
         if not ZERO < quantity <= line.quantity - already:
             raise ValidationError(
@@ -262,7 +271,10 @@ def split_order(ctx: Context, order_id: int, lines: Sequence[LineSplit]) -> Spli
     source = _lock_order(ctx, order_id)
     order_lines = {line.id: line for line in _lines(ctx, order_id)}
     _require_unshipped(source, order_lines.values(), "split")
-    moves = _requested_moves(order_lines, lines, source.number)
+    units = {row.id: row.unit for row in ctx.session.execute(
+        sa.select(Product.id, Product.unit).where(
+            Product.id.in_(sorted({line.product_id for line in order_lines.values()}))))}
+    moves = _requested_moves(order_lines, lines, source.number, units)
     new_id, difference = _split_off(ctx, source, order_lines, moves, source.warehouse_id)
     return SplitResult(order_id, new_id, difference)
 

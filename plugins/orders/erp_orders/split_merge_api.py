@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-import msgspec
+import attrs
 from litestar import Response, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, RawBody
 
 from erp_orders.split_merge import (
     LineSplit,
@@ -16,23 +15,33 @@ from erp_orders.split_merge import (
     split_by_availability,
     split_order,
 )
-from erp_sdk import KernelDependency, PrincipalDependency
+from erp_sdk import (
+    KernelDependency,
+    ListOf,
+    Nested,
+    PrincipalDependency,
+    body_operation,
+    identifier,
+    read_body,
+    typed_field,
+)
 
 ORDER = "orders.order"
 
 
-class SplitLine(msgspec.Struct, forbid_unknown_fields=True):
-    line_id: int
-    quantity: Decimal
+@attrs.frozen
+class SplitRequest:
+    """The lines and quantities to move to the new order."""
+
+    lines: tuple[LineSplit, ...] = typed_field(ListOf(Nested(LineSplit), min_items=1))
 
 
-class SplitRequest(msgspec.Struct, forbid_unknown_fields=True):
-    lines: list[SplitLine]
+@attrs.frozen
+class MergeRequest:
+    """The orders to merge, and the one to keep (the oldest without ``into``)."""
 
-
-class MergeRequest(msgspec.Struct, forbid_unknown_fields=True):
-    order_ids: list[int]
-    into: int | None = None
+    order_ids: tuple[int, ...] = typed_field(ListOf(identifier(), min_items=2))
+    into: int | None = typed_field(identifier(), default=None, nullable=True)
 
 
 def _location(order_id: int) -> dict[str, str]:
@@ -40,13 +49,13 @@ def _location(order_id: int) -> dict[str, str]:
 
 
 @post("/orders/{order_id:int}/split", sync_to_thread=True,
-      opt={"permission": "orders.order.split"},
+      opt={"permission": "orders.order.split"}, operation_class=body_operation(SplitRequest),
       summary="Move chosen lines and quantities of an unshipped order to a new order")
-def split(order_id: FromPath[int], data: JSONBody[SplitRequest], kernel: KernelDependency,
+def split(order_id: FromPath[int], body: RawBody, kernel: KernelDependency,
           principal: PrincipalDependency) -> Response[dict[str, Any]]:
+    data = read_body(SplitRequest, body)
     with kernel.context(principal) as ctx:
-        result = split_order(ctx, order_id, [LineSplit(line.line_id, line.quantity)
-                                             for line in data.lines])
+        result = split_order(ctx, order_id, data.lines)
         orders = ctx.records(ORDER)
         body = {"order": orders.get(result.order_id), "source": orders.get(order_id),
                 "rounding_difference": f"{result.rounding_difference:f}"}
@@ -68,9 +77,11 @@ def split_by_warehouse(order_id: FromPath[int], kernel: KernelDependency,
 
 
 @post("/merge", sync_to_thread=True, opt={"permission": "orders.order.merge"},
+      operation_class=body_operation(MergeRequest),
       summary="Merge unshipped orders of one customer, channel and address into one")
-def merge(data: JSONBody[MergeRequest], kernel: KernelDependency,
+def merge(body: RawBody, kernel: KernelDependency,
           principal: PrincipalDependency) -> Response[dict[str, Any]]:
+    data = read_body(MergeRequest, body)
     with kernel.context(principal) as ctx:
         result = merge_orders(ctx, data.order_ids, data.into)
         orders = ctx.records(ORDER)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 
+from erp_inventory.catalogue import Product
+from erp_orders.line_rules import check_line
 from erp_orders.money import line_amounts, order_amounts
 from erp_orders.order import Order, OrderLine, OrderState
 from erp_sdk import ConflictError, Context, WriteEvent, on_write
@@ -32,10 +36,19 @@ def _order_id(event: WriteEvent) -> int | None:
 @on_write("orders.order_line", when="before")
 def lines_change_only_in_draft(ctx: Context, event: WriteEvent) -> None:
     order_id = _order_id(event)
-    state = ctx.session.scalar(sa.select(Order.state).where(Order.id == order_id))
-    if state is not None and state not in EDITABLE_STATES:
-        raise ConflictError(f"order {order_id} is {state}: its lines can no longer change;"
-                            " cancel it, or split or return instead")
+    order = ctx.session.execute(sa.select(Order.state, Order.currency).where(
+        Order.id == order_id)).first()
+    if order is not None and order.state not in EDITABLE_STATES:
+        raise ConflictError(f"order {order_id} is {order.state}: its lines can no longer"
+                            " change; cancel it, or split or return instead")
+    priced = ("product_id", "quantity", "unit_price", "discount")
+    if order is not None and event.action != "delete" and set(event.changes) & set(priced):
+        line = {**(event.before or {}), **event.changes}
+        product = ctx.session.get(Product, line["product_id"])
+        if product is not None and line.get("quantity") is not None \
+                and line.get("unit_price") is not None:
+            check_line(product, order.currency, Decimal(line["quantity"]),
+                       Decimal(line["unit_price"]), Decimal(line.get("discount") or 0))
 
 
 @on_write("orders.order_line", when="after")
