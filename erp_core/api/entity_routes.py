@@ -234,7 +234,10 @@ class EntityOpenAPI:
             {"name": "sort", "in": "query", "required": False, "schema": {"type": "string"},
              "description": "Comma-separated fields, `-` for descending: "
                             + ", ".join(sorted({*self.entity.sortable, "id"}))},
-            {"name": "total", "in": "query", "required": False, "schema": {"type": "boolean"}},
+            {"name": "with_total", "in": "query", "required": False,
+             "schema": {"type": "boolean", "default": False},
+             "description": "true: the page also carries `total`, the number of records"
+                            " that match the filters."},
         ]
         for name, field in self.entity.filterable.items():
             schema = {k: v for k, v in field.json_schema().items() if k not in ("enum",)}
