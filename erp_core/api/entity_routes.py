@@ -308,8 +308,10 @@ class EntityOpenAPI:
                 "schema": {"$ref": f"#/components/schemas/{self.name}{suffix}"}}}}
         if kind == "transition":
             document["requestBody"] = {"required": False, "content": {"application/json": {
-                "schema": {"type": "object", "description": "Optional data for the"
-                           " transition's subscribers, e.g. {\"reason\": \"...\"}."}}}}
+                "schema": {"type": "object", "additionalProperties": True,
+                           "properties": {"reason": {"type": "string"}},
+                           "description": "Optional data for the transition's subscribers,"
+                                          " e.g. {\"reason\": \"...\"}."}}}}
         if kind == "create":
             document["parameters"].append({
                 "name": "Idempotency-Key", "in": "header", "required": False,
