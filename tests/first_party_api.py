@@ -94,7 +94,7 @@ def database_fingerprint(kernel: Kernel) -> dict[str, tuple[int, str]]:
     metadata = sa.MetaData()
     metadata.reflect(kernel.engine)
     with kernel.engine.connect() as connection:
-        for table in metadata.sorted_tables:
+        for _name, table in sorted(metadata.tables.items()):
             order = list(table.primary_key.columns) or list(table.columns)
             rows = connection.execute(sa.select(table).order_by(*order)).all()
             digest = hashlib.sha256(repr([tuple(row) for row in rows]).encode()).hexdigest()

@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 from first_party_api import *  # noqa: F403  (the app with every plugin)
-from first_party_api import OPENAPI
 from litestar.routes import HTTPRoute
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation import OpenAPIV31SpecValidator
