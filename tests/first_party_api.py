@@ -87,16 +87,23 @@ def full_server(full_app: Any) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def database_fingerprint(kernel: Kernel) -> dict[str, tuple[int, str]]:
-    """Every table's row count and a hash of its rows in primary-key order: equal
-    fingerprints mean nothing was written."""
-    fingerprint = {}
+def database_fingerprint(kernel: Kernel) -> Callable[[], dict[str, tuple[int, str]]]:
+    """A function returning every table's row count and a hash of its rows in primary-key
+    order, for the tables of ``kernel``'s database now: equal fingerprints mean nothing
+    was written."""
     metadata = sa.MetaData()
     metadata.reflect(kernel.engine)
-    with kernel.engine.connect() as connection:
-        for _name, table in sorted(metadata.tables.items()):
-            order = list(table.primary_key.columns) or list(table.columns)
-            rows = connection.execute(sa.select(table).order_by(*order)).all()
-            digest = hashlib.sha256(repr([tuple(row) for row in rows]).encode()).hexdigest()
-            fingerprint[table.name] = (len(rows), digest)
+    statements = {name: sa.select(table).order_by(
+        *(list(table.primary_key.columns) or list(table.columns)))
+        for name, table in sorted(metadata.tables.items())}
+
+    def fingerprint() -> dict[str, tuple[int, str]]:
+        prints = {}
+        with kernel.engine.connect() as connection:
+            for name, statement in statements.items():
+                rows = connection.execute(statement).all()
+                digest = hashlib.sha256(repr([tuple(row) for row in rows]).encode()).hexdigest()
+                prints[name] = (len(rows), digest)
+        return prints
+
     return fingerprint
