@@ -318,7 +318,8 @@ def test_demo_prints_an_admin_token_that_works_over_http(tmp_path: Path):
         tokens = [line.removeprefix("Admin token: ") for line in seen
                   if line.startswith("Admin token: ")]
         assert len(tokens) == 1, seen
-        url = seen[-1].removeprefix("API: ")
+        url, _, reference = seen[-1].removeprefix("API: ").partition("  reference: ")
+        assert reference == f"{url}/schema"
         audit = httpx.get(f"{url}/api/v1/kernel/audit", headers=bearer(tokens[0]), timeout=10)
         assert audit.status_code == 200
         assert "items" in audit.json()

@@ -27,7 +27,7 @@ from kernel_testing import FIXTURE_PLUGINS, bearer
 
 from erp_core.cli import main
 
-API_LINE = re.compile(r"^API: (http://127\.0\.0\.1:(\d+))$")
+API_LINE = re.compile(r"^API: (http://127\.0\.0\.1:(\d+))  reference: \1/schema$")
 ADMIN_TOKEN_LINE = re.compile(r"^Admin token: (\S+)$")
 STARTUP_TIMEOUT = 30
 COMMAND_TIMEOUT = 60
@@ -446,6 +446,8 @@ def test_demo_serves_a_fresh_database_with_the_plugins_demo_data(tmp_path):
         assert greeting.json() == {"hello": "alpha", "extra": ["beta"], "items": 3}
         assert "database: " in server.stdout[0]
         assert "alpha" in server.stdout[0] and "beta" in server.stdout[0]
+        reference = httpx.get(f"{server.url}/schema", timeout=10)  # printed on the API: line
+        assert reference.status_code == 200 and "redoc.standalone.js" in reference.text
     assert database.exists()
 
 

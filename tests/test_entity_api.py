@@ -429,10 +429,14 @@ def test_the_limit_is_capped(shop_client):
 def test_the_total_is_given_only_on_request_and_counts_every_matching_record(
         shop_client, teas):
     assert "total" not in listed(shop_client, limit=1)
-    page = listed(shop_client, limit=1, total="true", price__gte="15")
+    page = listed(shop_client, limit=1, with_total="true", price__gte="15")
     assert page["total"] == 4 and len(page["items"]) == 1
-    assert listed(shop_client, limit=1, total="true", cursor=page["next_cursor"],
+    assert listed(shop_client, limit=1, with_total="true", cursor=page["next_cursor"],
                   price__gte="15")["total"] == 4
+
+
+def test_total_still_asks_for_the_count_on_an_entity_without_a_total_field(shop_client, teas):
+    assert listed(shop_client, limit=1, total="true", price__gte="15")["total"] == 4
 
 
 def test_a_cursor_made_for_another_sort_order_is_refused(shop_client, teas):
@@ -521,7 +525,12 @@ BAD_REQUESTS = [
     ("limit-not-a-number", "GET", "list", {"params": {"limit": "ten"}}, 422, ["limit"]),
     ("limit-given-twice", "GET", "list", {"params": [("limit", "1"), ("limit", "2")]}, 422,
      ["limit"]),
-    ("total-not-a-boolean", "GET", "list", {"params": {"total": "maybe"}}, 422, ["total"]),
+    ("with-total-not-a-boolean", "GET", "list", {"params": {"with_total": "maybe"}}, 422,
+     ["with_total"]),
+    ("legacy-total-not-a-boolean", "GET", "list", {"params": {"total": "maybe"}}, 422,
+     ["total"]),
+    ("total-given-under-both-names", "GET", "list",
+     {"params": [("with_total", "true"), ("total", "true")]}, 422, []),
     ("id-beyond-the-id-column", "GET", "record-3000000000", {}, 404, []),
     ("id-beyond-any-integer", "GET", "record-99999999999999999999", {}, 404, []),
     ("malformed-if-match", "PATCH", "record",
@@ -577,7 +586,7 @@ def test_a_create_whose_extension_write_fails_leaves_no_record(
     response = shop_client.post(PRODUCTS, json={**VALID, "gift_note": refused_gift_note})
     assert_problem(response, 409)
     assert product_count(shop_kernel) == 0
-    assert listed(shop_client, total="true")["total"] == 0
+    assert listed(shop_client, with_total="true")["total"] == 0
 
 
 def test_an_update_whose_extension_write_fails_changes_nothing(
@@ -642,7 +651,7 @@ def statements_on(kernel: Kernel) -> Iterator[list[str]]:
 def statements_to_list(kernel: Kernel, client: Any) -> list[str]:
     """The statements of one request for a page of up to 100 products with its total."""
     with statements_on(kernel) as statements:
-        page = listed(client, limit=100, total="true", sort="-loyalty_points")
+        page = listed(client, limit=100, with_total="true", sort="-loyalty_points")
     assert page["total"] == len(page["items"])
     return statements
 

@@ -115,3 +115,20 @@ def test_a_column_named_like_the_kernels_id_parameter_is_refused():
         EntityRegistry.build([("clash", [Entity("gadget", Gadget)])])
     assert raised.value.plugin == "clash"
     assert f"may not be called {ID_PARAMETER!r}" in raised.value.message
+
+
+@pytest.mark.parametrize("column", ["sort", "limit", "cursor", "with_total", "price__gte"])
+def test_a_filterable_field_named_like_a_list_parameter_or_an_operator_is_refused(column):
+    metadata = sa.MetaData()
+    table = sa.Table("clash_gadget", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("version", sa.Integer), sa.Column(column, sa.Integer))
+
+    class Gadget:
+        __table__ = table
+
+    EntityRegistry.build([("clash", [Entity("gadget", Gadget)])])  # fine while not a filter
+    with pytest.raises(PluginError) as raised:
+        EntityRegistry.build([("clash", [Entity("gadget", Gadget, filterable=[column])])])
+    assert raised.value.plugin == "clash"
+    assert f"filterable field {column!r} of 'clash.gadget'" in raised.value.message
+    assert "rename the column or leave it out of `filterable`" in raised.value.message

@@ -161,7 +161,7 @@ def test_an_empty_scope_sees_no_row(desk, client, make_token, tickets):
 
 def test_a_record_rule_filters_the_total_too(desk, client, make_token, tickets):
     token = make_token(desk, "desk.customer", scope={"customer_id": [7]})
-    response = client.get("/api/v1/desk/tickets?total=true", headers=bearer(token))
+    response = client.get("/api/v1/desk/tickets?with_total=true", headers=bearer(token))
     assert response.json()["total"] == 1
 
 

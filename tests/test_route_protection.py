@@ -21,7 +21,7 @@ from erp_core.errors import PluginError
 from erp_core.kernel import Kernel
 from erp_core.plugins.state import record_enabled
 
-PUBLIC = {("/health", "get")}
+PUBLIC = {("/health", "get"), ("/", "get"), ("/api/v1", "get")}
 PATH_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
 EVERY_TEST_PLUGIN = ("alpha", "beta", "bare", "shop", "shopx", "desk", "desk_notes", "desk_guard",
                      "desk_watch", "desk_roles")

@@ -15,7 +15,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 from erp_core.api.auth import ROUTE_DECLARATIONS, current_principal, require_token
 from erp_core.api.entity_routes import PROBLEM_SCHEMA, EntityOpenAPI, entity_router
 from erp_core.api.idempotent_posts import IdempotentPosts
+from erp_core.api.index import API_PREFIX, INDEX_ROUTES
+from erp_core.api.openapi_statuses import complete_statuses
 from erp_core.api.problems import EXCEPTION_HANDLERS
+from erp_core.api.reference import SCHEMA_PATH, OfflineRedoc, reference_assets_router
 from erp_core.api.request_body import ErpRequest, check_request_input
 from erp_core.api.request_ids import stamp_response_headers
 from erp_core.api.retry import RetryTransient
@@ -23,15 +26,16 @@ from erp_core.api.system import SYSTEM_ROUTES
 from erp_core.errors import PluginError
 from erp_core.kernel import Kernel
 
-API_PREFIX = "/api/v1"
+__all__ = ["API_PREFIX", "create_app"]
 
 
 def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Litestar:
     """The app for ``kernel`` (booted first if it is not): kernel routes plus every enabled
-    plugin's routes under ``/api/v1/<plugin>``; OpenAPI under ``/schema``."""
+    plugin's routes under ``/api/v1/<plugin>``; the reference page under ``/schema``, the
+    OpenAPI document at ``/schema/openapi.json``, and links to both at ``/``."""
     if kernel.pm is None:
         kernel.boot()
-    handlers: list[Any] = list(SYSTEM_ROUTES)
+    handlers: list[Any] = [*SYSTEM_ROUTES, *INDEX_ROUTES, reference_assets_router()]
     components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     attempts = kernel.settings.transaction_attempts
     for entity in kernel.entities:
@@ -53,7 +57,8 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
         request_class=ErpRequest,
         before_send=[stamp_response_headers],
         openapi_config=OpenAPIConfig(
-            title="ERP API", version=kernel.version, path="/schema",
+            title="ERP API", version=kernel.version, path=SCHEMA_PATH,
+            render_plugins=[OfflineRedoc()],
             components=Components(schemas=components, security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer",
                                          description="An API token from `erp tokens create`")}),
@@ -65,9 +70,11 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
     _check_route_declarations(app)
     # Litestar fills components/schemas from its own schema registry only, dropping the
     # configured entity schemas that the generated operations refer to; put them back.
-    openapi = app.plugins.get(OpenAPIPlugin).provide_openapi()
+    documents = app.plugins.get(OpenAPIPlugin)
+    openapi = documents.provide_openapi()
     openapi.components.schemas = dict(sorted({**components,
                                               **(openapi.components.schemas or {})}.items()))
+    complete_statuses(app, documents.provide_openapi_schema())
     return app
 
 

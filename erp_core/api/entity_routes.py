@@ -10,6 +10,7 @@ document always says exactly what the handlers accept and return.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, patch, post
@@ -158,10 +159,38 @@ def _transition_handler(entity: RegisteredEntity, name: str, docs: EntityOpenAPI
         data = _json_body(request, body) if body.strip() else {}
         if not isinstance(data, dict):
             raise ValidationError("the body of a transition must be a JSON object")
+        _refuse_fractions(data, "")
         with kernel.context(principal) as ctx:
             return _record_response(ctx.fire(entity.name, record_id, name, data))
 
     return fire_transition
+
+
+def _refuse_fractions(value: Any, where: str) -> None:
+    """A transition's data goes to the audit log and the outbox as JSON, and subscribers
+    read it: a number with a fraction (or NaN, Infinity) must come as a decimal string,
+    as money does everywhere, so nothing is read as a float or fails to be stored."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_fractions(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_fractions(item, f"{where}[{index}]")
+    elif isinstance(value, Decimal | float):
+        raise ValidationError(f"{where}: write a number with a fraction as a decimal string,"
+                              ' e.g. "4.50"', {where: "must be a decimal string or an integer"})
+
+
+def _query_value_schema(field_schema: dict[str, Any]) -> dict[str, Any]:
+    """A field's schema for one value in a query string: its type and bounds, without
+    null (an empty ``?field=`` asks for null where the field may be null)."""
+    schema = dict(field_schema) or {"type": "string"}
+    kinds = schema.get("type")
+    if isinstance(kinds, list):
+        schema["type"] = next(kind for kind in kinds if kind != "null")
+    if "enum" in schema:
+        schema["enum"] = [choice for choice in schema["enum"] if choice is not None]
+    return schema
 
 
 class EntityOpenAPI:
@@ -218,17 +247,22 @@ class EntityOpenAPI:
             {"name": "sort", "in": "query", "required": False, "schema": {"type": "string"},
              "description": "Comma-separated fields, `-` for descending: "
                             + ", ".join(sorted({*self.entity.sortable, "id"}))},
-            {"name": "total", "in": "query", "required": False, "schema": {"type": "boolean"}},
+            {"name": "with_total", "in": "query", "required": False,
+             "schema": {"type": "boolean", "default": False},
+             "description": "true: the page also carries `total`, the number of records"
+                            " that match the filters."},
         ]
         for name, field in self.entity.filterable.items():
-            schema = {k: v for k, v in field.json_schema().items() if k not in ("enum",)}
-            schema["type"] = "string"
+            value = _query_value_schema(field.json_schema())
             ranges = () if field.kind in ("boolean", "json") else ("__gte", "__lte", "__gt",
                                                                      "__lt")
             for op in ("", *ranges, "__in",
                        *(("__contains",) if field.kind == "string" else ())):
+                schema = value if op in ("", *ranges) else {"type": "string"}
+                if op == "__in":
+                    schema = {"type": "string", "description": "Comma-separated values"}
                 params.append({"name": name + op, "in": "query", "required": False,
-                               "schema": {"type": "string"}})
+                               "schema": schema})
         return params
 
     def _responses(self, kind: str) -> dict[str, Any]:
@@ -289,8 +323,11 @@ class EntityOpenAPI:
                 "schema": {"$ref": f"#/components/schemas/{self.name}{suffix}"}}}}
         if kind == "transition":
             document["requestBody"] = {"required": False, "content": {"application/json": {
-                "schema": {"type": "object", "description": "Optional data for the"
-                           " transition's subscribers, e.g. {\"reason\": \"...\"}."}}}}
+                "schema": {"type": "object", "additionalProperties": True,
+                           "properties": {"reason": {"type": "string"}},
+                           "description": "Optional data for the transition's subscribers,"
+                                          " e.g. {\"reason\": \"...\"}; numbers with a"
+                                          " fraction as decimal strings."}}}}
         if kind == "create":
             document["parameters"].append({
                 "name": "Idempotency-Key", "in": "header", "required": False,

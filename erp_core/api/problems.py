@@ -98,7 +98,9 @@ def _http(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
         detail = f"there is no {request.url.path}"
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}"
-    return problem(exc.status_code, title, detail)
+    response = problem(exc.status_code, title, detail)
+    response.headers.update(exc.headers or {})  # `Allow` on a 405
+    return response
 
 
 def _unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:

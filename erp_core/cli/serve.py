@@ -40,7 +40,8 @@ def _serve_in_process(state: CliContext, host: str, port: int) -> None:
 
     app = create_app(state.kernel(boot=True))
     sock = _bind(host, port)
-    click.echo(f"API: {_url(host, sock.getsockname()[1])}", nl=True)
+    url = _url(host, sock.getsockname()[1])
+    click.echo(f"API: {url}  reference: {url}/schema", nl=True)
     click.get_text_stream("stdout").flush()
     config = uvicorn.Config(app, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=5)
@@ -69,7 +70,7 @@ def serve(state: CliContext, host: str, port: int, workers: int) -> None:
 
     os.environ["ERP_DATABASE_URL"] = kernel.settings.database_url
     kernel.boot()  # fail here, once, rather than in every worker
-    click.echo(f"API: {_url(host, port)}")
+    click.echo(f"API: {_url(host, port)}  reference: {_url(host, port)}/schema")
     uvicorn.run("erp_core.api.asgi:app_from_environment", factory=True, host=host, port=port,
                 workers=workers, log_level="warning", access_log=False)
 

@@ -19,12 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 
 from erp_core.entities.fields import Field, FieldValueError
-from erp_core.entities.registry import RegisteredEntity
+from erp_core.entities.registry import LIST_PARAMETERS, RegisteredEntity
 from erp_core.errors import ValidationError
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
-RESERVED = frozenset({"limit", "cursor", "sort", "total"})
+LEGACY_TOTAL = "total"
+"""The name ``with_total`` had before it was renamed; still accepted where no field takes it."""
 OPERATORS = ("eq", "gte", "lte", "gt", "lt", "in", "contains")
 
 
@@ -61,13 +62,16 @@ def _bad(param: str, message: str) -> ValidationError:
 def parse_list_query(entity: RegisteredEntity, params: Sequence[tuple[str, str]]) -> ListQuery:
     """Check every query parameter against the entity; anything unknown is a clear 4xx."""
     singles: dict[str, str] = {}
+    sent_as: dict[str, str] = {}
     filters: list[tuple[str, str, Any]] = []
     filterable = entity.filterable
     for key, value in params:
-        if key in RESERVED:
-            if key in singles:
+        reserved = "with_total" if key == LEGACY_TOTAL and key not in filterable else key
+        if reserved in LIST_PARAMETERS:
+            if reserved in singles:
                 raise _bad(key, "given more than once")
-            singles[key] = value
+            singles[reserved] = value
+            sent_as[reserved] = key
             continue
         name, _, op = key.partition("__")
         op = op or "eq"
@@ -106,9 +110,9 @@ def parse_list_query(entity: RegisteredEntity, params: Sequence[tuple[str, str]]
             raise _bad("limit", f"must be between 1 and {MAX_LIMIT}")
 
     sort = _parse_sort(entity, singles.get("sort", ""))
-    total = singles.get("total", "false").lower()
+    total = singles.get("with_total", "false").lower()
     if total not in ("true", "false"):
-        raise _bad("total", "must be true or false")
+        raise _bad(sent_as["with_total"], "must be true or false")
     query = ListQuery(filters=tuple(filters), sort=sort, limit=limit, after=None,
                       with_total=total == "true")
     if "cursor" in singles:

@@ -21,6 +21,11 @@ from erp_core.errors import NotFoundError, PluginError
 ID_PARAMETER = "erp_record_id"
 """The name of the id parameter of ``RegisteredEntity.update_by_id``; no column may take it."""
 
+LIST_PARAMETERS = frozenset({"limit", "cursor", "sort", "with_total"})
+"""The query parameters of a list request that are not filters. A filter parameter is a
+field's name, or the name plus ``__<operator>``, so no filterable field may take one of
+these names or contain ``__``: each parameter has one meaning on every entity."""
+
 _ENTITY_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 
 
@@ -362,6 +367,12 @@ def _entity(full: str, plugin: str, declaration: Entity,
                 raise _error(extension.plugin, f"extension field {field.name!r} clashes with"
                              f" a field {full!r} already has")
             fields[field.name] = field
+    for name, field in fields.items():
+        if field.filterable and (name in LIST_PARAMETERS or "__" in name):
+            raise _error(field.owner, f"filterable field {name!r} of {full!r} would be read as"
+                         " a list parameter or a filter operator: a filterable field may not"
+                         f" be called {', '.join(sorted(LIST_PARAMETERS))} nor contain '__';"
+                         " rename the column or leave it out of `filterable`")
     camel = _camel(full)
     read_schema = declaration.read_schema or attrs.make_class(
         f"{camel}Read", {n: attrs.field(type=f.python_type | None if f.nullable else f.python_type)

@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery, RawBody
 
-from erp_crm.interactions import TIMELINE_LIMIT, log_interaction, timeline
+from erp_crm.interactions import TIMELINE_LIMIT, InteractionKind, log_interaction, timeline
 from erp_crm.merge import merge_customers
 from erp_crm.segments import (
     MEMBERS_LIMIT,
@@ -35,8 +35,24 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return payload
 
 
+_ID = {"type": "integer", "minimum": 1, "maximum": 2 ** 31 - 1}
+_TEXT = {"type": "string", "minLength": 1}
+MERGE_BODY = {"type": "object", "additionalProperties": False, "required": ["duplicate_id"],
+              "properties": {"duplicate_id": {**_ID, "description": "The duplicate customer"}}}
+INTERACTION_BODY = {
+    "type": "object", "additionalProperties": False, "required": ["kind", "summary"],
+    "properties": {
+        "kind": {"type": "string", "enum": [kind.value for kind in InteractionKind]},
+        "summary": _TEXT,
+        "channel": {"type": ["string", "null"], "maxLength": 40},
+        "outcome": {"type": ["string", "null"], "maxLength": 80},
+        "occurred_at": {"type": "string", "format": "date-time",
+                        "description": "When it happened, with its UTC offset; default now."},
+    }}
+
+
 @post("/customers/{customer_id:int}/merge", sync_to_thread=True, status_code=200,
-      opt={"permission": "crm.customer.merge"},
+      opt={"permission": "crm.customer.merge", "request_body": MERGE_BODY},
       summary="Merge a duplicate customer into this one",
       description="Body: {\"duplicate_id\": N}. Moves the duplicate's contacts, addresses,"
                   " interactions, tags and purchases here, marks it merged and inactive, and"
@@ -63,7 +79,7 @@ def customer_timeline(customer_id: FromPath[int], kernel: KernelDependency,
 
 
 @post("/customers/{customer_id:int}/interactions", sync_to_thread=True, status_code=201,
-      opt={"permission": "crm.interaction.create"},
+      opt={"permission": "crm.interaction.create", "request_body": INTERACTION_BODY},
       summary="Log an interaction with a customer",
       description="Body: kind (call, message, ticket, note), summary, and optionally"
                   " channel, outcome, occurred_at. The author is the caller.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, RawBody
 
 from erp_orders.channels_import import (
@@ -29,7 +30,10 @@ def _result(result: ImportResult) -> dict[str, Any]:
 # Public: the caller is the channel, not an ERP user; the channel's driver authenticates
 # the request by its signature (a bad one is a 401) before anything is read from it.
 @post("/channels/{code:str}/webhook", sync_to_thread=True, status_code=200,
-      opt={"public": True}, security=[],
+      opt={"public": True, "request_body": {
+          "type": "object", "description": "The channel's own order format, as its driver"
+                                           " reads it, signed as the driver expects."}},
+      responses={401: ResponseSpec(None, description="The signature does not verify")},
       summary="Orders a sales channel pushes (signed as its driver expects)")
 def order_webhook(code: FromPath[str], request: Request[Any, Any, Any], body: RawBody,
                   kernel: KernelDependency) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Any
 
 import attrs
 from litestar import Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, RawBody
 
 from erp_orders.split_merge import (
@@ -63,7 +64,9 @@ def split(order_id: FromPath[int], body: RawBody, kernel: KernelDependency,
 
 
 @post("/orders/{order_id:int}/split-by-availability", sync_to_thread=True,
-      opt={"permission": "orders.order.split"},
+      opt={"permission": "orders.order.split"}, status_code=201,
+      responses={200: ResponseSpec(dict[str, Any], description="Nothing to split: one"
+                                   " warehouse serves the whole order", generate_examples=False)},
       summary="Split a draft order into one order per warehouse that can serve it")
 def split_by_warehouse(order_id: FromPath[int], kernel: KernelDependency,
                        principal: PrincipalDependency) -> Response[dict[str, Any]]:
@@ -76,7 +79,7 @@ def split_by_warehouse(order_id: FromPath[int], kernel: KernelDependency,
     return Response(body, status_code=201 if result.created_ids else 200)
 
 
-@post("/merge", sync_to_thread=True, opt={"permission": "orders.order.merge"},
+@post("/merge", sync_to_thread=True, status_code=200, opt={"permission": "orders.order.merge"},
       operation_class=body_operation(MergeRequest),
       summary="Merge unshipped orders of one customer, channel and address into one")
 def merge(body: RawBody, kernel: KernelDependency,
