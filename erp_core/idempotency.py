@@ -104,3 +104,10 @@ def run_once(transaction: Callable[[], Any], key: str, print_: str, ttl_seconds:
     raise ValidationError("this Idempotency-Key is in use by a request that keeps failing;"
                           " retry later", {"Idempotency-Key": "busy"})
 
+
+
+def purge_expired_keys(session: Session, now: dt.datetime | None = None) -> int:
+    """Forget the keys whose time to be remembered has passed; returns how many."""
+    table = IdempotencyRecord.__table__
+    result = session.execute(sa.delete(table).where(table.c.expires_at <= (now or utcnow())))
+    return result.rowcount or 0

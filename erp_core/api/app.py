@@ -14,10 +14,13 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from erp_core.api.auth import ROUTE_DECLARATIONS, current_principal, require_token
 from erp_core.api.entity_routes import PROBLEM_SCHEMA, EntityOpenAPI, entity_router
+from erp_core.api.inbound_hooks import INBOUND_ROUTES, LIMITER_STATE_KEY
 from erp_core.api.problems import EXCEPTION_HANDLERS
 from erp_core.api.retry import RetryTransient
 from erp_core.api.system import SYSTEM_ROUTES
+from erp_core.api.telemetry import RequestTelemetry
 from erp_core.errors import PluginError
+from erp_core.inbound.limits import RateLimiter
 from erp_core.kernel import Kernel
 
 API_PREFIX = "/api/v1"
@@ -28,7 +31,7 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
     plugin's routes under ``/api/v1/<plugin>``; OpenAPI under ``/schema``."""
     if kernel.pm is None:
         kernel.boot()
-    handlers: list[Any] = list(SYSTEM_ROUTES)
+    handlers: list[Any] = [*SYSTEM_ROUTES, *INBOUND_ROUTES]
     components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     attempts = kernel.settings.transaction_attempts
     for entity in kernel.entities:
@@ -44,7 +47,8 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
         dependencies={"kernel": Provide(lambda: kernel, use_cache=True, sync_to_thread=False),
                       "principal": Provide(current_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[DefineMiddleware(RetryTransient, attempts=attempts)] if attempts > 1 else [],
+        middleware=[RequestTelemetry, *([DefineMiddleware(RetryTransient, attempts=attempts)]
+                                        if attempts > 1 else [])],
         openapi_config=OpenAPIConfig(
             title="ERP API", version=kernel.version, path="/schema",
             components=Components(schemas=components, security_schemes={
@@ -52,7 +56,8 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
                                          description="An API token from `erp tokens create`")}),
             security=[{"bearer": []}]),
         on_shutdown=[kernel.close] if close_kernel_on_shutdown else [],
-        state=State({"kernel": kernel}),
+        state=State({"kernel": kernel, LIMITER_STATE_KEY: RateLimiter(
+            kernel.settings.webhook_rate, kernel.settings.webhook_burst)}),
         debug=False,
     )
     _check_route_declarations(app)

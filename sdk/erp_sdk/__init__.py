@@ -26,6 +26,8 @@ from erp_core.errors import (
 )
 from erp_core.events import DomainEvent
 from erp_core.hookspecs import hookimpl, hookspec
+from erp_core.inbound import InboundWebhook, VerifiedWebhook, WebhookReceiver
+from erp_core.jobs import Job
 from erp_core.kernel import Kernel
 from erp_core.manifest import PluginManifest
 from erp_core.security import Permission, Principal, RecordRule, Role
@@ -65,6 +67,8 @@ __all__ = [
     "EntityExtension",
     "ErpError",
     "ExactNumeric",
+    "InboundWebhook",
+    "Job",
     "Kernel",
     "KernelDependency",
     "Money",
@@ -87,6 +91,8 @@ __all__ = [
     "Upsert",
     "UtcDateTime",
     "ValidationError",
+    "VerifiedWebhook",
+    "WebhookReceiver",
     "Workflow",
     "WriteEvent",
     "attach_loaded",
