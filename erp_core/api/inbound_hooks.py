@@ -49,7 +49,8 @@ async def _body_within(request: Request[Any, Any, Any], limit: int) -> bytes | N
       security=[], tags=["system"], summary="A webhook a carrier, payment provider or sales"
       " channel pushes to one of its accounts (signed as its driver expects)")
 async def receive_webhook(driver: FromPath[str], account: FromPath[str],
-                          request: Request[Any, Any, Any], kernel: NamedDependency[Kernel]) -> Response[Any]:
+                          request: Request[Any, Any, Any],
+                          kernel: NamedDependency[Kernel]) -> Response[Any]:
     """200 with ``{"event_id", "duplicate", "result"}``: ``duplicate`` is true for an event
     already handled (nothing was done again). 401 for a bad signature, 404 for an account
     nobody owns, 413 for a body over ``ERP_WEBHOOK_MAX_BYTES``, 429 past the account's

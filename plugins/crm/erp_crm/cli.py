@@ -20,8 +20,9 @@ def recompute_tiers_command(state: Any, as_of: dt.datetime | None, batch_size: i
     """Recompute every customer's behaviour summary and tier from their purchases.
 
     Recency decays with time alone: the job crm.recompute_tiers runs this daily. Each
-    batch of customers is one transaction, run again if it meets a transient conflict (a deadlock with concurrent
-    purchases): an interrupted run keeps the batches it finished.
+    batch of customers is one transaction, run again if it meets a transient conflict
+    (a deadlock with concurrent purchases): an interrupted run keeps the batches it
+    finished.
     """
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=dt.UTC)
