@@ -47,7 +47,8 @@ class ReceivedWebhook(Base):
 
 _TABLE = ReceivedWebhook.__table__
 _RECORD = Upsert(lambda insert: insert(_TABLE).on_conflict_do_nothing(
-    index_elements=[_TABLE.c.driver, _TABLE.c.account, _TABLE.c.event_id]))
+    index_elements=[_TABLE.c.driver, _TABLE.c.account, _TABLE.c.event_id])
+    .returning(_TABLE.c.id))
 
 
 @attrs.frozen
@@ -109,7 +110,7 @@ def receive(kernel: Kernel, webhook: InboundWebhook) -> Reception:
             recorded = ctx.session.execute(_RECORD.on(ctx.session), {
                 "driver": webhook.driver, "account": webhook.account, "event_id": event_id,
                 "received_at": utcnow()})
-            if recorded.rowcount != 1:
+            if recorded.scalar() is None:  # the row was there: a replay
                 return Reception(event_id, duplicate=True)
             return Reception(event_id, duplicate=False,
                              result=receiver.handle(ctx, verified))
