@@ -18,7 +18,6 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from erp_core import metrics
 from erp_core.db.base import Base
 from erp_core.db.types import UtcDateTime, utcnow
 from erp_core.db.upsert import Upsert
@@ -127,6 +126,8 @@ def receive(kernel: Kernel, webhook: InboundWebhook) -> Reception:
             outcome = "refused"
         raise
     finally:
+        from erp_core import metrics  # prometheus-client only where something is counted
+
         metrics.INBOUND_WEBHOOKS.labels(webhook.driver, outcome).inc()
 
 

@@ -27,7 +27,6 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from erp_core import metrics
 from erp_core.db.base import Base
 from erp_core.db.types import UtcDateTime, utcnow
 from erp_core.db.upsert import Upsert
@@ -159,6 +158,8 @@ def _execute(kernel: Kernel, job: RegisteredJob, due: dt.datetime | None, runner
                  else f"{type(exc).__name__}: {exc}")[:MAX_ERROR_LENGTH]
         log.exception("job %s failed", job.name)
     finished = utcnow()
+    from erp_core import metrics  # prometheus-client only where something is counted
+
     metrics.JOB_RUNS.labels(job.name, outcome.value).inc()
     metrics.JOB_SECONDS.labels(job.name).observe(time.perf_counter() - clock)
     with kernel.engine.begin() as connection:

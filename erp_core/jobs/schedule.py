@@ -9,14 +9,22 @@ Intervals are counted from the Unix epoch, so every process agrees on the due ti
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import attrs
-from cronsim import CronSim, CronSimError
 
 from erp_core.errors import ValidationError
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _TICK = dt.timedelta(microseconds=1)
+
+
+def _cron(expression: str, start: dt.datetime, reverse: bool = False) -> Any:
+    """A ``cronsim`` iterator, imported on first use: a CLI command that runs no job
+    does not pay for it."""
+    from cronsim import CronSim
+
+    return CronSim(expression, start, reverse=reverse)
 
 
 @attrs.frozen
@@ -36,8 +44,10 @@ class Schedule:
             raise ValidationError(f"a job's interval must be at least one second, not"
                                   f" {self.every}", {"every": "at least one second"})
         if self.cron is not None:
+            from cronsim import CronSimError
+
             try:
-                CronSim(self.cron, _EPOCH)
+                _cron(self.cron, _EPOCH)
             except CronSimError as exc:
                 raise ValidationError(f"the cron expression {self.cron!r} is invalid: {exc}",
                                       {"cron": str(exc)}) from None
@@ -47,13 +57,13 @@ class Schedule:
         if self.every is not None:
             step = self.every // _TICK
             return _EPOCH + ((now - _EPOCH) // _TICK // step) * step * _TICK
-        return next(CronSim(self.cron, now.astimezone(dt.UTC) + _TICK, reverse=True))  # type: ignore[arg-type]
+        return next(_cron(self.cron, now.astimezone(dt.UTC) + _TICK, reverse=True))  # type: ignore[arg-type]
 
     def due_after(self, now: dt.datetime) -> dt.datetime:
         """The first due time strictly after ``now``."""
         if self.every is not None:
             return self.due_at_or_before(now) + self.every
-        return next(CronSim(self.cron, now.astimezone(dt.UTC)))  # type: ignore[arg-type]
+        return next(_cron(self.cron, now.astimezone(dt.UTC)))  # type: ignore[arg-type]
 
     def describe(self) -> str:
         if self.cron is not None:
