@@ -312,6 +312,39 @@ def test_a_webhook_replayed_byte_for_byte_is_handled_once(
     assert [o["external_reference"] for o in channel_orders(kernel, shop)] == ["WS-1"]
 
 
+def test_a_webhook_with_auto_confirm_confirms_in_its_transaction_and_a_shortfall_stays_draft(
+        kernel, shop, connect, fake_shop, api_url):
+    connect(auto_confirm=True)
+    tea = fake_shop.add_order("WS-1", lines=[("TEA-1", 3, "4.20")])
+    mugs = fake_shop.add_order("WS-2", lines=[("MUG-1", 11, "12.50")])
+
+    delivered = fake_shop.deliver_order_webhook(f"{api_url}/api/v1/hooks/webstore/web",
+                                                [tea, mugs])
+
+    assert delivered.status == 200, delivered.body
+    [unconfirmed] = json.loads(delivered.body)["result"]["unconfirmed"]
+    assert unconfirmed["external_reference"] == "WS-2" and "MUG-1" in unconfirmed["reason"]
+    assert order_by_reference(kernel, shop, "WS-1")["state"] == "confirmed"
+    assert order_by_reference(kernel, shop, "WS-2")["state"] == "draft"
+    assert available(kernel, shop["tea"], shop["warehouse"]) == Decimal(7)
+
+
+def test_the_import_job_pulls_every_connected_channel_and_the_stock_job_pushes(
+        kernel, shop, connect, fake_shop):
+    from erp_core.jobs import JobOutcome, run_job
+
+    fake_shop.add_order("WS-1", customer=GRACE, lines=[("TEA-1", 1, "4.20")])
+
+    imported = run_job(kernel, "orders.import_channel_orders")
+    pushed = run_job(kernel, "orders.push_channel_stock")
+
+    assert imported.outcome is JobOutcome.SUCCEEDED, imported.error
+    assert "web: 1 created" in imported.summary
+    assert [o["external_reference"] for o in channel_orders(kernel, shop)] == ["WS-1"]
+    assert pushed.outcome is JobOutcome.SUCCEEDED, pushed.error
+    assert fake_shop.stock["TEA-1"] == available(kernel, shop["tea"], shop["warehouse"])
+
+
 def test_a_webhook_with_a_bad_signature_is_401_and_creates_nothing(
         kernel, shop, connect, fake_shop, api_url):
     document = fake_shop.add_order("WS-1", lines=[("TEA-1", 1, "4.20")])
