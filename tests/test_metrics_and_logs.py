@@ -74,3 +74,31 @@ def test_json_logs_carry_the_request_id_answered_in_x_request_id(ticker_app, mak
     assert [line["request_id"] for line in lines] == [answer.headers["x-request-id"], "lb-1234"]
     assert lines[0]["route"] == "/health" and lines[0]["status"] == 200
     assert lines[0]["level"] == "INFO" and "duration_ms" in lines[0]
+
+
+def test_in_multiprocess_mode_any_process_reports_the_sum_of_every_process(
+        tmp_path, make_kernel):
+    import os
+    import subprocess
+    import sys
+
+    kernel = make_kernel()
+    kernel.initialise()
+    counts = tmp_path / "metrics"  # a directory of its own: prometheus reads every *.db
+    counts.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(counts),
+           "ERP_DATABASE_URL": kernel.settings.database_url}
+    count_one_run = ("from erp_core import metrics;"
+                     " metrics.JOB_RUNS.labels('kernel.x', 'succeeded').inc()")
+    for _ in range(2):  # two server processes, each counting one run
+        subprocess.run([sys.executable, "-c", count_one_run], env=env, check=True)
+
+    scraped = subprocess.run(
+        [sys.executable, "-c", "import sys; from erp_core.kernel import Kernel;"
+         " from erp_core.metrics import render; sys.stdout.buffer.write(render(Kernel()))"],
+        env=env, capture_output=True)
+    assert scraped.returncode == 0, scraped.stderr.decode()[-2000:]
+    scraped = scraped.stdout.decode()
+
+    assert 'erp_job_runs_total{job="kernel.x",outcome="succeeded"} 2.0' in scraped
+    assert "erp_outbox_backlog_events 0.0" in scraped
