@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 
 from erp_core import metrics
@@ -23,6 +24,20 @@ from erp_core.inbound import InboundWebhook, receive
 from erp_core.kernel import Kernel
 
 LIMITER_STATE_KEY = "webhook_limiter"
+
+
+def _problem_spec(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=dict[str, Any], description=description,
+                        media_type=PROBLEM_MEDIA_TYPE, generate_examples=False)
+
+
+RESPONSES = {
+    401: _problem_spec("The signature (or timestamp) does not check out"),
+    404: _problem_spec("No enabled plugin has this account of this driver"),
+    413: _problem_spec("The body is larger than ERP_WEBHOOK_MAX_BYTES"),
+    422: _problem_spec("The owning plugin refused the webhook's content; nothing was kept"),
+    429: _problem_spec("The account sends faster than allowed; see Retry-After"),
+}
 
 
 def _refusal(status: int, title: str, detail: str, **headers: str) -> Response[Any]:
@@ -46,8 +61,9 @@ async def _body_within(request: Request[Any, Any, Any], limit: int) -> bytes | N
 
 
 @post("/api/v1/hooks/{driver:str}/{account:str}", status_code=200, opt={"public": True},
-      security=[], tags=["system"], summary="A webhook a carrier, payment provider or sales"
-      " channel pushes to one of its accounts (signed as its driver expects)")
+      security=[], tags=["system"], responses=RESPONSES,
+      summary="A webhook a carrier, payment provider or sales channel pushes to one of its"
+      " accounts (signed as its driver expects)")
 async def receive_webhook(driver: FromPath[str], account: FromPath[str],
                           request: Request[Any, Any, Any],
                           kernel: NamedDependency[Kernel]) -> Response[Any]:

@@ -25,12 +25,17 @@ def list_(state: Any, as_json: bool) -> None:
         click.echo(json.dumps(statuses, indent=2))
         return
     for status in statuses:
-        last = status["last_run"] or "never"
+        last = _minute(status["last_run"]) or "never"
         outcome = status["outcome"] or "-"
-        click.echo(f"{status['name']:<40} {status['schedule']:<20} last {last}"
-                   f" ({outcome})  next {status['next_run']}")
+        click.echo(f"{status['name']:<34} {status['schedule']:<18} last {last}"
+                   f" ({outcome})  next {_minute(status['next_run'])}")
         if status["error"]:
             click.echo(f"    error: {status['error']}")
+
+
+def _minute(iso: str | None) -> str | None:
+    """``2026-12-07 03:00:12`` (UTC) from an ISO timestamp, for the table."""
+    return None if iso is None else iso[:19].replace("T", " ")
 
 
 def _echo_run(run: Any) -> None:

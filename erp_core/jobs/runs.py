@@ -127,8 +127,8 @@ def _rows(kernel: Kernel) -> dict[str, sa.Row[Any]]:
 
 def _claim(kernel: Kernel, job: RegisteredJob, due: dt.datetime, runner: str,
            now: dt.datetime) -> bool:
-    """Take ``due`` for this runner; false when another runner has it (or a run of the
-    job is still under way and not yet past its timeout)."""
+    """Take ``due`` for this runner, starting ``now``; false when another runner has it
+    (or a run of the job is still under way and not yet past its timeout)."""
     with kernel.engine.begin() as connection:
         connection.execute(_ADD_ROW.on(connection), {"name": job.name})
         taken = connection.execute(
@@ -185,8 +185,9 @@ def run_due_jobs(kernel: Kernel, now: dt.datetime | None = None) -> list[JobRun]
         row = rows.get(job.name)
         if row is not None and row.due_at is not None and row.due_at >= due:
             continue
-        if _claim(kernel, job, due, runner, now):
-            runs.append(_execute(kernel, job, due, runner, now))
+        started = utcnow()
+        if _claim(kernel, job, due, runner, started):
+            runs.append(_execute(kernel, job, due, runner, started))
     return runs
 
 
