@@ -17,6 +17,7 @@ from erp_core.events.outbox import EmittedEvent, emit
 from erp_core.security.principal import Principal
 
 if TYPE_CHECKING:
+    from erp_core.entities.records import Records
     from erp_core.kernel import Kernel
 
 T = TypeVar("T")
@@ -31,7 +32,7 @@ class Context:
     session: Session
     principal: Principal
 
-    def records(self, entity: str) -> Any:
+    def records(self, entity: str) -> Records:
         """The generic service of a registered entity, bound to this context."""
         from erp_core.entities.service import EntityService
 

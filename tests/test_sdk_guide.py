@@ -176,6 +176,22 @@ def test_a_repair_goes_through_its_workflow_over_the_api(guide_workspace, erp_cl
 
 
 @pytest.mark.erp_plugins("repairs")
+def test_the_typed_post_route_prices_and_quotes_a_repair(guide_workspace, erp_client):
+    repair = erp_client.post(REPAIRS, json={"customer_id": 7, "item": "kettle"}).json()
+    estimate = f"/api/v1/repairs/repairs/{repair['id']}/estimate"
+
+    quoted = erp_client.post(estimate, json={"price": "120.00", "note": "new element"})
+
+    assert quoted.status_code == 200, quoted.text
+    assert (quoted.json()["state"], quoted.json()["fault"]) == ("quoted", "new element")
+    assert quoted.json()["price"].startswith("120.00")
+    missing = erp_client.post(estimate, json={"note": "no price"})
+    assert missing.status_code == 400 and "price" in missing.text
+    assert erp_client.post("/api/v1/repairs/repairs/x/estimate",
+                           json={"price": "1"}).status_code in (400, 404)
+
+
+@pytest.mark.erp_plugins("repairs")
 def test_the_plugin_route_answers_only_with_its_permission(guide_workspace, erp_client_for):
     assert erp_client_for("repairs.technician").get(
         "/api/v1/repairs/workload").status_code == 200

@@ -143,10 +143,13 @@ def test_the_generated_code_imports_only_the_sdk_never_the_kernel(shelf):
                     f"{path.relative_to(shelf)} imports {module}")
 
 
-def test_the_generated_code_passes_the_repositorys_lint_rules(shelf):
+def test_the_generated_code_passes_the_repositorys_stricter_lint_rules(shelf):
+    """The repository's rule selection, with the project's own import sections."""
+    rules = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["ruff"]["lint"]
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--config", str(REPO / "pyproject.toml"),
-         "--no-cache", str(shelf)], capture_output=True, text=True)
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--select",
+         ",".join(rules["select"]), "--ignore", ",".join(rules["ignore"]), "."],
+        cwd=shelf, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -209,3 +212,61 @@ def test_a_newcomer_scaffolds_installs_and_tests_a_plugin_in_a_fresh_virtualenv(
     plugins = {p["name"]: p for p in json.loads(run(venv / "erp", "plugins", "list", "--json"))}
     assert plugins["shelf"]["distribution"] == "erp-shelf"
     assert plugins["shelf"]["broken"] is False
+
+
+def manifest_keywords(project: Path, package: str) -> dict[str, object]:
+    [call] = [node for node in ast.walk(ast.parse((project / package / "plugin.py").read_text()))
+              if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "PluginManifest"]
+    return {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+
+
+def test_depends_names_the_plugins_in_the_manifest_and_their_distributions(tmp_path):
+    exit_code, output = run_new(tmp_path, "rewards", "--depends", "crm, orders")
+    assert exit_code == 0, output
+    project = tmp_path / "rewards"
+    assert manifest_keywords(project, "erp_rewards")["depends"] == ["crm", "orders"]
+    dependencies = tomllib.loads((project / "pyproject.toml").read_text())["project"][
+        "dependencies"]
+    assert dependencies == ["erp-sdk>=0.1,<0.2", "erp-crm>=0.1,<0.2", "erp-orders>=0.1,<0.2"]
+
+
+def test_a_dependency_that_cannot_name_a_plugin_is_refused(tmp_path):
+    exit_code, output = run_new(tmp_path, "rewards", "--depends", "crm,Orders")
+    assert exit_code != 0 and "Orders" in output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bare_leaves_out_the_sample_entity(tmp_path):
+    exit_code, output = run_new(tmp_path, "rewards", "--bare")
+    assert exit_code == 0, output
+    project = tmp_path / "rewards"
+    written = sorted(str(p.relative_to(project)) for p in project.rglob("*") if p.is_file())
+    assert written == sorted(["README.md", "pyproject.toml", "tests/test_plugin.py",
+                              "erp_rewards/__init__.py", "erp_rewards/plugin.py"])
+    assert "item" not in (project / "README.md").read_text().lower()
+    assert manifest_keywords(project, "erp_rewards")["name"] == "rewards"
+
+
+@pytest.mark.parametrize("options", [(), ("--bare",), ("--depends", "crm,orders")])
+def test_the_generated_project_passes_ruff_check_with_the_default_rules(tmp_path, options):
+    """``ruff check`` in the project: its pyproject.toml keeps ruff's default rules and
+    only says that the erp_* imports sort as their own block."""
+    exit_code, output = run_new(tmp_path, "rewards", *options)
+    assert exit_code == 0, output
+    ruff = tomllib.loads((tmp_path / "rewards" / "pyproject.toml").read_text())["tool"]["ruff"]
+    assert not {"select", "extend-select", "ignore"} & set(ruff.get("lint", {}))
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."],
+                            cwd=tmp_path / "rewards", capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_generated_tests_of_a_bare_plugin_with_dependencies_pass(tmp_path):
+    exit_code, output = run_new(tmp_path, "rewards", "--bare", "--depends", "crm")
+    assert exit_code == 0, output
+    project = tmp_path / "rewards"
+    write_dist_info(project)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                            cwd=project, env=clean_environment(PYTHONPATH=str(project)),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout

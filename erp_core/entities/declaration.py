@@ -74,12 +74,22 @@ class EntityExtension:
     the extended entity's ``id`` (one row per record, created on first write). Its other
     columns become fields of the entity in the API; disabling the extending plugin
     removes them from the API and keeps the rows.
+
+    The fields take the options an ``Entity``'s fields do: ``read_only`` ones are shown
+    and never accepted from a client (the extending plugin writes them itself),
+    ``hidden`` ones never leave the server, ``write_only`` ones are accepted and never
+    returned. A column with a scalar ``default`` shows that default for a record that has
+    no row in the side table yet, in reads, filters and sorts alike, and the OpenAPI
+    schema names it.
     """
 
     entity: str
     model: type
     filterable: tuple[str, ...] = attrs.field(default=(), converter=_names)
     sortable: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    read_only: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    hidden: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    write_only: tuple[str, ...] = attrs.field(default=(), converter=_names)
 
 
 class RecordMixin:

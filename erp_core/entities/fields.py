@@ -40,7 +40,10 @@ class Field:
     """One field of an entity as the API sees it.
 
     ``owner`` is the plugin whose table stores the field (the entity's own plugin, or an
-    extending plugin); ``column`` is the SQLAlchemy column it maps to.
+    extending plugin); ``column`` is the SQLAlchemy column it maps to. ``default`` is the
+    value shown while the record has no row in the field's table (an extension field
+    with a column default); ``expression`` is what queries select, filter and sort by:
+    the column, or the default when that row is missing.
     """
 
     name: str
@@ -58,6 +61,12 @@ class Field:
     filterable: bool = False
     sortable: bool = False
     readable: bool = True
+    default: Any = None
+    expression: Any = attrs.field(default=None, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.expression is None:
+            object.__setattr__(self, "expression", self.column)
 
     @property
     def python_type(self) -> type:
@@ -213,13 +222,22 @@ class Field:
             schema["type"] = [schema["type"], "null"]
             if "enum" in schema:
                 schema["enum"] = [*schema["enum"], None]
+        if self.default is not None:
+            schema["default"] = self.to_json(self.default)
+        if not for_input and not self.writable:
+            schema["readOnly"] = True
         return schema
 
 
 def field_from_column(column: sa.Column[Any], *, owner: str, writable: bool,
                       filterable: bool = False, sortable: bool = False,
-                      readable: bool = True) -> Field:
-    """Derive a field from a column; raises ``TypeError`` for a column type the API cannot carry."""
+                      readable: bool = True, missing_row: Any = None) -> Field:
+    """Derive a field from a column; raises ``TypeError`` for a column type the API cannot carry.
+
+    ``missing_row`` is a condition true when the record has no row in the column's table
+    (an extension's side table, outer-joined): the field then shows the column's scalar
+    default, if it has one, instead of null.
+    """
     type_ = column.type
     extra: dict[str, Any] = {}
     if isinstance(type_, ExactNumeric):
@@ -252,8 +270,13 @@ def field_from_column(column: sa.Column[Any], *, owner: str, writable: bool,
         raise TypeError(f"column {column.name!r} has type {type_!r}, which the API cannot carry")
     has_default = (column.default is not None or column.server_default is not None
                    or (column.primary_key and kind is FieldKind.INTEGER))
+    default = expression = None
+    if missing_row is not None and column.default is not None and column.default.is_scalar:
+        default = column.default.arg  # type: ignore[attr-defined]
+        expression = sa.case((missing_row, sa.literal(default, column.type)), else_=column)
     return Field(
         name=column.key, kind=kind, column=column, owner=owner, nullable=bool(column.nullable),
         required=writable and not column.nullable and not has_default, writable=writable,
-        filterable=filterable, sortable=sortable, readable=readable, **extra,
+        filterable=filterable, sortable=sortable, readable=readable, default=default,
+        expression=expression, **extra,
     )

@@ -158,7 +158,7 @@ def decode_cursor(entity: RegisteredEntity, query: ListQuery, cursor: str) -> tu
 
 def _after(keys: Sequence[tuple[Field, bool]], values: Sequence[Any]) -> sa.ColumnElement[bool]:
     (field, descending), value = keys[0], values[0]
-    column = field.column
+    column = field.expression
     tie = column.is_(None) if value is None else column == value
     if value is None:
         beyond = sa.false() if descending else column.is_not(None)
@@ -190,7 +190,7 @@ def _contains_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
 
 
 def _filter(field: Field, op: str, value: Any) -> sa.ColumnElement[bool]:
-    column = field.column
+    column = field.expression
     if op == "eq":
         return column.is_(None) if value is None else column == value
     if op == "in":
@@ -214,8 +214,8 @@ def page_statement(entity: RegisteredEntity, query: ListQuery) -> sa.Select[Any]
     keys = [(entity.fields[k.field], k.descending) for k in query.sort]
     if query.after is not None:
         statement = statement.where(_after(keys, query.after))
-    order = [(f.column.desc().nulls_last() if desc else f.column.asc().nulls_first())
-             if f.nullable else (f.column.desc() if desc else f.column.asc())
+    order = [(f.expression.desc().nulls_last() if desc else f.expression.asc().nulls_first())
+             if f.nullable else (f.expression.desc() if desc else f.expression.asc())
              for f, desc in keys]
     return statement.order_by(*order).limit(query.limit + 1)
 

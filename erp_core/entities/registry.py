@@ -284,17 +284,22 @@ def _extension(plugin: str, extension: EntityExtension, base: sa.Table) -> Regis
                      " ForeignKey(..., ondelete='CASCADE'), so deleting a record removes its"
                      " extension row even while the extending plugin is disabled")
     names = [c.key for c in table.columns if c is not key]
-    _check_names(plugin, extension.entity, "filterable", extension.filterable, names)
-    _check_names(plugin, extension.entity, "sortable", extension.sortable, names)
+    for what in ("read_only", "hidden", "write_only"):
+        _check_names(plugin, extension.entity, what, getattr(extension, what), names)
+    shown = [n for n in names if n not in extension.hidden]
+    for what in ("filterable", "sortable"):
+        _check_names(plugin, extension.entity, what, getattr(extension, what),
+                     [n for n in shown if n not in extension.write_only])
     fields = []
     for column in table.columns:
-        if column is key:
+        if column is key or column.key in extension.hidden:
             continue
         try:
             fields.append(field_from_column(
-                column, owner=plugin, writable=True,
+                column, owner=plugin, writable=column.key not in extension.read_only,
                 filterable=column.key in extension.filterable,
-                sortable=column.key in extension.sortable))
+                sortable=column.key in extension.sortable,
+                readable=column.key not in extension.write_only, missing_row=key.is_(None)))
         except TypeError as exc:
             raise _error(plugin, str(exc)) from None
     return RegisteredExtension(plugin=plugin, table=table, key=key, fields=tuple(fields))
@@ -367,7 +372,7 @@ def _entity(full: str, plugin: str, declaration: Entity,
     source: sa.FromClause = table
     for extension in extensions:
         source = source.outerjoin(extension.table, extension.key == table.c.id)
-    select = sa.select(*(f.column.label(n) for n, f in fields.items() if f.readable)
+    select = sa.select(*(f.expression.label(n) for n, f in fields.items() if f.readable)
                        ).select_from(source)
     return RegisteredEntity(
         name=full, plugin=plugin, collection=declaration.collection or plural_collection(

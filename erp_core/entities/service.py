@@ -74,8 +74,9 @@ class EntityService:
 
     def to_json(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """A row as the API shows it; fields a ``RETURNING`` row lacks (the extensions'
-        columns, before anything was written to them) are ``None``."""
-        return {name: field.to_json(row.get(name)) for name, field in self.entity.readable.items()}
+        columns, before anything was written to them) show their default, or ``None``."""
+        return {name: field.to_json(row.get(name, field.default))
+                for name, field in self.entity.readable.items()}
 
 
 class BoundEntityService(EntityService):

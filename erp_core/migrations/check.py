@@ -16,7 +16,8 @@ defaults is unreliable across databases and reports differences that are not the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import attrs
@@ -47,15 +48,11 @@ class SchemaDifference:
         return self.description
 
 
-def migration_differences(kernel: Kernel, plugin_name: str) -> list[SchemaDifference]:
-    """Enable ``plugin_name`` (or initialise, for ``"kernel"``) and compare its tables.
-
-    Enabling runs the migrations of the plugin and of its dependencies; the schema they
-    produce is then compared with the plugin's models. Call it on a fresh database, so the
-    schema comes from the migrations alone. Returns the differences (empty when the
-    migrations match the models); raises ``PluginError`` when the plugin is not installed,
-    is broken, or its migrations fail.
-    """
+@contextmanager
+def migrated_schema(kernel: Kernel, plugin_name: str) -> Iterator[MigrationContext]:
+    """Enable ``plugin_name`` (or initialise, for ``"kernel"``) and yield an Alembic
+    context that compares the plugin's tables, as its migrations made them, with its
+    models (``compare_metadata``, ``produce_migrations``)."""
     if plugin_name == KERNEL_BRANCH:
         kernel.initialise()
     else:
@@ -66,14 +63,26 @@ def migration_differences(kernel: Kernel, plugin_name: str) -> list[SchemaDiffer
         return type_ != "table" or (name is not None and branch.owns_table(name))
 
     with kernel.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={
+        yield MigrationContext.configure(connection, opts={
             "target_metadata": metadata,
             "compare_type": True,
             "include_name": include_name,
             "include_object": branch.include_object,
         })
+
+
+def migration_differences(kernel: Kernel, plugin_name: str) -> list[SchemaDifference]:
+    """Enable ``plugin_name`` (or initialise, for ``"kernel"``) and compare its tables.
+
+    Enabling runs the migrations of the plugin and of its dependencies; the schema they
+    produce is then compared with the plugin's models. Call it on a fresh database, so the
+    schema comes from the migrations alone. Returns the differences (empty when the
+    migrations match the models); raises ``PluginError`` when the plugin is not installed,
+    is broken, or its migrations fail.
+    """
+    with migrated_schema(kernel, plugin_name) as context:
         directives = compare_metadata(context, metadata)
-        return [_difference(item, connection.dialect)
+        return [_difference(item, context.dialect)
                 for directive in directives
                 for item in (directive if isinstance(directive, list) else [directive])]
 

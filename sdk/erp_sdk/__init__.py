@@ -12,6 +12,7 @@ from erp_core.db.loaded import attach_loaded, keep_loaded
 from erp_core.db.types import AwareDateTime, ExactNumeric
 from erp_core.db.upsert import Upsert
 from erp_core.entities import Entity, EntityExtension, RecordMixin
+from erp_core.entities.records import Records
 from erp_core.entities.service import WriteEvent
 from erp_core.errors import (
     AuthenticationRequired,
@@ -83,6 +84,7 @@ __all__ = [
     "Quantity",
     "RecordMixin",
     "RecordRule",
+    "Records",
     "Role",
     "TransientConflict",
     "Transition",
