@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from erp_core.entities.declaration import Entity, EntityExtension
     from erp_core.events.outbox import DomainEvent
     from erp_core.hook_events import TransitionEvent, WriteEvent
+    from erp_core.inbound.declaration import WebhookReceiver
+    from erp_core.jobs.declaration import Job
     from erp_core.kernel import Kernel
     from erp_core.security.permissions import Permission, RecordRule, Role
 
@@ -104,6 +106,39 @@ def erp_register_cli_commands() -> Sequence[click.Command]:
 
     Return value: a sequence of ``click.Command`` objects; the kernel adds them to a
     group named after the plugin, so ``erp <plugin> <command>`` runs them.
+    """
+
+
+@hookspec
+def erp_register_jobs() -> Sequence[Job]:
+    """Declare the plugin's periodic jobs, which ``erp worker`` (and ``erp jobs run-due``)
+    runs.
+
+    Takes no argument.
+
+    Return value: a sequence of ``erp_sdk.Job``: a name (registered as
+    ``<plugin>.<name>``), ``run`` (called with the booted ``Kernel``; it opens its own
+    transactions), and a schedule, ``every=timedelta`` or ``cron="*/5 * * * *"`` (UTC).
+    Each due time runs at most once across every process sharing the database; a run
+    that raises is recorded as failed with its message and runs again at the next due
+    time. ``erp jobs list`` shows the jobs, ``erp jobs run NAME`` runs one now.
+    """
+
+
+@hookspec
+def erp_register_webhook_receivers() -> Sequence[WebhookReceiver]:
+    """Take the webhooks outside services push to the driver accounts the plugin owns
+    (``POST /api/v1/hooks/{driver}/{account}``).
+
+    Takes no argument.
+
+    Return value: a sequence of ``erp_sdk.WebhookReceiver``: ``verify(kernel, webhook)``
+    returns ``None`` for an account the plugin does not own, otherwise has the account's
+    driver check the signature on the raw body (raising ``WebhookRejected``, a 401) and
+    returns a ``VerifiedWebhook`` (what it read, and the provider's event id);
+    ``handle(ctx, verified)`` acts on it in the transaction that records the event id, so
+    a replay of the event is answered as a duplicate without being handled again. The
+    kernel asks the receivers in dependency order; the first that owns the account wins.
     """
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from erp_core.db.base import Base
 from erp_core.db.types import UtcDateTime, utcnow
@@ -161,3 +161,9 @@ def _wait_for_row(engine: sa.Engine, key: str) -> None:
                                .with_for_update())
             connection.rollback()
     time.sleep(_LOOK_AGAIN_SECONDS)
+
+
+def purge_expired_keys(session: Session, now: dt.datetime | None = None) -> int:
+    """Forget the keys whose time to be remembered has passed; returns how many."""
+    result = session.execute(sa.delete(_KEYS).where(_KEYS.c.expires_at <= (now or utcnow())))
+    return result.rowcount or 0

@@ -32,6 +32,8 @@ from erp_core.entities.declaration import Entity
 from erp_core.entities.registry import EntityRegistry
 from erp_core.errors import ConfigurationError, PluginError, TransientConflict
 from erp_core.events.outbox import PENDING_EVENTS
+from erp_core.inbound import receiving as _inbound  # noqa: F401  (kernel tables on the metadata)
+from erp_core.jobs import runs as _jobs  # noqa: F401  (kernel tables on the metadata)
 from erp_core.kernel_entities import KERNEL, kernel_declarations
 from erp_core.migrations.runner import Branch, Migrator
 from erp_core.plugins.discovery import DiscoveredPlugin, describe, discover_plugins

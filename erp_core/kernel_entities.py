@@ -20,4 +20,5 @@ def kernel_declarations() -> list[object]:
                sortable=["created_at"], description="Domain events, in commit order."),
         Permission("kernel.plugin.read", "See installed plugins"),
         Permission("kernel.driver.read", "See installed drivers"),
+        Permission("kernel.metrics.read", "Read the Prometheus metrics (/metrics)"),
     ]

@@ -29,7 +29,12 @@ class Settings:
     every use; see ``erp_core.db.committed``); ``ERP_TRANSACTION_ATTEMPTS`` how many
     times a unit of work (an HTTP request, ``Kernel.run``) is run when the database
     aborts it for a transient conflict such as a deadlock (default 5; 1 never runs it
-    again; see ``erp_core.db.transient``)."""
+    again; see ``erp_core.db.transient``). Inbound webhooks (``/api/v1/hooks/...``):
+    ``ERP_WEBHOOK_MAX_BYTES`` the largest body taken (default 1 MiB, larger is 413),
+    ``ERP_WEBHOOK_RATE`` and ``ERP_WEBHOOK_BURST`` the requests per second one account may
+    send on average and at once, per server process (default 10 and 50, past them 429),
+    ``ERP_WEBHOOK_RETENTION_DAYS`` how long a provider's event id is remembered to
+    refuse a replay (default 30)."""
 
     database_url: str = DEFAULT_DATABASE_URL
     skip_broken_plugins: bool = False
@@ -37,6 +42,10 @@ class Settings:
     pool_size: int = 10
     cache_seconds: float = 2.0
     transaction_attempts: int = attrs.field(default=5)
+    webhook_max_bytes: int = 1024 * 1024
+    webhook_rate: float = 10.0
+    webhook_burst: int = 50
+    webhook_retention_days: int = 30
 
     @transaction_attempts.validator
     def _at_least_one(self, _attribute: object, value: int) -> None:
@@ -53,7 +62,11 @@ class Settings:
         for name, key, kind in (("ERP_IDEMPOTENCY_TTL", "idempotency_ttl_seconds", int),
                                 ("ERP_DATABASE_POOL_SIZE", "pool_size", int),
                                 ("ERP_CACHE_SECONDS", "cache_seconds", float),
-                                ("ERP_TRANSACTION_ATTEMPTS", "transaction_attempts", int)):
+                                ("ERP_TRANSACTION_ATTEMPTS", "transaction_attempts", int),
+                                ("ERP_WEBHOOK_MAX_BYTES", "webhook_max_bytes", int),
+                                ("ERP_WEBHOOK_RATE", "webhook_rate", float),
+                                ("ERP_WEBHOOK_BURST", "webhook_burst", int),
+                                ("ERP_WEBHOOK_RETENTION_DAYS", "webhook_retention_days", int)):
             if env.get(name):
                 try:
                     values[key] = kind(env[name])

@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from erp_core.api.auth import ROUTE_DECLARATIONS, current_principal, require_token
 from erp_core.api.entity_routes import PROBLEM_SCHEMA, EntityOpenAPI, entity_router
 from erp_core.api.idempotent_posts import IdempotentPosts
+from erp_core.api.inbound_hooks import INBOUND_ROUTES, LIMITER_STATE_KEY
 from erp_core.api.index import API_PREFIX, INDEX_ROUTES
 from erp_core.api.openapi_statuses import complete_statuses
 from erp_core.api.problems import EXCEPTION_HANDLERS
@@ -23,7 +24,9 @@ from erp_core.api.request_body import ErpRequest, check_request_input
 from erp_core.api.request_ids import stamp_response_headers
 from erp_core.api.retry import RetryTransient
 from erp_core.api.system import SYSTEM_ROUTES
+from erp_core.api.telemetry import RequestTelemetry
 from erp_core.errors import PluginError
+from erp_core.inbound.limits import RateLimiter
 from erp_core.kernel import Kernel
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -35,7 +38,8 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
     OpenAPI document at ``/schema/openapi.json``, and links to both at ``/``."""
     if kernel.pm is None:
         kernel.boot()
-    handlers: list[Any] = [*SYSTEM_ROUTES, *INDEX_ROUTES, reference_assets_router()]
+    handlers: list[Any] = [*SYSTEM_ROUTES, *INDEX_ROUTES, *INBOUND_ROUTES,
+                           reference_assets_router()]
     components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     attempts = kernel.settings.transaction_attempts
     for entity in kernel.entities:
@@ -51,7 +55,7 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
         dependencies={"kernel": Provide(lambda: kernel, use_cache=True, sync_to_thread=False),
                       "principal": Provide(current_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[IdempotentPosts,
+        middleware=[RequestTelemetry, IdempotentPosts,
                     *([DefineMiddleware(RetryTransient, attempts=attempts)] if attempts > 1
                       else [])],
         request_class=ErpRequest,
@@ -64,7 +68,8 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
                                          description="An API token from `erp tokens create`")}),
             security=[{"bearer": []}]),
         on_shutdown=[kernel.close] if close_kernel_on_shutdown else [],
-        state=State({"kernel": kernel}),
+        state=State({"kernel": kernel, LIMITER_STATE_KEY: RateLimiter(
+            kernel.settings.webhook_rate, kernel.settings.webhook_burst)}),
         debug=False,
     )
     _check_route_declarations(app)

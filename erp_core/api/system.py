@@ -1,4 +1,4 @@
-"""The kernel's own routes: health and the list of plugins."""
+"""The kernel's own routes: health, metrics, and the lists of plugins and drivers."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from erp_core.api.problems import PROBLEM_MEDIA_TYPE, problem
 from erp_core.api.request_ids import request_id
 from erp_core.kernel import Kernel
+from erp_core.metrics import CONTENT_TYPE, render
 from erp_core.plugins.report import plugin_report
 
 log = logging.getLogger("erp.api")
@@ -40,6 +41,15 @@ def health(request: Request[Any, Any, Any],
     return Response({"status": "ok", "database": "ok", "version": kernel.version})
 
 
+@get("/metrics", sync_to_thread=True, summary="Prometheus metrics", tags=["system"],
+     opt={"permission": "kernel.metrics.read"}, responses=PROTECTED_RESPONSES,
+     media_type=CONTENT_TYPE)
+def prometheus_metrics(kernel: NamedDependency[Kernel]) -> Response[bytes]:
+    """Requests, latencies, database pool, outbox backlog, deliveries, job runs and
+    inbound webhooks in the Prometheus text format (see ``erp_core.metrics``)."""
+    return Response(render(kernel), media_type=CONTENT_TYPE)
+
+
 @get("/api/v1/plugins", sync_to_thread=True, summary="Installed plugins", tags=["system"],
      opt={"permission": "kernel.plugin.read"}, responses=PROTECTED_RESPONSES)
 def list_plugins(kernel: NamedDependency[Kernel]) -> list[dict[str, Any]]:
@@ -56,4 +66,4 @@ def list_drivers(kernel: NamedDependency[Kernel]) -> list[dict[str, Any]]:
     return [info.as_dict() for info in kernel.drivers.list()]
 
 
-SYSTEM_ROUTES = [health, list_plugins, list_drivers]
+SYSTEM_ROUTES = [health, prometheus_metrics, list_plugins, list_drivers]

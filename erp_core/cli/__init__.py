@@ -7,12 +7,12 @@ on stderr and exit status 1, never with a traceback.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import click
 
 from erp_core.cli.context import ErpGroup, cli_context
+from erp_core.logs import configure_logging
 
 
 @click.group(cls=ErpGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,8 +24,7 @@ from erp_core.cli.context import ErpGroup, cli_context
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
     """Plugin-based ERP for e-commerce sellers."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(verbose)
     cli_context(ctx)
 
 
@@ -39,6 +38,7 @@ ErpGroup.builtin_commands = {
     "tokens": "erp_core.cli.accounts:tokens",
     "roles": "erp_core.cli.accounts:roles",
     "drivers": "erp_core.cli.drivers:drivers",
+    "jobs": "erp_core.cli.jobs:jobs",
 }
 
 

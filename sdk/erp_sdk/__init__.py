@@ -52,6 +52,8 @@ from erp_core.errors import (
 from erp_core.events import DomainEvent
 from erp_core.hook_events import TransitionEvent, TransitionVetoed, WriteEvent
 from erp_core.hookspecs import hookspec
+from erp_core.inbound import InboundWebhook, VerifiedWebhook, WebhookReceiver
+from erp_core.jobs import Job
 from erp_core.kernel import Kernel
 from erp_core.manifest import PluginManifest
 from erp_core.security import Permission, Principal, RecordRule, Role
@@ -88,7 +90,9 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "FIELD_TYPES",
     "FieldType",
     "FieldValueError",
+    "InboundWebhook",
     "Integer",
+    "Job",
     "Kernel",
     "KernelDependency",
     "ListOf",
@@ -121,6 +125,8 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "Upsert",
     "UtcDateTime",
     "ValidationError",
+    "VerifiedWebhook",
+    "WebhookReceiver",
     "Workflow",
     "WriteEvent",
     "attach_loaded",

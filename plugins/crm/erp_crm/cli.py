@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from erp_crm.tiers import customers_to_recompute, recompute_tiers
+from erp_crm.tiers import customers_to_recompute, recompute_every_tier
 
 
 @click.command("recompute-tiers")
@@ -19,24 +19,19 @@ from erp_crm.tiers import customers_to_recompute, recompute_tiers
 def recompute_tiers_command(state: Any, as_of: dt.datetime | None, batch_size: int) -> None:
     """Recompute every customer's behaviour summary and tier from their purchases.
 
-    Recency decays with time alone, so run this daily. Each batch of customers is one
-    transaction, run again if it meets a transient conflict (a deadlock with concurrent
-    purchases): an interrupted run keeps the batches it finished.
+    Recency decays with time alone: the job crm.recompute_tiers runs this daily. Each
+    batch of customers is one transaction, run again if it meets a transient conflict
+    (a deadlock with concurrent purchases): an interrupted run keeps the batches it
+    finished.
     """
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=dt.UTC)
     kernel = state.kernel(boot=True)
     with kernel.transaction() as session:
-        ids = customers_to_recompute(session)
-    changed = 0
-    with click.progressbar(length=len(ids), label="Recomputing tiers",
-                           show_pos=True) as bar:
-        for start in range(0, len(ids), batch_size):
-            batch = ids[start:start + batch_size]
-            changed += len(kernel.run(
-                lambda ctx, batch=batch: recompute_tiers(ctx, batch, as_of)))
-            bar.update(len(batch))
-    click.echo(f"{len(ids)} customers recomputed, {changed} tier"
+        total = len(customers_to_recompute(session))
+    with click.progressbar(length=total, label="Recomputing tiers", show_pos=True) as bar:
+        customers, changed = recompute_every_tier(kernel, as_of, batch_size, bar.update)
+    click.echo(f"{customers} customers recomputed, {changed} tier"
                f" change{'s' if changed != 1 else ''}")
 
 

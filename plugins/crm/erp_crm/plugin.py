@@ -11,7 +11,7 @@ from erp_crm.interactions import INTERACTION
 from erp_crm.purchases import PURCHASE
 from erp_crm.segments import SEGMENT
 from erp_crm.tags import CUSTOMER_TAG, TAG
-from erp_crm.tiers import TIER_CHANGE, TIER_RULE
+from erp_crm.tiers import TIER_CHANGE, TIER_JOBS, TIER_RULE
 from erp_sdk import PluginManifest, hookimpl
 
 manifest = PluginManifest(
@@ -45,6 +45,11 @@ def erp_register_routes():
 @hookimpl
 def erp_register_cli_commands():
     return cli.COMMANDS
+
+
+@hookimpl
+def erp_register_jobs():
+    return TIER_JOBS
 
 
 @hookimpl

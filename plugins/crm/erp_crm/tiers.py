@@ -20,7 +20,7 @@ import datetime as dt
 import enum
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +34,8 @@ from erp_sdk import (
     Base,
     Context,
     Entity,
+    Job,
+    Kernel,
     Money,
     RecordMixin,
     UtcDateTime,
@@ -246,3 +248,32 @@ def recompute_tiers(ctx: Context, customer_ids: Collection[int] | None = None,
     if ids:
         ctx.session.execute(_LOCK_CUSTOMERS, {"customer_ids": sorted(set(ids))})
     return refresh_customers(ctx, ids, TierReason.RECOMPUTE, as_of)
+
+
+def recompute_every_tier(kernel: Kernel, as_of: dt.datetime | None = None,
+                         batch_size: int = 500,
+                         on_batch: Callable[[int], None] | None = None) -> tuple[int, int]:
+    """Recompute every customer's summary and tier, one batch of customers per
+    transaction, each run again after a transient conflict (a deadlock with concurrent
+    purchases): an interrupted run keeps the batches it finished. Recency decays with
+    time alone, hence the daily job ``crm.recompute_tiers``. ``on_batch(n)`` hears of
+    each finished batch. Returns ``(customers, tier changes)``."""
+    with kernel.transaction() as session:
+        ids = customers_to_recompute(session)
+    changed = 0
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start:start + batch_size]
+        changed += len(kernel.run(
+            lambda ctx, batch=batch: recompute_tiers(ctx, batch, as_of)))
+        if on_batch is not None:
+            on_batch(len(batch))
+    return len(ids), changed
+
+
+def recompute_tiers_job(kernel: Kernel) -> str:
+    customers, changed = recompute_every_tier(kernel)
+    return f"{customers} customers recomputed, {changed} tier changes"
+
+
+TIER_JOBS = [Job("recompute_tiers", recompute_tiers_job, cron="30 2 * * *",
+                 description="Recompute every customer's tier (recency decays daily).")]

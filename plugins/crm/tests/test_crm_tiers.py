@@ -145,3 +145,17 @@ def test_the_command_recomputes_every_customer_with_a_progress_bar(erp_kernel, e
     assert result.output.strip().endswith("4 customers recomputed, 3 tier changes")
     assert [e["reason"] for e in events(erp_kernel, "crm.customer.tier_changed")][-3:] == [
         "recompute"] * 3
+
+
+def test_the_daily_job_recomputes_every_customer(erp_kernel):
+    from erp_core.jobs import JobOutcome, job_statuses, run_job
+
+    for number in range(2):
+        customer(erp_kernel, f"C{number}")
+
+    result = run_job(erp_kernel, "crm.recompute_tiers")
+
+    assert result.outcome is JobOutcome.SUCCEEDED, result.error
+    assert result.summary == "2 customers recomputed, 0 tier changes"
+    [status] = [s for s in job_statuses(erp_kernel) if s["name"] == "crm.recompute_tiers"]
+    assert status["schedule"] == "cron 30 2 * * *"

@@ -1,9 +1,10 @@
 """Orders from sales channels, and stock and shipments back to them (ORD-7).
 
 A channel with a ``driver`` (an ``erp.sales_channels`` driver, loaded by name through the
-kernel) is pulled with ``import_orders`` (``erp orders import``) and may push orders to
-``POST /api/v1/orders/channels/{code}/webhook``; both import each ``ChannelOrder`` the
-same way, in a transaction of its own:
+kernel) is pulled with ``import_orders`` (``erp orders import``, and the job
+``orders.import_channel_orders``) and may push orders to the kernel's
+``POST /api/v1/hooks/{driver}/{code}`` (``erp_orders.channels_webhook``); both import
+each ``ChannelOrder`` the same way, a pulled one in a transaction of its own:
 
 - an order whose ``external_reference`` the channel already has is left alone (counted
   as existing): importing twice, retrying, or importing concurrently gives one order; a
@@ -71,7 +72,6 @@ from erp_sdk.drivers import (
     ChannelOrder,
     SalesChannel,
     ShipmentNotice,
-    WebhookRequest,
 )
 from erp_sdk.drivers import StockLevel as ChannelStockLevel
 
@@ -454,26 +454,6 @@ def import_orders(kernel: Kernel, channel: int | str, *, principal: Principal | 
         cursor = next_cursor
     return tally.result(account.code, pages=pages, cursor=stored, error=error,
                         superseded=superseded)
-
-
-# -- webhooks ---------------------------------------------------------------------------
-
-
-def receive_order_webhook(kernel: Kernel, code: str, headers: Mapping[str, str],
-                          body: bytes) -> ImportResult:
-    """Import the orders of a webhook once the channel's driver has verified it
-    (``WebhookRejected``, answered 401, when it is not authentic)."""
-    try:
-        account = _importing_channel(kernel, code)
-    except (NotFoundError, ValidationError):
-        raise NotFoundError(f"channel {code!r} takes no order webhooks") from None
-    if account.driver is None:
-        raise NotFoundError(f"channel {code!r} takes no order webhooks")
-    orders = open_driver(kernel, account).parse_order_webhook(
-        WebhookRequest(headers=dict(headers), body=body))
-    principal = Principal.system(f"webhook of channel {account.code}")
-    tally = import_channel_orders(kernel, account, orders, principal)
-    return tally.result(account.code)
 
 
 # -- pushing back -----------------------------------------------------------------------

@@ -83,6 +83,20 @@ def erp_register_routes():
 
 
 @hookimpl
+def erp_register_jobs():
+    from erp_orders.channels_jobs import CHANNEL_JOBS
+
+    return CHANNEL_JOBS
+
+
+@hookimpl
+def erp_register_webhook_receivers():
+    from erp_orders.channels_webhook import ORDER_WEBHOOKS
+
+    return [ORDER_WEBHOOKS]
+
+
+@hookimpl
 def erp_register_cli_commands():
     return cli.COMMANDS
 

@@ -7,6 +7,7 @@ shipments, and delivers signed webhooks to the ERP's real HTTP server.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -282,17 +283,66 @@ def test_auto_confirm_reserves_stock_and_a_shortfall_leaves_the_order_in_draft(
 
 def test_a_webhook_with_a_good_signature_creates_the_orders_once(
         kernel, shop, connect, fake_shop, api_url):
-    url = f"{api_url}/api/v1/orders/channels/web/webhook"
+    url = f"{api_url}/api/v1/hooks/webstore/web"
     document = fake_shop.add_order("WS-1", customer=GRACE, lines=[("TEA-1", 2, "4.20")])
 
     delivered = fake_shop.deliver_order_webhook(url, [document])
-    again = fake_shop.deliver_order_webhook(url, [document])
 
     assert delivered.status == 200, delivered.body
-    assert again.status == 200 and b'"existing":1' in again.body
+    assert len(json.loads(delivered.body)["result"]["created"]) == 1
     assert [o["external_reference"] for o in channel_orders(kernel, shop)] == ["WS-1"]
     pulled = import_orders(kernel, "web")  # the same order pulled later: still one order
     assert (pulled.created, pulled.existing) == ((), 1)
+
+
+def test_a_webhook_replayed_byte_for_byte_is_handled_once(
+        kernel, shop, connect, fake_shop, api_url):
+    import httpx
+
+    document = fake_shop.add_order("WS-1", lines=[("TEA-1", 1, "4.20")])
+    headers, body = fake_shop.order_webhook([document])
+    url = f"{api_url}/api/v1/hooks/webstore/web"
+
+    first = httpx.post(url, content=body, headers=headers)
+    replay = httpx.post(url, content=body, headers=headers)
+
+    assert first.status_code == 200 and first.json()["duplicate"] is False
+    assert replay.status_code == 200 and replay.json() == {
+        "event_id": first.json()["event_id"], "duplicate": True, "result": None}
+    assert [o["external_reference"] for o in channel_orders(kernel, shop)] == ["WS-1"]
+
+
+def test_a_webhook_with_auto_confirm_confirms_in_its_transaction_and_a_shortfall_stays_draft(
+        kernel, shop, connect, fake_shop, api_url):
+    connect(auto_confirm=True)
+    tea = fake_shop.add_order("WS-1", lines=[("TEA-1", 3, "4.20")])
+    mugs = fake_shop.add_order("WS-2", lines=[("MUG-1", 11, "12.50")])
+
+    delivered = fake_shop.deliver_order_webhook(f"{api_url}/api/v1/hooks/webstore/web",
+                                                [tea, mugs])
+
+    assert delivered.status == 200, delivered.body
+    [unconfirmed] = json.loads(delivered.body)["result"]["unconfirmed"]
+    assert unconfirmed["external_reference"] == "WS-2" and "MUG-1" in unconfirmed["reason"]
+    assert order_by_reference(kernel, shop, "WS-1")["state"] == "confirmed"
+    assert order_by_reference(kernel, shop, "WS-2")["state"] == "draft"
+    assert available(kernel, shop["tea"], shop["warehouse"]) == Decimal(7)
+
+
+def test_the_import_job_pulls_every_connected_channel_and_the_stock_job_pushes(
+        kernel, shop, connect, fake_shop):
+    from erp_core.jobs import JobOutcome, run_job
+
+    fake_shop.add_order("WS-1", customer=GRACE, lines=[("TEA-1", 1, "4.20")])
+
+    imported = run_job(kernel, "orders.import_channel_orders")
+    pushed = run_job(kernel, "orders.push_channel_stock")
+
+    assert imported.outcome is JobOutcome.SUCCEEDED, imported.error
+    assert "web: 1 created" in imported.summary
+    assert [o["external_reference"] for o in channel_orders(kernel, shop)] == ["WS-1"]
+    assert pushed.outcome is JobOutcome.SUCCEEDED, pushed.error
+    assert fake_shop.stock["TEA-1"] == available(kernel, shop["tea"], shop["warehouse"])
 
 
 def test_a_webhook_with_a_bad_signature_is_401_and_creates_nothing(
@@ -300,9 +350,9 @@ def test_a_webhook_with_a_bad_signature_is_401_and_creates_nothing(
     document = fake_shop.add_order("WS-1", lines=[("TEA-1", 1, "4.20")])
 
     delivered = fake_shop.deliver_order_webhook(
-        f"{api_url}/api/v1/orders/channels/web/webhook", [document], secret="forged")
+        f"{api_url}/api/v1/hooks/webstore/web", [document], secret="forged")
     stale = fake_shop.deliver_order_webhook(
-        f"{api_url}/api/v1/orders/channels/web/webhook", [document],
+        f"{api_url}/api/v1/hooks/webstore/web", [document],
         timestamp=int(time.time()) - 3600)
 
     assert delivered.status == 401 and b"signature" in delivered.body
@@ -310,23 +360,23 @@ def test_a_webhook_with_a_bad_signature_is_401_and_creates_nothing(
     assert channel_orders(kernel, shop) == []
 
 
-def test_a_webhook_order_with_an_unknown_sku_is_422_naming_it_and_the_others_are_taken(
+def test_a_webhook_order_with_an_unknown_sku_is_422_naming_it_and_nothing_is_kept(
         kernel, shop, connect, fake_shop, api_url):
     good = fake_shop.add_order("WS-1", lines=[("TEA-1", 1, "4.20")])
     bad = fake_shop.add_order("WS-2", lines=[("NOPE-1", 1, "1.00")])
+    url = f"{api_url}/api/v1/hooks/webstore/web"
 
-    delivered = fake_shop.deliver_order_webhook(
-        f"{api_url}/api/v1/orders/channels/web/webhook", [good, bad])
+    delivered = fake_shop.deliver_order_webhook(url, [good, bad])
 
     assert delivered.status == 422
     assert b"NOPE-1" in delivered.body and b"orders[WS-2].lines[0].sku" in delivered.body
-    assert [o["external_reference"] for o in channel_orders(kernel, shop)] == ["WS-1"]
+    assert channel_orders(kernel, shop) == []
 
 
 def test_a_webhook_to_a_channel_without_a_driver_is_404(kernel, shop, fake_shop, api_url):
     document = fake_shop.add_order("WS-1", lines=[("TEA-1", 1, "4.20")])
     delivered = fake_shop.deliver_order_webhook(
-        f"{api_url}/api/v1/orders/channels/web/webhook", [document])
+        f"{api_url}/api/v1/hooks/webstore/web", [document])
     assert delivered.status == 404
 
 
