@@ -17,6 +17,7 @@ from erp_core.api.entity_routes import PROBLEM_SCHEMA, EntityOpenAPI, entity_rou
 from erp_core.api.problems import EXCEPTION_HANDLERS
 from erp_core.api.retry import RetryTransient
 from erp_core.api.system import SYSTEM_ROUTES
+from erp_core.api.webhooks import replay_webhook
 from erp_core.errors import PluginError
 from erp_core.kernel import Kernel
 
@@ -28,7 +29,7 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
     plugin's routes under ``/api/v1/<plugin>``; OpenAPI under ``/schema``."""
     if kernel.pm is None:
         kernel.boot()
-    handlers: list[Any] = list(SYSTEM_ROUTES)
+    handlers: list[Any] = [*SYSTEM_ROUTES, replay_webhook]
     components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     attempts = kernel.settings.transaction_attempts
     for entity in kernel.entities:
