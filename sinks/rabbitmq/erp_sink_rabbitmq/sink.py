@@ -9,6 +9,7 @@ refused it or the connection broke (the next call connects again).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -63,7 +64,5 @@ class RabbitMqSink:
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None and connection.is_open:
-            try:
+            with contextlib.suppress(Exception):  # a broken connection is already closed
                 connection.close()
-            except Exception:  # noqa: BLE001 - a broken connection is already closed
-                pass
