@@ -78,9 +78,15 @@ class NatsJetStreamSink:
                     name=self.stream, subjects=[f"{self.prefix}.>"]))
 
     async def _publish(self, events: list[OutboundEvent]) -> None:
-        await asyncio.gather(*(
-            self._jetstream.publish(
-                self.subject(event), json.dumps(event.as_json(), default=str).encode(),
-                timeout=self.timeout, stream=self.stream,
-                headers={"Nats-Msg-Id": str(event.id)})
-            for event in events))
+        """Send every message, then wait for every acknowledgement: the stream's answers
+        come back on one shared inbox instead of a request (and a subscription) each."""
+        acks = [await self._jetstream.publish_async(
+                    self.subject(event), json.dumps(event.as_json(), default=str).encode(),
+                    wait_stall=self.timeout, stream=self.stream,
+                    headers={"Nats-Msg-Id": str(event.id)})
+                for event in events]
+        try:
+            await asyncio.wait_for(asyncio.gather(*acks), self.timeout)
+        finally:
+            for ack in acks:
+                ack.cancel()  # a timed-out batch leaves no future waiting
