@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,6 +21,8 @@ from nats.js.api import StreamConfig
 from nats.js.errors import NotFoundError
 
 from erp_sdk.drivers import OutboundEvent
+
+log = logging.getLogger("erp.sink.nats")
 
 
 class NatsJetStreamSink:
@@ -43,7 +46,11 @@ class NatsJetStreamSink:
         self._thread.start()
         self._connection: Any = None
         self._jetstream: Any = None
-        self._call(self._connect())
+        try:
+            self._call(self._connect())
+        except BaseException:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            raise
 
     def subject(self, event: OutboundEvent) -> str:
         return f"{self.prefix}.{event.name}"
@@ -63,12 +70,18 @@ class NatsJetStreamSink:
         self._thread.join(5)
 
     def _call(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(
-            self.timeout * 3)
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            return future.result(self.timeout * 3)
+        except TimeoutError:
+            future.cancel()
+            raise
 
     async def _connect(self) -> None:
         self._connection = await nats.connect(self.url, connect_timeout=self.timeout,
-                                              max_reconnect_attempts=-1, **self._credentials)
+                                              max_reconnect_attempts=-1,
+                                              error_cb=self._connection_error,
+                                              **self._credentials)
         self._jetstream = self._connection.jetstream(timeout=self.timeout)
         if self.create_stream:
             try:
@@ -76,6 +89,10 @@ class NatsJetStreamSink:
             except NotFoundError:
                 await self._jetstream.add_stream(StreamConfig(
                     name=self.stream, subjects=[f"{self.prefix}.>"]))
+
+    @staticmethod
+    async def _connection_error(error: Exception) -> None:
+        log.warning("NATS connection: %s: %s", type(error).__name__, error)
 
     async def _publish(self, events: list[OutboundEvent]) -> None:
         """Send every message, then wait for every acknowledgement: the stream's answers
