@@ -49,7 +49,7 @@ def stored(name: str, prefix: str) -> list[tuple[str, dict, str]]:
             while True:
                 try:
                     messages = await subscription.fetch(100, timeout=0.5)
-                except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                except (TimeoutError, nats.errors.TimeoutError):
                     return found
                 for message in messages:
                     found.append((message.subject, json.loads(message.data),
