@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import post
 from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from erp_core.api.system import PROTECTED_RESPONSES
 from erp_core.errors import ValidationError
@@ -17,8 +18,8 @@ from erp_core.worker.replay import replay_to_webhook
 @post("/api/v1/kernel/webhooks/{webhook_id:int}/replay", sync_to_thread=True, status_code=202,
       summary="Deliver events to a webhook again", tags=["kernel"],
       opt={"permission": "kernel.webhook.replay"}, responses=PROTECTED_RESPONSES)
-def replay_webhook(kernel: NamedDependency[Kernel], webhook_id: int,
-                   data: dict[str, Any]) -> dict[str, int]:
+def replay_webhook(kernel: NamedDependency[Kernel], webhook_id: FromPath[int],
+                   data: JSONBody[dict[str, Any]]) -> dict[str, int]:
     """Body ``{"event_id": 42}`` (one event) or ``{"since": "2026-12-01T00:00:00Z"}``
     (every event since then that the webhook's patterns match, dead-lettered or not). The
     worker delivers them again with their original ids; answers how many were queued."""
