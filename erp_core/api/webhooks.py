@@ -7,17 +7,30 @@ from typing import Any
 
 from litestar import post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
+from erp_core.api.problems import PROBLEM_MEDIA_TYPE
 from erp_core.api.system import PROTECTED_RESPONSES
 from erp_core.errors import ValidationError
 from erp_core.kernel import Kernel
 from erp_core.worker.replay import replay_to_webhook
 
 
+def _problem(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=dict[str, Any], description=description,
+                        media_type=PROBLEM_MEDIA_TYPE, generate_examples=False)
+
+
+REPLAY_RESPONSES = {**PROTECTED_RESPONSES,
+                    400: _problem("The body is not a JSON object"),
+                    404: _problem("No such webhook or event"),
+                    422: _problem("Neither or both of event_id and since, or a bad value")}
+
+
 @post("/api/v1/kernel/webhooks/{webhook_id:int}/replay", sync_to_thread=True, status_code=202,
       summary="Deliver events to a webhook again", tags=["kernel"],
-      opt={"permission": "kernel.webhook.replay"}, responses=PROTECTED_RESPONSES)
+      opt={"permission": "kernel.webhook.replay"}, responses=REPLAY_RESPONSES)
 def replay_webhook(kernel: NamedDependency[Kernel], webhook_id: FromPath[int],
                    data: JSONBody[dict[str, Any]]) -> dict[str, int]:
     """Body ``{"event_id": 42}`` (one event) or ``{"since": "2026-12-01T00:00:00Z"}``

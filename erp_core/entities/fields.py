@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -95,6 +96,14 @@ class Field:
                 raise FieldValueError("must be true or false")
             return value
         if kind is FieldKind.JSON:
+            # A fractional number arrives as a Decimal, which a JSON column cannot store,
+            # and text with a lone surrogate cannot be encoded: refuse both here, not at
+            # the INSERT.
+            try:
+                json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
+            except (TypeError, ValueError):
+                raise FieldValueError("must be JSON of text, whole numbers, booleans, lists"
+                                      " and objects (write fractions as strings)") from None
             return value
         if not isinstance(value, str):
             raise FieldValueError(f"must be an ISO 8601 {kind.value} string")
