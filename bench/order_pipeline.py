@@ -90,6 +90,10 @@ def prepare(kernel: Kernel) -> dict[str, object]:
             {"code": "web", "name": "Web", "kind": "own_site", "warehouse_id": warehouse,
              "settings": {}, "secrets": {}})["id"]
         customer = ctx.records("crm.customer").create({"name": "Bench", "kind": "person"})["id"]
+        address = ctx.records("crm.address").create(  # confirming needs a shipping address
+            {"customer_id": customer, "line1": "1 Bench St", "city": "Paris",
+             "country": "FR", "postal_code": "75001"})["id"]
+        ctx.records("crm.customer").update(customer, {"default_shipping_address_id": address})
         for rule in ("first_order", "address_mismatch"):
             ctx.records("orders.review_policy").create({"rule": rule, "enabled": False})
         create_user(ctx.session, "bench", ["admin"])

@@ -296,6 +296,16 @@ class Kernel:
             yield connection
 
     @contextmanager
+    def reading_session(self) -> Iterator[Session]:
+        """A session on a ``reading()`` connection: every statement reads committed data
+        on its own, with no BEGIN or COMMIT around them. For a request that only reads,
+        where a transaction would add two round trips and buy nothing (under READ
+        COMMITTED each statement sees its own snapshot anyway); writing through it is a
+        programming error."""
+        with self.reading() as connection, self.sessions(bind=connection) as session:
+            yield session
+
+    @contextmanager
     def context(self, principal: Principal | None = None) -> Iterator[Context]:
         """A ``Context`` in one transaction, acting as ``principal`` (default: the system)."""
         with self.transaction() as session:

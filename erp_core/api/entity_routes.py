@@ -20,6 +20,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.spec import Operation
 from litestar.params import FromPath, RawBody
 
+from erp_core.api.auth import AUTHENTICATED_BY_HANDLER, principal_on
 from erp_core.context import Context
 from erp_core.entities.query import base_select
 from erp_core.entities.registry import RegisteredEntity
@@ -74,17 +75,21 @@ def entity_router(entity: RegisteredEntity, prefix: str) -> Router:
     checked = {"checked_by": "service"}
     handlers: list[Any] = []
 
-    @get("/", sync_to_thread=True, operation_class=docs.operation("list"), opt=checked)
-    def list_records(request: Request, kernel: NamedDependency[Kernel],
-                     principal: NamedDependency[Principal]) -> dict[str, Any]:
-        with kernel.context(principal) as ctx:
+    # Reads authenticate on the connection they read with, outside a transaction.
+    reads = {**checked, "authentication": AUTHENTICATED_BY_HANDLER}
+
+    @get("/", sync_to_thread=True, operation_class=docs.operation("list"), opt=reads)
+    def list_records(request: Request, kernel: NamedDependency[Kernel]) -> dict[str, Any]:
+        with kernel.reading_session() as session:
+            ctx = Context(kernel, session, principal_on(session, request))
             return service.bind(ctx).list(request.query_params.multi_items())
 
     @get("/{record_id:int}", sync_to_thread=True, operation_class=docs.operation("get"),
-         opt=checked)
-    def get_record(record_id: FromPath[int], kernel: NamedDependency[Kernel],
-                   principal: NamedDependency[Principal]) -> Response[Any]:
-        with kernel.context(principal) as ctx:
+         opt=reads)
+    def get_record(record_id: FromPath[int], request: Request,
+                   kernel: NamedDependency[Kernel]) -> Response[Any]:
+        with kernel.reading_session() as session:
+            ctx = Context(kernel, session, principal_on(session, request))
             return _record_response(service.bind(ctx).get(record_id))
 
     @post("/", sync_to_thread=True, operation_class=docs.operation("create"), opt=checked)

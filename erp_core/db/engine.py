@@ -9,7 +9,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
-from erp_core.db.descriptions import use_lean_descriptions
 from erp_core.db.transient import track_commits, translate_transient
 from erp_core.db.writes import track_writes
 from erp_core.errors import ConfigurationError
@@ -134,6 +133,10 @@ def create_engine(url: str | URL, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
         engine = sa.create_engine(parsed, **kwargs)
+        # psycopg is imported with the first PostgreSQL engine, not with the kernel: a
+        # command on SQLite does not pay for it
+        from erp_core.db.descriptions import use_lean_descriptions
+
         sa.event.listen(engine, "connect", use_lean_descriptions)
         if not kwargs.get("pool_pre_ping"):
             sa.event.listen(engine, "connect", _mark_used)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from erp_inventory import counts, ledger, transfers
+from erp_inventory import cli, counts, ledger, transfers, warehouses
 from erp_inventory.alerts import StockAlert, StockLimit
 from erp_inventory.catalogue import Category, Product
 from erp_inventory.counts import COUNT_WORKFLOW, StockCount, StockCountLine
@@ -29,6 +29,8 @@ on_transfer_ship = transfers.ship_to_transit
 on_transfer_receive = transfers.receive_from_transit
 guard_transfer_lines = transfers.lines_change_only_in_draft
 guard_locations = ledger.locations_keep_their_place_in_the_ledger
+check_location_kinds = warehouses.locations_fit_their_kind
+locations_of_new_warehouses = warehouses.give_the_warehouse_its_locations
 
 READ_ONLY = {"list", "get"}
 
@@ -44,9 +46,15 @@ def erp_register_entities():
                sortable=["sku", "name", "list_price", "updated_at"],
                description="Products; `cost` is the moving average kept by the ledger."),
         Entity("warehouse", Warehouse, filterable=["code", "active"], sortable=["code"],
-               operations={"list", "get", "update"}),
+               operations={"list", "get", "create", "update"},
+               description="Warehouses; a new one gets its storage, input and output"
+                           " locations."),
         Entity("location", Location, filterable=["warehouse_id", "kind", "code"],
-               sortable=["code"], operations={"list", "get", "update"}),
+               sortable=["code"], operations={"list", "get", "create", "update"},
+               description="Locations: storage, input and output ones belong to a warehouse,"
+                           " virtual ones (supplier, customer, adjustment, transit, damaged)"
+                           " to none. Once stock moved through a location its kind, its"
+                           " warehouse and a virtual location's code stay."),
         Entity("move", Move, operations=READ_ONLY,
                filterable=["product_id", "from_location_id", "to_location_id", "origin",
                            "done_at"], sortable=["done_at"],
@@ -95,6 +103,11 @@ def erp_register_routes():
     from erp_inventory import api  # the web framework only when routes are wanted
 
     return api.ROUTES
+
+
+@hookimpl
+def erp_register_cli_commands():
+    return cli.COMMANDS
 
 
 @hookimpl

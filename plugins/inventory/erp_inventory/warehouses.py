@@ -1,7 +1,10 @@
 """Warehouses and locations, internal (storage, input, output) and virtual.
 
 Virtual locations (supplier, customer, adjustment, transit, damaged) belong to no
-warehouse; stock there is the other side of a move, not stock on hand.
+warehouse; stock there is the other side of a move, not stock on hand. Internal ones
+belong to exactly one warehouse. A new warehouse gets its storage, input and output
+locations in the transaction that creates it, however it is created (the API, the CLI
+or ``create_warehouse``).
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from erp_sdk import (
     Base,
     Context,
     NotFoundError,
+    Principal,
     RecordMixin,
     Upsert,
     ValidationError,
+    WriteEvent,
     attach_loaded,
+    on_write,
     utcnow,
 )
 
@@ -175,8 +181,47 @@ def create_warehouse(session: Session, code: str, name: str) -> Warehouse:
     warehouse = Warehouse(code=code, name=name)
     session.add(warehouse)
     session.flush()
-    for kind in (LocationKind.STORAGE, LocationKind.INPUT, LocationKind.OUTPUT):
-        session.add(Location(code=f"{code}/{kind}", name=f"{name} {kind}", kind=kind,
-                             warehouse_id=warehouse.id))
+    for values in _warehouse_locations(warehouse.id, code, name):
+        session.add(Location(**values))
     session.flush()
     return warehouse
+
+
+WAREHOUSE_LOCATION_KINDS = (LocationKind.STORAGE, LocationKind.INPUT, LocationKind.OUTPUT)
+"""The locations every warehouse gets: stock operations use its first of each kind."""
+
+
+def _warehouse_locations(warehouse_id: int, code: str, name: str) -> list[dict[str, Any]]:
+    return [{"code": f"{code}/{kind}", "name": f"{name} {kind}", "kind": kind,
+             "warehouse_id": warehouse_id} for kind in WAREHOUSE_LOCATION_KINDS]
+
+
+@on_write("inventory.warehouse", actions=("create",), when="after")
+def give_the_warehouse_its_locations(ctx: Context, event: WriteEvent) -> None:
+    """A warehouse created through the entity service (API, CLI) gets its storage, input
+    and output locations, written by the system on the creator's behalf (creating the
+    warehouse is what the caller was allowed to do)."""
+    warehouse = event.after or {}
+    locations = ctx.as_principal(Principal.system(f"inventory for {ctx.principal.name}")
+                                 ).records("inventory.location")
+    for values in _warehouse_locations(warehouse["id"], warehouse["code"], warehouse["name"]):
+        locations.create(values)
+
+
+@on_write("inventory.location", actions=("create", "update"))
+def locations_fit_their_kind(ctx: Context, event: WriteEvent) -> None:
+    """A location's kind is one of ``LocationKind``; storage, input and output locations
+    belong to a warehouse, virtual ones to none (422 naming the field)."""
+    location = {**(event.before or {}), **event.changes}
+    kind = location.get("kind")
+    if kind not in set(LocationKind):
+        raise ValidationError(
+            f"invalid inventory.location: kind {kind!r} is not one of"
+            f" {', '.join(LocationKind)}", {"kind": f"must be one of {', '.join(LocationKind)}"})
+    if kind in INTERNAL_KINDS and location.get("warehouse_id") is None:
+        raise ValidationError(f"invalid inventory.location: a {kind} location belongs to a"
+                              " warehouse", {"warehouse_id": f"is required for a {kind} location"})
+    if kind in VIRTUAL_KINDS and location.get("warehouse_id") is not None:
+        raise ValidationError(f"invalid inventory.location: a {kind} location is virtual and"
+                              " belongs to no warehouse",
+                              {"warehouse_id": f"must be null for a {kind} location"})

@@ -20,7 +20,9 @@ class ChannelKind(enum.StrEnum):
 
 class Channel(RecordMixin, Base):
     """A channel; ``driver`` names its ``erp.sales_channels`` driver (none for manual
-    entry), configured by ``settings`` and ``secrets`` (never returned by the API)."""
+    entry), configured by ``settings`` and ``secrets`` (never returned by the API).
+    ``collected_in_store``: its customers take the goods with them (a shop counter), so
+    its orders are confirmed without a shipping address."""
 
     __tablename__ = "orders_channel"
 
@@ -33,3 +35,5 @@ class Channel(RecordMixin, Base):
     warehouse_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inventory_warehouse.id"))
     import_cursor: Mapped[str | None] = mapped_column(sa.String(200))
     active: Mapped[bool] = mapped_column(default=True)
+    collected_in_store: Mapped[bool] = mapped_column(default=False,
+                                                     server_default=sa.false())

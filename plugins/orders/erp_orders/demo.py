@@ -69,7 +69,8 @@ def _channels(session: Session) -> list[tuple[int, int, int, str | None]]:
         warehouse = warehouses.get(warehouse_code, fallback)
         [channel_id] = insert_rows(session, Channel, [{
             "code": code, "name": name, "kind": kind, "driver": None, "settings": {},
-            "secrets": {}, "warehouse_id": warehouse, "active": True}])
+            "secrets": {}, "warehouse_id": warehouse, "active": True,
+            "collected_in_store": kind == ChannelKind.STORE}])
         if warehouse is not None:
             created.append((channel_id, warehouse, weight, prefix))
     return created

@@ -9,7 +9,6 @@ go through the inventory plugin's services, acting as the system on the order's 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -19,6 +18,7 @@ import sqlalchemy as sa
 from erp_crm.services import cancel_purchase, record_purchase
 from erp_inventory.catalogue import Category, Product
 from erp_inventory.reservations import ReservationLine, release, reserve, ship_origins
+from erp_orders.delivery import require_shipping_address
 from erp_orders.order import OrderLine
 from erp_orders.review import review_reasons
 from erp_sdk import (
@@ -64,15 +64,20 @@ def _no_lines(event: TransitionEvent) -> TransitionVetoed:
 def review_or_approve(ctx: Context, event: TransitionEvent) -> None:
     """Send the order to review when a rule matches; otherwise approve it at once.
 
-    An order without lines is refused, and the whole confirmation with it. The check
-    is here, after the change, rather than in a before-hook: with nothing to run before
-    it, the confirmation locks, checks and changes the order in one statement, and
-    approving checks the lines in the read that reserves them."""
+    An order without a shipping address is refused (unless its channel's goods are
+    collected in store, see ``erp_orders.delivery``), and so is one without lines, and
+    the whole confirmation with it. The checks are here, after the change, rather than in
+    a before-hook: with nothing to run before it, the confirmation locks, checks and
+    changes the order in one statement, and approving checks the lines in the read that
+    reserves them."""
+    require_shipping_address(ctx, event.record,
+                             f"order {event.record['number']} cannot be confirmed without a"
+                             " shipping address", TransitionVetoed)
     order = ctx.records(ORDER).instance(event.record)
     reasons = review_reasons(ctx, order)
     if reasons and ctx.session.scalar(_ANY_LINE, {"order": event.record_id}) is None:
         raise _no_lines(event)
-    order.review_reasons = json.dumps(reasons) if reasons else None
+    order.review_reasons = reasons or None
     ctx.session.flush()
     if not reasons:
         _system(ctx).fire(ORDER, order.id, "approve", {"reason": "no review rule matched"},

@@ -101,7 +101,7 @@ class Order(RecordMixin, Base):
     discount_total: Mapped[Money] = mapped_column(default=Decimal(0))
     tax_total: Mapped[Money] = mapped_column(default=Decimal(0))
     total: Mapped[Money] = mapped_column(default=Decimal(0))
-    review_reasons: Mapped[str | None] = mapped_column(sa.Text)
+    review_reasons: Mapped[list[str] | None] = mapped_column(sa.JSON(none_as_null=True))
     placed_at: Mapped[UtcDateTime | None] = mapped_column(default=utcnow)
     split_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders_order.id"))
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders_order.id"))

@@ -5,12 +5,14 @@ from __future__ import annotations
 from erp_orders import (
     channels_import,
     cli,
+    delivery,
     demo,
     fulfilment,
     hookspecs,
     returns,
     tickets,
     totals,
+    warehouse_change,
 )
 from erp_orders.channel import Channel
 from erp_orders.order import ORDER_WORKFLOW, Order, OrderLine, order_number
@@ -50,6 +52,9 @@ satisfaction_is_1_to_5 = tickets.satisfaction_is_1_to_5
 record_the_satisfaction = tickets.record_the_satisfaction
 satisfaction_only_when_closing = tickets.satisfaction_only_when_closing
 forget_the_satisfaction = tickets.forget_the_satisfaction
+confirmed_orders_keep_an_address = delivery.confirmed_orders_keep_an_address
+warehouse_changes_only_before_shipping = warehouse_change.warehouse_changes_only_before_shipping
+move_reservations = warehouse_change.move_reservations
 
 TOTALS = ["subtotal", "discount_total", "tax_total", "total"]
 

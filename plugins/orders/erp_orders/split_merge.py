@@ -31,7 +31,6 @@ kept then).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -432,7 +431,7 @@ def merge_orders(ctx: Context, order_ids: Sequence[int], into: int | None = None
     others = [orders[i] for i in sorted(ids) if i != survivor_id]
     before = _snapshot(ctx, survivor_id)
     elsewhere: list[OrderLine] = []
-    reasons = json.loads(survivor.review_reasons) if survivor.review_reasons else []
+    reasons = list(survivor.review_reasons or [])
     notes = [survivor.notes] if survivor.notes else []
     for order in others:
         for line in lines[order.id]:
@@ -443,12 +442,12 @@ def merge_orders(ctx: Context, order_ids: Sequence[int], into: int | None = None
         survivor.shipping_amount += order.shipping_amount
         order.shipping_amount = ZERO
         order.merged_into_id = survivor_id
-        reasons += [r for r in json.loads(order.review_reasons or "[]") if r not in reasons]
+        reasons += [r for r in order.review_reasons or [] if r not in reasons]
         reference = f", ref {order.external_reference}" if order.external_reference else ""
         notes.append(f"Merged {order.number}{reference}"
                      + (f": {order.notes}" if order.notes else ""))
     survivor.notes = "\n".join(notes)
-    survivor.review_reasons = json.dumps(reasons) if reasons else None
+    survivor.review_reasons = reasons or None
     ctx.session.flush()
     if elsewhere and survivor.state in RESERVED_STATES:
         _reserve_again(ctx, survivor.warehouse_id, elsewhere)

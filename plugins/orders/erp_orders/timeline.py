@@ -1,4 +1,10 @@
-"""An order's timeline (ORD-4): everything that happened to it and its lines, in order."""
+"""An order's timeline (ORD-4): everything that happened to it and its lines, in order.
+
+Its entries are the kernel's audit entries (``kernel.audit_entry``: ``id``, ``at``,
+``principal``, ``user_id``, ``entity``, ``record_id``, ``action``, ``changes``), the
+same shape as ``GET /orders/{id}/history`` gives for the order alone: the timeline is
+that history with the order lines' entries woven in.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,4 @@ def order_timeline(ctx: Context, order_id: int) -> list[dict[str, Any]]:
         entries += audit.list([("entity", "orders.order_line"),
                                ("record_id__in", ",".join(map(str, line_ids))),
                                ("limit", "500")])["items"]
-    return [{"at": e["at"], "who": e["principal"], "what": e["action"],
-             "entity": e["entity"], "record_id": e["record_id"], "changes": e["changes"]}
-            for e in sorted(entries, key=lambda e: e["id"])]
+    return sorted(entries, key=lambda e: e["id"])

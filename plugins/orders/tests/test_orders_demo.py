@@ -36,6 +36,17 @@ def test_demo_orders_span_every_channel_and_state(kernel):
     assert channels == {"own_site", "marketplace", "store"}
 
 
+def test_the_demo_store_hands_goods_over_and_every_confirmed_order_has_an_address(kernel):
+    load_demo(kernel)
+    with kernel.transaction() as session:
+        collected = dict(session.execute(sa.select(Channel.code,
+                                                        Channel.collected_in_store)).all())
+        unaddressed = session.scalar(sa.select(sa.func.count()).select_from(Order).where(
+            Order.state == "confirmed", Order.ship_line1.is_(None)))
+    assert collected == {"web": False, "marketplace": False, "store": True}
+    assert unaddressed == 0
+
+
 def test_confirmed_demo_orders_hold_reservations_for_every_line(kernel):
     load_demo(kernel)
     with kernel.transaction() as session:

@@ -293,7 +293,7 @@ def test_the_return_history_and_the_order_timeline_show_the_return(kernel, shop)
                                                      request["id"])]
         timeline = order_timeline(ctx, order_id)
     assert steps == ["created", "approve", "receive", "refund"]
-    [entry] = [e for e in timeline if e["what"] == "returned"]
+    [entry] = [e for e in timeline if e["action"] == "returned"]
     assert (entry["entity"], entry["record_id"]) == ("orders.order_line", lines["tea"])
     assert entry["changes"]["quantity_returned"] == {"old": "0.0000", "new": "2.0000"}
 

@@ -109,7 +109,7 @@ def merge(kernel: Kernel, *order_ids: int, into: int | None = None,
 
 def timeline(kernel: Kernel, order_id: int) -> list[str]:
     with kernel.context() as ctx:
-        return [e["what"] for e in order_timeline(ctx, order_id)
+        return [e["action"] for e in order_timeline(ctx, order_id)
                 if e["entity"] == "orders.order"]
 
 
@@ -244,7 +244,7 @@ def test_a_split_reports_the_cent_that_per_line_tax_rounding_changes(kernel, sho
         == ("8.0000", "4.0000")
     assert result.rounding_difference == D("0.01")
     with kernel.context() as ctx:
-        [entry] = [e for e in order_timeline(ctx, source) if e["what"] == "split"]
+        [entry] = [e for e in order_timeline(ctx, source) if e["action"] == "split"]
     assert entry["changes"]["rounding_difference"]["new"] == "0.0100"
     with kernel.transaction() as session:
         [payload] = session.scalars(sa.select(OutboxEvent.payload).where(
@@ -488,7 +488,7 @@ def test_merged_orders_end_their_timelines_with_the_merge(kernel, shop):
     assert timeline(kernel, second) == ["created", "confirm", "approve", "merge"]
     assert timeline(kernel, first)[-1] == "merged_in"
     with kernel.context() as ctx:
-        [entry] = [e for e in order_timeline(ctx, second) if e["what"] == "merge"]
+        [entry] = [e for e in order_timeline(ctx, second) if e["action"] == "merge"]
     assert entry["changes"]["merged_into_id"]["new"] == first
 
 
