@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from erp_core.audit import AuditEntry
 from erp_core.entities.declaration import Entity
+from erp_core.events.delivery import EventDelivery
 from erp_core.events.outbox import OutboxEvent
+from erp_core.events.sinks import EventSinkAccount
+from erp_core.events.webhooks import WebhookSubscription
 from erp_core.security.permissions import Permission
 
 KERNEL = "kernel"
@@ -18,6 +21,21 @@ def kernel_declarations() -> list[object]:
         Entity("outbox_event", OutboxEvent, collection="events", operations={"list", "get"},
                filterable=["name", "entity", "record_id", "created_at", "published_at"],
                sortable=["created_at"], description="Domain events, in commit order."),
+        Entity("event_delivery", EventDelivery, collection="deliveries",
+               operations={"list", "get"},
+               filterable=["event_id", "target", "state", "last_attempt_at"],
+               sortable=["event_id", "last_attempt_at"],
+               description="Each event's delivery to each webhook and sink: attempts,"
+                           " last error, delivered or dead-lettered."),
+        Entity("webhook", WebhookSubscription, write_only=["secret"],
+               read_only=["failing_since", "disabled_reason"],
+               filterable=["url", "active"], sortable=["created_at"],
+               description="Webhook subscriptions: signed HTTP POSTs of matching events."),
+        Entity("event_sink", EventSinkAccount, write_only=["secrets"],
+               read_only=["failing_since", "last_error"],
+               filterable=["name", "driver", "active"], sortable=["name"],
+               description="Message brokers (erp.event_sinks drivers) that receive events."),
+        Permission("kernel.webhook.replay", "Deliver events to a webhook again"),
         Permission("kernel.plugin.read", "See installed plugins"),
         Permission("kernel.driver.read", "See installed drivers"),
         Permission("kernel.metrics.read", "Read the Prometheus metrics (/metrics)"),

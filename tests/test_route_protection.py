@@ -20,6 +20,7 @@ from litestar.testing import TestClient
 
 from erp_core.api import create_app
 from erp_core.errors import PluginError
+from erp_core.events.delivery import EventDelivery
 from erp_core.kernel import Kernel
 from erp_core.plugins.state import record_enabled
 
@@ -32,6 +33,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "desk.ticket": {"title": "printer jam", "customer_id": 7},
     "shop.category": {"name": "printers"},
     "shop.product": {"sku": "P-1", "name": "Printer", "price": "99.00"},
+    "kernel.webhook": {"url": "http://127.0.0.1:9/hooks", "patterns": ["desk.*"],
+                       "secret": "whsec_route_protection_0123", "active": True},
+    "kernel.event_sink": {"name": "bus", "driver": "nats", "settings": {}, "secrets": {},
+                          "patterns": ["*"], "active": True},
 }
 """One valid record per entity with a create operation, so every ``{record_id}`` exists."""
 
@@ -47,6 +52,8 @@ def everything(use_plugins, kernel: Kernel) -> Kernel:
             if "create" in entity.declaration.operations:
                 assert entity.name in SAMPLES, f"add a sample record of {entity.name} to SAMPLES"
                 ctx.records(entity.name).create(SAMPLES[entity.name])
+        ctx.session.add(EventDelivery(event_id=1, target="webhook:1", state="retrying",
+                                      attempts=1))
     return kernel
 
 

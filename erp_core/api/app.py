@@ -25,6 +25,7 @@ from erp_core.api.request_ids import stamp_response_headers
 from erp_core.api.retry import RetryTransient
 from erp_core.api.system import SYSTEM_ROUTES
 from erp_core.api.telemetry import RequestTelemetry
+from erp_core.api.webhooks import replay_webhook
 from erp_core.errors import PluginError
 from erp_core.inbound.limits import RateLimiter
 from erp_core.kernel import Kernel
@@ -39,7 +40,7 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
     if kernel.pm is None:
         kernel.boot()
     handlers: list[Any] = [*SYSTEM_ROUTES, *INDEX_ROUTES, *INBOUND_ROUTES,
-                           reference_assets_router()]
+                           reference_assets_router(), replay_webhook]
     components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     attempts = kernel.settings.transaction_attempts
     for entity in kernel.entities:

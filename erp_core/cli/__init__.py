@@ -39,6 +39,9 @@ ErpGroup.builtin_commands = {
     "roles": "erp_core.cli.accounts:roles",
     "drivers": "erp_core.cli.drivers:drivers",
     "jobs": "erp_core.cli.jobs:jobs",
+    "worker": "erp_core.cli.worker:worker",
+    "webhooks": "erp_core.cli.webhooks:webhooks",
+    "sinks": "erp_core.cli.sinks:sinks",
 }
 
 

@@ -17,6 +17,7 @@ column can hold is a clear 4xx instead of a database error.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Self
@@ -481,6 +482,13 @@ class Json(FieldType):
         return cls() if isinstance(column.type, sa.JSON) else None
 
     def from_json(self, value: Any) -> Any:
+        # A fractional number arrives as a Decimal, which a JSON column cannot store, and
+        # text with a lone surrogate cannot be encoded: refuse both here, not at the INSERT.
+        try:
+            json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
+        except (TypeError, ValueError):
+            raise FieldValueError("must be JSON of text, whole numbers, booleans, lists"
+                                  " and objects (write fractions as strings)") from None
         return value
 
     def from_text(self, text: str) -> Any:

@@ -1,8 +1,12 @@
 """The transactional outbox (kernel table ``kernel_outbox_event``).
 
 An event is inserted in the same transaction as the change it reports, so it exists
-exactly when the change was committed. Delivery (webhooks, brokers) reads the table
-later; ``erp_on_commit`` lets plugins react in-process once the commit succeeded.
+exactly when the change was committed. ``erp worker`` (``erp_core.worker``) reads the
+table later and delivers each event to webhooks and event sinks: ``claimed_by`` and
+``claimed_until`` are a worker's lease on an event it is delivering, ``next_attempt_at``
+holds an event back after a failed attempt, and ``published_at`` is set once every
+destination has it (or gave up on it). ``erp_on_commit`` lets plugins react in-process
+once the commit succeeded.
 """
 
 from __future__ import annotations
@@ -31,6 +35,20 @@ class OutboxEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     created_at: Mapped[UtcDateTime] = mapped_column(default=utcnow)
     published_at: Mapped[UtcDateTime | None] = mapped_column(index=True)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(120))
+    claimed_until: Mapped[UtcDateTime | None]
+    next_attempt_at: Mapped[UtcDateTime | None]
+
+    __table_args__ = (
+        # What a worker scans for: the undelivered events in commit order, and for each
+        # the earlier undelivered events of the same record (delivered in order).
+        sa.Index("ix_kernel_outbox_event_undelivered", "id",
+                 postgresql_where=sa.text("published_at IS NULL"),
+                 sqlite_where=sa.text("published_at IS NULL")),
+        sa.Index("ix_kernel_outbox_event_undelivered_record", "entity", "record_id", "id",
+                 postgresql_where=sa.text("published_at IS NULL"),
+                 sqlite_where=sa.text("published_at IS NULL")),
+    )
 
 
 @attrs.frozen

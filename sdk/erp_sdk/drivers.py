@@ -13,6 +13,8 @@ import datetime as dt
 import enum
 import hashlib
 import hmac
+import re
+import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
@@ -21,6 +23,8 @@ import attrs
 
 from erp_core.entities.typed import money, quantity, rate, typed_field
 from erp_core.errors import AuthenticationRequired, ErpError
+from erp_core.events import signing as _signing
+from erp_core.events.delivery import OutboundEvent
 
 
 def _decimal(value: object) -> Decimal:
@@ -101,6 +105,63 @@ def verify_hmac_sha256(secret: str, body: bytes, signature: str | None) -> None:
     given = signature.removeprefix("sha256=").strip()
     if not hmac.compare_digest(given, hmac_sha256_hex(secret, body)):
         raise WebhookRejected("the webhook signature does not match")
+
+
+WEBHOOK_TIMESTAMP_HEADER = _signing.TIMESTAMP_HEADER
+"""The header of a signed webhook that holds its Unix timestamp (``ERP-Webhook-Timestamp``)."""
+WEBHOOK_SIGNATURE_HEADER = _signing.SIGNATURE_HEADER
+"""The header of a signed webhook that holds ``sha256=<hex>`` (``ERP-Webhook-Signature``)."""
+DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300
+"""How far a signed webhook's timestamp may be from the receiver's clock, by default."""
+
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
+
+
+def sign_webhook(secret: str, body: bytes, *, timestamp: int | None = None,
+                 timestamp_header: str = WEBHOOK_TIMESTAMP_HEADER,
+                 signature_header: str = WEBHOOK_SIGNATURE_HEADER) -> dict[str, str]:
+    """The two headers that sign ``body`` with ``secret``: the timestamp (now unless given)
+    and ``sha256=`` + the hex HMAC-SHA256 of ``b"<timestamp>." + body``. The ERP's webhook
+    deliveries are signed this way; a driver may name its provider's headers instead."""
+    return _signing.signature_headers(secret, body, timestamp=timestamp,
+                                      timestamp_header=timestamp_header,
+                                      signature_header=signature_header)
+
+
+def verify_signed_webhook(secret: str, headers: Mapping[str, str], body: bytes,
+                          now: float | None = None,
+                          tolerance: float = DEFAULT_WEBHOOK_TOLERANCE_SECONDS, *,
+                          timestamp_header: str = WEBHOOK_TIMESTAMP_HEADER,
+                          signature_header: str = WEBHOOK_SIGNATURE_HEADER) -> int:
+    """Check that ``body`` was signed by ``sign_webhook`` with ``secret`` within
+    ``tolerance`` seconds of ``now`` (default: this machine's clock); return the signed
+    timestamp, or raise ``WebhookRejected`` saying why.
+
+    ``headers`` may use any letter case. The signature is compared in constant time and
+    checked before the clock, so a forged request is never told that only its timestamp
+    is wrong. The timestamp is signed, so a captured request cannot be replayed later.
+    """
+    lowered = {name.lower(): value for name, value in headers.items()}
+    raw_stamp = lowered.get(timestamp_header.lower())
+    signature = lowered.get(signature_header.lower())
+    if not signature:
+        raise WebhookRejected(f"the request has no {signature_header} header")
+    if raw_stamp is None:
+        raise WebhookRejected(f"the request has no {timestamp_header} header")
+    if not _UNIX_SECONDS.fullmatch(raw_stamp.strip()):
+        raise WebhookRejected(f"the {timestamp_header} header is not a time in Unix seconds")
+    stamp = int(raw_stamp)
+    verify_hmac_sha256(secret, _signing.signed_payload(stamp, body), signature)
+    age = (time.time() if now is None else now) - stamp
+    if age > tolerance:
+        raise WebhookRejected(
+            f"the request was signed {age:.0f} s ago, more than the {tolerance:g} s"
+            " allowed; a late retry must be signed again (or this is a replay)")
+    if -age > tolerance:
+        raise WebhookRejected(
+            f"the request's timestamp is {-age:.0f} s in the future, more than the"
+            f" {tolerance:g} s allowed; check the sender's clock")
+    return stamp
 
 
 # -- carriers ----------------------------------------------------------------------------
@@ -316,22 +377,24 @@ class SalesChannel(Protocol):
 # -- event sinks -------------------------------------------------------------------------
 
 
-@attrs.frozen
-class OutboundEvent:
-    id: int
-    name: str
-    entity: str
-    record_id: int | None
-    payload: Mapping[str, Any]
-    created_at: dt.datetime
-
-
 @runtime_checkable
 class EventSink(Protocol):
-    """A message broker or bus that receives domain events (namespace ``erp.event_sinks``)."""
+    """A message broker or bus that receives domain events (namespace ``erp.event_sinks``).
+
+    ``erp worker`` builds the sink of each configured account (``erp sinks add``) and
+    hands it every matching event, at least once: an event whose ``publish`` raised is
+    handed again after a pause that doubles with each attempt, and dead-lettered (kept,
+    with its error, for a replay) after the configured number of attempts. ``event.id``
+    is stable across attempts, so consumers deduplicate by it. Events of one record reach
+    the sink in the order they happened. A sink may also define
+    ``publish_batch(events)``, which the worker then calls with many events at once
+    (each record's in order); when it raises, the worker falls back to ``publish`` one
+    event at a time, so one bad event does not hold back the others.
+    """
 
     def publish(self, event: OutboundEvent) -> None:
-        """Deliver one event; raise to have it retried later."""
+        """Deliver one event, returning once the broker has it; raise (anything) to have
+        it retried later."""
 
 
 DRIVER_PROTOCOLS: Mapping[str, type] = {

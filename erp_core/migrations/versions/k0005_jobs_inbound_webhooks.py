@@ -1,7 +1,7 @@
 """Periodic job runs and the event ids of inbound webhooks.
 
-Revision ID: k0004ops
-Revises: k0003
+Revision ID: k0005
+Revises: k0004
 Create Date: 2026-12-07
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from erp_core.db.types import AwareDateTime
 
-revision = "k0004ops"
-down_revision = "k0003"
+revision = "k0005"
+down_revision = "k0004"
 branch_labels = None
 depends_on = None
 

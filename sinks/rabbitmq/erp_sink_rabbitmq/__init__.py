@@ -1,0 +1,1 @@
+"""An ERP event sink that publishes domain events to a RabbitMQ topic exchange."""

@@ -1,0 +1,1 @@
+"""An ERP event sink that appends domain events to a Redis stream."""
