@@ -47,6 +47,34 @@ def cli_context(ctx: click.Context) -> CliContext:
     return state
 
 
+class PluginCommands(click.Group):
+    """``erp <plugin> ...``: the commands one plugin contributes, loaded (the kernel
+    booted) the first time the group is looked into, so that ``erp --help`` and the
+    kernel's own commands never import a plugin's commands, models or routes."""
+
+    def __init__(self, plugin: str) -> None:
+        super().__init__(plugin, help=f"Commands of the {plugin} plugin.")
+        self._loaded = False
+
+    def _load(self, ctx: click.Context) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        kernel = cli_context(ctx).kernel(boot=True)
+        for plugin, commands in kernel.contribute("erp_register_cli_commands"):
+            if plugin == self.name:
+                for command in commands or ():
+                    self.add_command(command)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load(ctx)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        self._load(ctx)
+        return super().get_command(ctx, name)
+
+
 class ErpGroup(click.Group):
     """A group whose built-in commands load lazily and whose plugins add command groups.
 
@@ -69,20 +97,23 @@ class ErpGroup(click.Group):
         return self._plugin_groups(ctx, quiet=False).get(name)
 
     def _plugin_groups(self, ctx: click.Context, *, quiet: bool) -> dict[str, click.Group]:
+        """A group per enabled plugin that contributes commands, found from the manifests
+        and the database's plugin state alone: the kernel boots only when a group's
+        commands are looked into."""
         try:
-            kernel = cli_context(ctx).kernel(boot=True)
-            contributed = kernel.contribute("erp_register_cli_commands")
+            kernel = cli_context(ctx).kernel()
+            enabled = kernel.enabled_names() or []
+            plugins = kernel.plugins.plugins
         except Exception:
             if quiet:  # a help screen lists what it can, even when the database is down
                 return {}
             raise
-        groups = {}
-        for plugin, commands in contributed:
-            group = click.Group(plugin, help=f"Commands of the {plugin} plugin.")
-            for command in commands or ():
-                group.add_command(command)
-            groups[plugin] = group
-        return groups
+        names = [name for name in enabled if name in plugins and (
+            plugins[name].broken  # its commands' group reports why it cannot load
+            or hasattr(plugins[name].target, "erp_register_cli_commands"))]
+        if quiet:
+            names = [name for name in names if not plugins[name].broken]
+        return {name: PluginCommands(name) for name in names}
 
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import DBAPIError

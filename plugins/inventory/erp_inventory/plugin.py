@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from erp_inventory import cli
-from erp_inventory.alerts import StockAlert, StockLimit
-from erp_inventory.catalogue import Category, Product
-from erp_inventory.counts import COUNT_WORKFLOW, StockCount, StockCountLine
-from erp_inventory.demo import load_demo_data
-from erp_inventory.ledger import Move, StockLevel
-from erp_inventory.reservations import Reservation
-from erp_inventory.transfers import TRANSFER_WORKFLOW, Transfer, TransferLine
-from erp_inventory.warehouses import Location, Warehouse
 from erp_sdk import Entity, Permission, PluginManifest, Role, hookimpl
+
+# Each hook imports what it wires when it is called: reading the manifest (`erp plugins
+# list`) loads no model, route or command of the plugin.
 
 manifest = PluginManifest(
     name="inventory",
@@ -27,6 +21,14 @@ READ_ONLY = {"list", "get"}
 
 @hookimpl
 def erp_register_entities():
+    from erp_inventory.alerts import StockAlert, StockLimit
+    from erp_inventory.catalogue import Category, Product
+    from erp_inventory.counts import COUNT_WORKFLOW, StockCount, StockCountLine
+    from erp_inventory.ledger import Move, StockLevel
+    from erp_inventory.reservations import Reservation
+    from erp_inventory.transfers import TRANSFER_WORKFLOW, Transfer, TransferLine
+    from erp_inventory.warehouses import Location, Warehouse
+
     return [
         Entity("category", Category, collection="categories", filterable=["name", "parent_id"],
                sortable=["name"]),
@@ -97,9 +99,13 @@ def erp_register_routes():
 
 @hookimpl
 def erp_register_cli_commands():
+    from erp_inventory import cli
+
     return cli.COMMANDS
 
 
 @hookimpl
 def erp_load_demo_data(session, kernel):
+    from erp_inventory.demo import load_demo_data
+
     load_demo_data(session, kernel)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from erp_orders import cli, demo, hookspecs, returns, tickets
-from erp_orders.channel import Channel
-from erp_orders.order import ORDER_WORKFLOW, Order, OrderLine, order_number
-from erp_orders.review import ReviewPolicy
 from erp_sdk import Entity, Permission, PluginManifest, Role, hookimpl
+
+# Each hook imports what it wires when it is called: reading the manifest (`erp plugins
+# list`) loads no model, route or command of the plugin.
 
 manifest = PluginManifest(
     name="orders",
@@ -23,11 +22,18 @@ TOTALS = ["subtotal", "discount_total", "tax_total", "total"]
 
 @hookimpl
 def erp_add_hookspecs(pluginmanager):
+    from erp_orders import hookspecs
+
     pluginmanager.add_hookspecs(hookspecs)
 
 
 @hookimpl
 def erp_register_entities():
+    from erp_orders import returns, tickets
+    from erp_orders.channel import Channel
+    from erp_orders.order import ORDER_WORKFLOW, Order, OrderLine, order_number
+    from erp_orders.review import ReviewPolicy
+
     return [
         Entity("channel", Channel, write_only=["secrets"], filterable=["code", "kind", "active"],
                sortable=["code"], read_only=["import_cursor"]),
@@ -98,9 +104,13 @@ def erp_register_webhook_receivers():
 
 @hookimpl
 def erp_register_cli_commands():
+    from erp_orders import cli
+
     return cli.COMMANDS
 
 
 @hookimpl
 def erp_load_demo_data(session, kernel):
+    from erp_orders import demo
+
     demo.load_demo_data(session, kernel)
