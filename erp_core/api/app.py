@@ -72,6 +72,9 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
         state=State({"kernel": kernel, LIMITER_STATE_KEY: RateLimiter(
             kernel.settings.webhook_rate, kernel.settings.webhook_burst)}),
         debug=False,
+        # logging is the process's to configure (erp_core.logs), not the web framework's:
+        # Litestar's default would send every INFO record, the access log's included, out
+        logging_config=None,
     )
     _check_route_declarations(app)
     # Litestar fills components/schemas from its own schema registry only, dropping the

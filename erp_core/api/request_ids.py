@@ -14,8 +14,10 @@ policy, so that no shared cache keeps one user's data for another.
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-import uuid
+import secrets
 from typing import Any
 
 from litestar.types import Message, Scope
@@ -23,13 +25,25 @@ from litestar.types import Message, Scope
 REQUEST_ID_HEADER = "X-Request-ID"
 _SCOPE_KEY = "erp.request_id"
 _SANE_ID = re.compile(r"[A-Za-z0-9\-_.:@/+=]{1,128}")
+# A new id is this process's random prefix and a counter: unique across processes and
+# machines without asking the operating system for randomness on every request.
+_PROCESS_PREFIX = secrets.token_hex(6)
+_NUMBERS = itertools.count(1)
+
+
+def _new_process() -> None:
+    global _PROCESS_PREFIX
+    _PROCESS_PREFIX = secrets.token_hex(6)
+
+
+os.register_at_fork(after_in_child=_new_process)  # a forked server worker: its own prefix
 
 
 def request_id(scope: Any) -> str:
     """The id of the request of ``scope``: decided on first use, the same afterwards."""
     known = scope.get(_SCOPE_KEY)
     if known is None:
-        known = _incoming_id(scope) or uuid.uuid4().hex
+        known = _incoming_id(scope) or f"{_PROCESS_PREFIX}{next(_NUMBERS):010x}"
         scope[_SCOPE_KEY] = known
     return known
 
