@@ -43,7 +43,7 @@ def request_id(scope: Any) -> str:
     """The id of the request of ``scope``: decided on first use, the same afterwards."""
     known = scope.get(_SCOPE_KEY)
     if known is None:
-        known = _incoming_id(scope) or f"{_PROCESS_PREFIX}{next(_NUMBERS):010x}"
+        known = _incoming_id(scope) or f"{_PROCESS_PREFIX}{next(_NUMBERS):020x}"
         scope[_SCOPE_KEY] = known
     return known
 
