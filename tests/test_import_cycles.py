@@ -24,6 +24,13 @@ KERNEL_TYPING_LOOPS = {
     ("erp_core.context", "erp_core.kernel"),
     ("erp_core.hookspecs", "erp_core.kernel"),
     ("erp_core.entities.service", "erp_core.context"),
+    ("erp_core.jobs.runs", "erp_core.kernel"),
+    ("erp_core.jobs.declaration", "erp_core.kernel"),
+    ("erp_core.jobs.kernel_jobs", "erp_core.kernel"),
+    ("erp_core.inbound.receiving", "erp_core.kernel"),
+    ("erp_core.inbound.declaration", "erp_core.kernel"),
+    ("erp_core.inbound.declaration", "erp_core.context"),
+    ("erp_core.metrics", "erp_core.kernel"),
 }
 """Imports under ``TYPE_CHECKING`` only, where a kernel type names another for
 annotations (a context's ``kernel``, a hook's ``kernel`` argument, the context a service

@@ -186,9 +186,9 @@ def test_the_typed_post_route_prices_and_quotes_a_repair(guide_workspace, erp_cl
     assert (quoted.json()["state"], quoted.json()["fault"]) == ("quoted", "new element")
     assert quoted.json()["price"].startswith("120.00")
     missing = erp_client.post(estimate, json={"note": "no price"})
-    assert missing.status_code == 400 and "price" in missing.text
+    assert missing.status_code == 422 and "price" in missing.text
     assert erp_client.post("/api/v1/repairs/repairs/x/estimate",
-                           json={"price": "1"}).status_code in (400, 404)
+                           json={"price": "1"}).status_code in (404, 422)
 
 
 @pytest.mark.erp_plugins("repairs")

@@ -226,8 +226,8 @@ def test_redeeming_spends_points_and_refuses_more_than_the_balance(
 
 def test_a_redemption_needs_a_positive_number_of_points(erp_client, customer):
     redeem = f"/api/v1/loyalty/customers/{customer['id']}/redeem"
-    assert erp_client.post(redeem, json={"points": 0}).status_code == 400
-    assert erp_client.post(redeem, json={"points": "many"}).status_code == 400
+    assert erp_client.post(redeem, json={"points": 0}).status_code == 422
+    assert erp_client.post(redeem, json={"points": "many"}).status_code == 422
 
 
 def test_redeeming_needs_the_permission(erp_client_for, customer):

@@ -10,13 +10,13 @@ problem+json without stack traces, as on every route.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath
+from litestar.params import Parameter
 
 from erp_core import metrics
 from erp_core.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
@@ -60,11 +60,17 @@ async def _body_within(request: Request[Any, Any, Any], limit: int) -> bytes | N
     return bytes(body)
 
 
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}$"
+"""What a driver's or an account's name may be in the path (a channel code, an account
+name): anything else is refused before a driver is asked."""
+
+
 @post("/api/v1/hooks/{driver:str}/{account:str}", status_code=200, opt={"public": True},
       security=[], tags=["system"], responses=RESPONSES,
       summary="A webhook a carrier, payment provider or sales channel pushes to one of its"
       " accounts (signed as its driver expects)")
-async def receive_webhook(driver: FromPath[str], account: FromPath[str],
+async def receive_webhook(driver: Annotated[str, Parameter(pattern=NAME_PATTERN)],
+                          account: Annotated[str, Parameter(pattern=NAME_PATTERN)],
                           request: Request[Any, Any, Any],
                           kernel: NamedDependency[Kernel]) -> Response[Any]:
     """200 with ``{"event_id", "duplicate", "result"}``: ``duplicate`` is true for an event

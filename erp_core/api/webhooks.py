@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import attrs
 from litestar import post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
@@ -28,24 +29,29 @@ REPLAY_RESPONSES = {**PROTECTED_RESPONSES,
                     422: _problem("Neither or both of event_id and since, or a bad value")}
 
 
+@attrs.frozen
+class ReplayRequest:
+    """What to deliver again: one event (``event_id``) or every event since a time
+    (``since``, ISO 8601 with its UTC offset); exactly one of the two."""
+
+    event_id: int | None = None
+    since: dt.datetime | None = None
+
+
 @post("/api/v1/kernel/webhooks/{webhook_id:int}/replay", sync_to_thread=True, status_code=202,
       summary="Deliver events to a webhook again", tags=["kernel"],
       opt={"permission": "kernel.webhook.replay"}, responses=REPLAY_RESPONSES)
 def replay_webhook(kernel: NamedDependency[Kernel], webhook_id: FromPath[int],
-                   data: JSONBody[dict[str, Any]]) -> dict[str, int]:
+                   data: JSONBody[ReplayRequest]) -> dict[str, int]:
     """Body ``{"event_id": 42}`` (one event) or ``{"since": "2026-12-01T00:00:00Z"}``
     (every event since then that the webhook's patterns match, dead-lettered or not). The
     worker delivers them again with their original ids; answers how many were queued."""
-    event_id, since = data.get("event_id"), data.get("since")
-    if event_id is not None and (not isinstance(event_id, int) or isinstance(event_id, bool)):
-        raise ValidationError("event_id must be an integer", {"event_id": "not an integer"})
-    when = None
-    if since is not None:
-        try:
-            when = dt.datetime.fromisoformat(str(since))
-        except ValueError:
-            raise ValidationError("since must be an ISO 8601 time with a time zone",
-                                  {"since": "not a time"}) from None
+    event_id, when = data.event_id, data.since
+    if when is not None and when.tzinfo is None:
+        raise ValidationError("since must be an ISO 8601 time with a time zone",
+                              {"since": "no UTC offset"})
+    if event_id is not None and not 0 < event_id < 2**63:
+        raise ValidationError("event_id must be an event's id", {"event_id": "out of range"})
     with kernel.engine.begin() as connection:
         return {"replayed": replay_to_webhook(connection, webhook_id, event_id=event_id,
                                               since=when)}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import typing
 from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Self
@@ -471,15 +472,19 @@ class Date(FieldType):
 @register_field_type
 @attrs.frozen
 class Json(FieldType):
-    """Any JSON document, stored as it came; not filterable."""
+    """A JSON document, stored as it came; not filterable. Its shape is the model's
+    annotation: ``Mapped[list[str]]`` takes a list of strings, ``Mapped[list[...]]`` a
+    list, ``Mapped[dict[...]]`` an object, anything else any JSON."""
 
     name: ClassVar[str] = "json"
     python_type: ClassVar[type] = object
     ordered: ClassVar[bool] = False
 
+    shape: str | None = None  # "list_of_text", "list", "object" or None (any JSON)
+
     @classmethod
     def for_column(cls, column: sa.Column[Any]) -> Self | None:
-        return cls() if isinstance(column.type, sa.JSON) else None
+        return cls(shape=_declared_shape(column)) if isinstance(column.type, sa.JSON) else None
 
     def from_json(self, value: Any) -> Any:
         # A fractional number arrives as a Decimal, which a JSON column cannot store, and
@@ -489,10 +494,42 @@ class Json(FieldType):
         except (TypeError, ValueError):
             raise FieldValueError("must be JSON of text, whole numbers, booleans, lists"
                                   " and objects (write fractions as strings)") from None
+        if self.shape == "object" and not isinstance(value, dict):
+            raise FieldValueError("must be a JSON object")
+        if self.shape in ("list", "list_of_text") and not isinstance(value, list):
+            raise FieldValueError("must be a JSON array")
+        if self.shape == "list_of_text" and not all(isinstance(item, str) for item in value):
+            raise FieldValueError("must be an array of strings")
         return value
 
     def from_text(self, text: str) -> Any:
         raise FieldValueError("JSON fields cannot be filtered")
 
     def json_schema(self) -> dict[str, Any]:
+        if self.shape == "object":
+            return {"type": "object"}
+        if self.shape == "list":
+            return {"type": "array"}
+        if self.shape == "list_of_text":
+            return {"type": "array", "items": {"type": "string"}}
         return {}
+
+
+def _declared_shape(column: sa.Column[Any]) -> str | None:
+    """The shape a JSON column's model annotation declares (see ``Json``), if any."""
+    from erp_core.db.base import Base
+
+    for mapper in Base.registry.mappers:
+        if column.table in mapper.tables:
+            try:
+                hint = typing.get_type_hints(mapper.class_).get(column.key)
+            except Exception:  # an annotation naming what only type checkers import
+                return None
+            inner = typing.get_args(hint)[0] if typing.get_args(hint) else hint
+            origin = typing.get_origin(inner)
+            if origin is dict:
+                return "object"
+            if origin is list:
+                return "list_of_text" if typing.get_args(inner) == (str,) else "list"
+            return None
+    return None

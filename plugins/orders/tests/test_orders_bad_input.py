@@ -88,12 +88,11 @@ def test_a_nul_in_the_origin_of_a_receipt_is_a_422_naming_it(kernel, shop, clien
     assert fingerprint(kernel) == before
 
 
-def test_a_nul_in_a_webhooks_channel_code_is_a_4xx_without_a_token_or_a_traceback(
+def test_a_nul_in_a_webhooks_account_is_a_4xx_without_a_token_or_a_traceback(
         kernel, shop, client, no_errors_logged):
     client.headers.pop("Authorization")
-    response = client.post("/api/v1/orders/channels/we%00b/webhook", content=b"{}",
-                           headers=JSON)
-    assert_problem(response, 422, "code")
+    response = client.post("/api/v1/hooks/webstore/we%00b", content=b"{}", headers=JSON)
+    assert_problem(response, 422, "account")
 
 
 @pytest.mark.parametrize(("change", "field"), [
