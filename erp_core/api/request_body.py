@@ -14,11 +14,7 @@ query parameters, on every route.
 
 from __future__ import annotations
 
-import json
 import re
-from array import array
-from decimal import Decimal
-from itertools import accumulate
 from typing import Any
 
 from litestar import Request
@@ -27,14 +23,9 @@ from litestar.exceptions import SerializationException
 from litestar.handlers import BaseRouteHandler
 
 from erp_core.errors import ErpError, ValidationError
-
-MAX_DEPTH = 32
-"""Arrays and objects nested deeper than this are refused: no document of the API comes
-near it, and parsers and the code walking a decoded body recurse once per level."""
+from erp_core.json_text import check_decoded, parse_json, too_deep
 
 _JSON_MEDIA_TYPE = re.compile(r"application/(?:[\w.+-]+\+)?json", re.IGNORECASE)
-_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
-_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[{]}")))
 
 
 class UnsupportedMediaType(ErpError):
@@ -58,70 +49,11 @@ def check_json_body(content_type: str | None, body: bytes) -> None:
             f" (got {(content_type or 'no Content-Type')!r})")
 
 
-def check_decoded(body: bytes, value: Any) -> None:
-    """Refuse a body that parsed but nests too deep or holds a NUL character."""
-    if body.count(b"[") + body.count(b"{") > MAX_DEPTH and _depth(body) > MAX_DEPTH:
-        raise _too_deep()
-    check_no_nul(body, value)
-
-
-def _too_deep() -> ValidationError:
-    return ValidationError(f"the body nests arrays and objects more than {MAX_DEPTH} deep",
-                           {"body": "nesting too deep"})
-
-
-def _depth(body: bytes) -> int:
-    """How deep a body that parsed nests its arrays and objects, at the speed of bytes
-    methods: in valid JSON a quote not escaped opens or closes a string, so the brackets
-    outside strings are every other piece between quotes."""
-    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
-    outside = b"".join(unescaped.split(b'"')[::2])
-    steps = array("b", outside.translate(_STEPS, _NOT_BRACKETS))  # +1 opens, -1 closes
-    return max(accumulate(steps), default=0)
-
-
-def check_no_nul(body: bytes, value: Any) -> None:
-    """Refuse a decoded body with a NUL character in a string or key, naming where."""
-    if b"\\u0000" not in body and b"\x00" not in body:
-        return
-    where = _nul_at(value, "")
-    if where is not None:
-        raise ValidationError("text must not contain NUL characters",
-                              {where or "body": "contains a NUL character"})
-
-
-def _nul_at(value: Any, path: str) -> str | None:
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            inner = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                return inner
-            found = _nul_at(item, inner)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _nul_at(item, f"{path}[{index}]")
-            if found is not None:
-                return found
-    return None
-
-
 def decode_json_body(content_type: str | None, body: bytes) -> Any:
     """A raw JSON body decoded (numbers with a fraction as ``Decimal``), or a problem."""
-    if not body.strip():
-        raise ValidationError("the request needs a JSON body", {"body": "missing"})
-    check_json_body(content_type, body)
-    try:
-        value = json.loads(body, parse_float=Decimal)
-    except RecursionError:
-        raise _too_deep() from None
-    except ValueError as exc:
-        raise ValidationError(f"the body is not valid JSON: {exc}", {"body": "not JSON"}) from None
-    check_decoded(body, value)
-    return value
+    if body.strip():
+        check_json_body(content_type, body)
+    return parse_json(body)
 
 
 class ErpRequest(Request):  # type: ignore[type-arg]
@@ -134,7 +66,7 @@ class ErpRequest(Request):  # type: ignore[type-arg]
         try:
             value = await super().json()
         except RecursionError:
-            raise _too_deep() from None
+            raise too_deep() from None
         except SerializationException as exc:
             raise ValidationError(f"the body is not valid JSON: {exc}",
                                   {"body": "not JSON"}) from None

@@ -10,7 +10,6 @@ naming the field by its path (``lines[0].unit_price``) and the rule it breaks.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -27,6 +26,7 @@ from erp_core.entities.field_types import (
     Text,
 )
 from erp_core.errors import ValidationError
+from erp_core.json_text import parse_json
 
 if TYPE_CHECKING:
     from litestar.openapi.spec import Operation
@@ -178,12 +178,7 @@ def schema_of(cls: type) -> dict[str, Any]:
 def read_body(cls: type, body: bytes | str) -> Any:
     """A request body (JSON text) as an instance of the typed class ``cls``; anything
     else (not JSON, nested too deep, a bad field) is a ``ValidationError``."""
-    if not body.strip():
-        raise ValidationError("the request needs a JSON object as its body")
-    try:
-        data = json.loads(body, parse_float=Decimal)
-    except (ValueError, RecursionError) as exc:
-        raise ValidationError(f"the body is not valid JSON: {str(exc)[:200]}") from None
+    data = parse_json(body)
     try:
         return decode(cls, data)
     except FieldValueError as exc:
