@@ -1,0 +1,91 @@
+"""Opening a carrier account's driver.
+
+A driver is built once per account version and kept by the kernel's process (a driver
+may keep connections, or, like the table-rate example, what it booked); a changed account
+(new version) gets a new driver. Drivers are called outside database transactions.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from erp_logistics.carriers import CarrierAccount, CarrierService
+from erp_sdk import Kernel, NotFoundError
+from erp_sdk.drivers import Address, Carrier
+
+
+@attrs.frozen
+class AccountConfig:
+    """What rate shopping and label buying need of an account, read in a transaction and
+    used after it."""
+
+    id: int
+    version: int
+    name: str
+    driver: str
+    settings: Mapping[str, Any]
+    secrets: Mapping[str, Any] = attrs.field(repr=False)
+    rate_timeout_ms: int
+    pull_tracking: bool
+    ship_from: Mapping[str, Any] | None
+    services: Mapping[str, int | None]
+    """Active services -> promised transit days; empty: every service quoted."""
+
+    def sender(self, fallback_country: str) -> Address:
+        values = dict(self.ship_from or {})
+        return Address(name=str(values.get("name") or self.name),
+                       line1=str(values.get("line1") or ""), city=str(values.get("city") or ""),
+                       postal_code=str(values.get("postal_code") or ""),
+                       country=str(values.get("country") or fallback_country))
+
+
+def account_config(session: Session, account: CarrierAccount) -> AccountConfig:
+    services = {code: days for code, days in session.execute(
+        sa.select(CarrierService.code, CarrierService.promised_transit_days).where(
+            CarrierService.carrier_account_id == account.id,
+            CarrierService.active.is_(True)))}
+    return AccountConfig(account.id, account.version, account.name, account.driver,
+                         dict(account.settings or {}), dict(account.secrets or {}),
+                         account.rate_timeout_ms, account.pull_tracking,
+                         dict(account.ship_from) if account.ship_from else None, services)
+
+
+def load_account(session: Session, account_id: int) -> AccountConfig:
+    account = session.get(CarrierAccount, account_id)
+    if account is None:
+        raise NotFoundError(f"logistics.carrier_account {account_id} does not exist")
+    return account_config(session, account)
+
+
+def active_accounts(session: Session) -> list[AccountConfig]:
+    return [account_config(session, account) for account in session.scalars(
+        sa.select(CarrierAccount).where(CarrierAccount.active.is_(True))
+        .order_by(CarrierAccount.id))]
+
+
+_DRIVERS: weakref.WeakKeyDictionary[Kernel, dict[tuple[int, int], Carrier]] = \
+    weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def open_carrier(kernel: Kernel, account: AccountConfig) -> Carrier:
+    """The account's driver, built on first use of this version of the account."""
+    with _LOCK:
+        drivers = _DRIVERS.setdefault(kernel, {})
+        key = (account.id, account.version)
+        driver = drivers.get(key)
+        if driver is None:
+            for old in [k for k in drivers if k[0] == account.id]:
+                del drivers[old]
+            driver = kernel.drivers.load("carrier", account.driver,
+                                         settings=dict(account.settings),
+                                         secrets=dict(account.secrets))
+            drivers[key] = driver
+        return driver
