@@ -16,7 +16,8 @@ It behaves as the carrier documents its API (see the package README):
 Tests steer it through its Python object: ``scan(...)`` records a scan and pushes it as a
 signed webhook to ``webhook_url``; ``purchase_fault`` makes the next purchases book the
 label and then time out (``"timeout"``) or answer 503 (``"server_error"``), as a carrier
-whose answer is lost does; ``rate_delay`` slows the rates down.
+whose answer is lost does; ``rate_delay`` slows the rates down, ``purchase_delay`` the
+purchases.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class FakeSwiftPost:
         self.currency = currency
         self.purchase_fault: str | None = None
         self.fault_delay = 3.0
+        self.purchase_delay = 0.0
         self.labels: dict[str, dict[str, Any]] = {}
         self.by_key: dict[str, str] = {}
         self.scans: dict[str, list[dict[str, Any]]] = {}
@@ -249,6 +251,7 @@ def _handler(api: FakeSwiftPost) -> type[BaseHTTPRequestHandler]:
                     self._answer(422, {"error": f"unknown service {document['service']}"})
                     return
                 label, replay = api.buy(key, document)
+                time.sleep(api.purchase_delay)
                 fault = api.purchase_fault
                 if fault == "timeout" and not replay:
                     time.sleep(api.fault_delay)

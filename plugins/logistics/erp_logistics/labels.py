@@ -58,11 +58,14 @@ def _shipment(ctx: Any, shipment_id: int) -> Shipment:
 
 
 def _claim(kernel: Kernel, principal: Principal, shipment_id: int
-           ) -> tuple[AccountConfig, ShipmentFacts, str | None, list[Purchase], list[int]]:
-    """Step 1: record the purchases (and the resolutions) to make, and commit them."""
+           ) -> tuple[AccountConfig, ShipmentFacts, str | None, list[Purchase], list[int]] | None:
+    """Step 1: record the purchases (and the resolutions) to make, and commit them;
+    ``None`` when the shipment is labelled already."""
     with kernel.context(principal) as ctx:
         ctx.principal.require("logistics.shipment.buy_labels")
         shipment = _shipment(ctx, shipment_id)
+        if shipment.state == ShipmentState.LABELLED:  # a retry: the labels are there
+            return None
         if shipment.state != ShipmentState.DRAFT:
             raise ConflictError(f"shipment {shipment.number} is {shipment.state}: its labels"
                                 " are bought")
@@ -169,7 +172,11 @@ def _record(kernel: Kernel, principal: Principal, shipment_id: int,
 def buy_labels(kernel: Kernel, principal: Principal, shipment_id: int) -> dict[str, Any]:
     """Buy the label of every package that has none, resolve those whose purchase has an
     unknown outcome, and return the shipment with its packages."""
-    account, facts, service, purchases, in_flight = _claim(kernel, principal, shipment_id)
+    claimed = _claim(kernel, principal, shipment_id)
+    if claimed is None:
+        with kernel.context(principal) as ctx:
+            return ctx.records("logistics.shipment").get(shipment_id)
+    account, facts, service, purchases, in_flight = claimed
     if not purchases:
         if in_flight:
             raise ConflictError(f"the label purchase of package(s) {in_flight} is in"

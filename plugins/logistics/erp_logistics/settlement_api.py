@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 from litestar import Response, get, post
-from litestar.params import RawBody
+from litestar.params import FromQuery, RawBody
 
 from erp_logistics.accounts import load_account, open_carrier
 from erp_logistics.analytics import shipment_analytics
@@ -90,7 +90,7 @@ def fetch_from_carrier(body: RawBody, kernel: KernelDependency,
      summary="Transit time, cost per shipment and per kg, on-time and exception rates,"
              " per carrier, service, country or month")
 def analytics(kernel: KernelDependency, principal: PrincipalDependency,
-              group_by: str = "carrier") -> dict[str, Any]:
+              group_by: FromQuery[str] = "carrier") -> dict[str, Any]:
     with kernel.context(principal) as ctx:
         return {"group_by": group_by, "items": shipment_analytics(ctx, group_by)}
 
