@@ -9,7 +9,7 @@ manifest = PluginManifest(
     depends=("orders", "inventory"),
     requires_kernel=">=0.1,<1",
     description="Shipments with packages, carriers chosen by rules, labels, tracking, freight",
-    modules=("handover", "settlement"),
+    modules=("handover", "settlement", "charges"),
 )
 
 
