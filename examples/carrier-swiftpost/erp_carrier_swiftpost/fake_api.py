@@ -89,7 +89,9 @@ class FakeSwiftPost:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread = None
         self._server.server_close()
 
     def __enter__(self) -> FakeSwiftPost:

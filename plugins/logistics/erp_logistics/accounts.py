@@ -64,10 +64,29 @@ def load_account(session: Session, account_id: int) -> AccountConfig:
     return account_config(session, account)
 
 
-def active_accounts(session: Session) -> list[AccountConfig]:
-    return [account_config(session, account) for account in session.scalars(
-        sa.select(CarrierAccount).where(CarrierAccount.active.is_(True))
-        .order_by(CarrierAccount.id))]
+def active_accounts(kernel: Kernel) -> tuple[AccountConfig, ...]:
+    """The active accounts, in id order, kept by the process until a carrier account or
+    service is written (rate shopping and every webhook need them; they seldom change)."""
+
+    def load() -> tuple[AccountConfig, ...]:
+        with kernel.transaction() as session:
+            services: dict[int, dict[str, int | None]] = {}
+            for account_id, code, days in session.execute(
+                    sa.select(CarrierService.carrier_account_id, CarrierService.code,
+                              CarrierService.promised_transit_days)
+                    .where(CarrierService.active.is_(True))):
+                services.setdefault(account_id, {})[code] = days
+            return tuple(
+                AccountConfig(a.id, a.version, a.name, a.driver, dict(a.settings or {}),
+                              dict(a.secrets or {}), a.rate_timeout_ms, a.pull_tracking,
+                              dict(a.ship_from) if a.ship_from else None,
+                              services.get(a.id, {}))
+                for a in session.scalars(sa.select(CarrierAccount).where(
+                    CarrierAccount.active.is_(True)).order_by(CarrierAccount.id)))
+
+    return kernel.committed.get("logistics.active_carrier_accounts",
+                                [CarrierAccount.__tablename__, CarrierService.__tablename__],
+                                load)
 
 
 _DRIVERS: weakref.WeakKeyDictionary[Kernel, dict[tuple[int, int], Carrier]] = \

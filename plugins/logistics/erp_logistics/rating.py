@@ -153,6 +153,7 @@ def _matching_rules(session: Any, facts: ShipmentFacts) -> list[RuleView]:
 def shop_rates(kernel: Kernel, principal: Principal, shipment_id: int) -> dict[str, Any]:
     """Ask every active carrier account for rates, choose one by the rules and keep the
     decision on the draft shipment; returns the shipment."""
+    accounts = list(active_accounts(kernel))
     with kernel.context(principal) as ctx:
         ctx.principal.require("logistics.shipment.rate")
         shipment = ctx.session.get(Shipment, shipment_id)
@@ -162,7 +163,6 @@ def shop_rates(kernel: Kernel, principal: Principal, shipment_id: int) -> dict[s
             raise ConflictError(f"shipment {shipment.number} is {shipment.state}: only a"
                                 " draft shipment is rated (void its labels first)")
         facts = shipment_facts(ctx.session, shipment)
-        accounts = active_accounts(ctx.session)
         if facts.kind == "return" and shipment.carrier_account_id is not None:
             accounts = [a for a in accounts if a.id == shipment.carrier_account_id] or accounts
         rules = _matching_rules(ctx.session, facts)

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
-from erp_logistics.accounts import AccountConfig, account_config, open_carrier
+from erp_logistics.accounts import AccountConfig, account_config, active_accounts, open_carrier
 from erp_logistics.carriers import CarrierAccount
 from erp_logistics.shipment import LabelState, Package, Shipment, ShipmentState
 from erp_logistics.tracking_event import TrackingRecord
@@ -143,11 +143,10 @@ def _follow_packages(ctx: Context, shipment_id: int) -> None:
 
 
 def _account_for_webhook(kernel: Kernel, webhook: InboundWebhook) -> AccountConfig | None:
-    with kernel.transaction() as session:
-        account = session.scalar(sa.select(CarrierAccount).where(
-            CarrierAccount.name == webhook.account, CarrierAccount.driver == webhook.driver,
-            CarrierAccount.active.is_(True)))
-        return account_config(session, account) if account is not None else None
+    for account in active_accounts(kernel):
+        if (account.driver, account.name) == (webhook.driver, webhook.account):
+            return account
+    return None
 
 
 def verify_tracking_webhook(kernel: Kernel, webhook: InboundWebhook) -> VerifiedWebhook | None:
