@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -114,7 +113,7 @@ class SwiftPostCarrier:
             if exc.code >= 500:
                 raise failure(f"SwiftPost answered {exc.code}: {detail}") from None
             raise DriverFailure(f"SwiftPost refused ({exc.code}): {detail}") from None
-        except (TimeoutError, socket.timeout, urllib.error.URLError, ConnectionError) as exc:
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
             raise failure(f"SwiftPost did not answer: {exc}") from None
 
     def quote(self, request: ShipmentRequest) -> Sequence[RateQuote]:

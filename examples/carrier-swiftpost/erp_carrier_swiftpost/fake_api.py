@@ -132,7 +132,7 @@ class FakeSwiftPost:
             label = {"tracking_number": number, "service": service, "amount": str(amount),
                      "currency": self.currency, "weight_kg": str(weight),
                      "label_pdf": base64.b64encode(pdf).decode(), "idempotency_key": key,
-                     "status": "active", "created": dt.date.today().isoformat()}
+                     "status": "active", "created": dt.datetime.now(dt.UTC).date().isoformat()}
             self.labels[number] = label
             self.by_key[key] = number
             self.purchases += 1
@@ -204,15 +204,16 @@ class FakeSwiftPost:
                           "description": "parcel not labelled by this account"})
         if not lines:
             return []
-        return [{"number": f"SPINV-{since.strftime('%Y%m%d')}", "date": dt.date.today()
-                 .isoformat(), "currency": self.currency, "lines": lines}]
+        today = dt.datetime.now(dt.UTC).date().isoformat()
+        return [{"number": f"SPINV-{since.strftime('%Y%m%d')}", "date": today,
+                 "currency": self.currency, "lines": lines}]
 
 
 def _handler(api: FakeSwiftPost) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def _answer(self, status: int, document: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
@@ -91,7 +92,24 @@ def active_accounts(kernel: Kernel) -> tuple[AccountConfig, ...]:
 
 _DRIVERS: weakref.WeakKeyDictionary[Kernel, dict[tuple[int, int], Carrier]] = \
     weakref.WeakKeyDictionary()
+_POOLS: weakref.WeakKeyDictionary[Kernel, ThreadPoolExecutor] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
+CARRIER_THREADS = 32
+"""Threads that call carriers for a kernel's process: enough for every account of a rate
+shop at once, and for a few carriers that hang until their own HTTP timeout."""
+
+
+def carrier_pool(kernel: Kernel) -> ThreadPoolExecutor:
+    """The threads that call carriers in parallel, started once per kernel (starting
+    threads for each rate shop costs more than a fast carrier's answer)."""
+    with _LOCK:
+        pool = _POOLS.get(kernel)
+        if pool is None:
+            pool = ThreadPoolExecutor(max_workers=CARRIER_THREADS,
+                                      thread_name_prefix="erp-carrier")
+            _POOLS[kernel] = pool
+            weakref.finalize(kernel, pool.shutdown, wait=False)
+        return pool
 
 
 def open_carrier(kernel: Kernel, account: AccountConfig) -> Carrier:

@@ -177,10 +177,9 @@ def buy_labels(kernel: Kernel, principal: Principal, shipment_id: int) -> dict[s
         with kernel.context(principal) as ctx:
             return ctx.records("logistics.shipment").get(shipment_id)
     account, facts, service, purchases, in_flight = claimed
-    if not purchases:
-        if in_flight:
-            raise ConflictError(f"the label purchase of package(s) {in_flight} is in"
-                                " progress: ask again in a moment")
+    if not purchases and in_flight:
+        raise ConflictError(f"the label purchase of package(s) {in_flight} is in"
+                            " progress: ask again in a moment")
     outcomes = [_call_carrier(kernel, account, facts, service, purchase)
                 for purchase in purchases]
     return _record(kernel, principal, shipment_id, outcomes)

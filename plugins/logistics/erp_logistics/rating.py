@@ -14,7 +14,12 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
-from erp_logistics.accounts import AccountConfig, active_accounts, open_carrier
+from erp_logistics.accounts import (
+    AccountConfig,
+    active_accounts,
+    carrier_pool,
+    open_carrier,
+)
 from erp_logistics.parcels import ShipmentFacts, shipment_facts
 from erp_logistics.rules import CarrierRule, RuleAction
 from erp_logistics.shipment import Shipment, ShipmentState
@@ -74,15 +79,15 @@ def ask_carriers(kernel: Kernel, accounts: Sequence[AccountConfig], facts: Shipm
                  ) -> tuple[list[Rate], list[Skipped]]:
     """Every account's rates, asked in parallel; an account that does not answer within
     its ``rate_timeout_ms`` (or fails) is skipped with the reason. Returns as soon as
-    every account answered or ran out of time; a hanging driver's thread is left to
-    finish on its own."""
+    every account answered or ran out of time; a hanging driver's call is left to finish
+    on its own in the kernel's carrier threads (``carrier_pool``)."""
     rates: list[Rate] = []
     skipped: list[Skipped] = []
     if not accounts:
         return rates, skipped
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(accounts),
-                                                 thread_name_prefix="rate-shop")
+    pool = carrier_pool(kernel)
     started = time.monotonic()
+    futures = []
     try:
         futures = [(account, pool.submit(_quote, kernel, account, facts))
                    for account in accounts]
@@ -100,7 +105,8 @@ def ask_carriers(kernel: Kernel, accounts: Sequence[AccountConfig], facts: Shipm
                 skipped.append(Skipped(account.id, account.name, reason[:300],
                                        int((time.monotonic() - started) * 1000)))
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        for _, future in futures:
+            future.cancel()  # one that has not started yet (the pool was full) never runs
     return rates, skipped
 
 

@@ -40,8 +40,8 @@ from erp_sdk import (
     money,
     on_transition,
 )
-from erp_sdk.drivers import FreightInvoice, FreightInvoiceLine
 from erp_sdk.drivers import Amount as DriverAmount
+from erp_sdk.drivers import FreightInvoice, FreightInvoiceLine
 
 CSV_COLUMNS = ("invoice_number", "invoice_date", "currency", "tracking_number", "amount",
                "description")

@@ -26,6 +26,7 @@ from erp_logistics.tracking_event import TrackingRecord
 from erp_sdk import (
     Context,
     ErpError,
+    TransientConflict,
     InboundWebhook,
     Job,
     Kernel,
@@ -68,47 +69,53 @@ def _json_safe(raw: Any) -> Any:
 
 def record_events(ctx: Context, account_id: int, events: Sequence[TrackingEvent],
                   source: str = "webhook") -> Applied:
-    """Keep each new event and apply it to its package, in ``ctx``'s transaction."""
-    counts = {"received": 0, "duplicates": 0, "applied": 0, "unknown_parcels": 0}
+    """Keep each new event and apply it to its package, in ``ctx``'s transaction: the
+    packages are read and locked in one statement, the events already kept found in
+    another, and the new ones inserted together."""
+    counts = {"received": len(events), "duplicates": 0, "applied": 0, "unknown_parcels": 0}
+    numbers = sorted({event.tracking_number for event in events})
+    packages = {package.tracking_number: package for package in ctx.session.scalars(
+        sa.select(Package).join(Shipment, Shipment.id == Package.shipment_id)
+        .where(Package.tracking_number.in_(numbers), Shipment.carrier_account_id == account_id,
+               Package.label_state == LabelState.LABELLED)
+        .order_by(Package.id).with_for_update(key_share=True, of=Package))}
+    keyed = [(event_key(event), event) for event in sorted(events, key=lambda e: e.at)]
+    kept = set(ctx.session.scalars(sa.select(TrackingRecord.event_key).where(
+        TrackingRecord.carrier_account_id == account_id,
+        TrackingRecord.event_key.in_({key for key, _ in keyed}))))
+    records: list[TrackingRecord] = []
     touched: set[int] = set()
-    for event in sorted(events, key=lambda e: e.at):
-        counts["received"] += 1
-        package = ctx.session.scalar(
-            sa.select(Package).join(Shipment, Shipment.id == Package.shipment_id)
-            .where(Package.tracking_number == event.tracking_number,
-                   Shipment.carrier_account_id == account_id,
-                   Package.label_state == LabelState.LABELLED)
-            .with_for_update(key_share=True))
-        key = event_key(event)
-        exists = ctx.session.scalar(sa.select(TrackingRecord.id).where(
-            TrackingRecord.carrier_account_id == account_id, TrackingRecord.event_key == key))
-        if exists is not None:
+    for key, event in keyed:
+        if key in kept:
             counts["duplicates"] += 1
             continue
+        kept.add(key)
+        package = packages.get(event.tracking_number)
         applies = package is not None and package.tracking_status not in FINAL and (
             package.tracking_at is None or event.at >= package.tracking_at)
-        record = TrackingRecord(
+        records.append(TrackingRecord(
             carrier_account_id=account_id, shipment_id=package.shipment_id if package else None,
             package_id=package.id if package else None, tracking_number=event.tracking_number,
             event_key=key, status=event.status, occurred_at=event.at,
             location=event.location[:200] or None, description=event.description[:500] or None,
-            raw=_json_safe(dict(event.raw)), applied=applies, source=source, version=1)
-        try:
-            with ctx.session.begin_nested():
-                ctx.session.add(record)
-                ctx.session.flush()
-        except sa.exc.IntegrityError:  # the same event, recorded concurrently
-            counts["duplicates"] += 1
-            continue
+            raw=_json_safe(dict(event.raw)), applied=applies, source=source, version=1))
         if package is None:
             counts["unknown_parcels"] += 1
-            continue
-        if applies:
+        elif applies:
             package.tracking_status = event.status
             package.tracking_at = event.at
             package.version += 1
             counts["applied"] += 1
             touched.add(package.shipment_id)
+    if records:
+        try:
+            with ctx.session.begin_nested():
+                ctx.session.add_all(records)
+                ctx.session.flush()
+        except sa.exc.IntegrityError:
+            # A concurrent transaction kept one of these events first: it applied it, so
+            # this one must not; ask again for what it left to do.
+            raise TransientConflict("the same tracking events arrived twice at once") from None
     ctx.session.flush()
     for shipment_id in sorted(touched):
         _follow_packages(ctx, shipment_id)

@@ -26,7 +26,7 @@ def invoice_lines(client, invoice_id):
 
 def test_a_csv_invoice_is_matched_and_its_discrepancies_flagged(
         erp_client, place_order, swiftpost):
-    (first, a), (second, b) = shipped(erp_client, place_order, 2)
+    (first, a), (_second, b) = shipped(erp_client, place_order, 2)
     csv = ("invoice_number,invoice_date,currency,tracking_number,amount,description\n"
            f"INV-1,2026-11-30,EUR,{a['tracking_number']},{a['label_amount']},standard\n"
            f"INV-1,2026-11-30,EUR,{b['tracking_number']},"
@@ -88,7 +88,7 @@ def test_the_driver_s_invoices_carry_the_fake_carrier_s_discrepancies(
         erp_client, place_order, swiftpost):
     shipped(erp_client, place_order, 3)
     fetched = erp_client.post(f"{API}/carrier-invoices/fetch", json={
-        "carrier_account_id": swiftpost["id"], "since": dt.date.today().isoformat()})
+        "carrier_account_id": swiftpost["id"], "since": dt.datetime.now(dt.UTC).date().isoformat()})
     assert fetched.status_code == 201, fetched.text
     [invoice] = fetched.json()["items"]
     flags = [line["flag"] for line in invoice_lines(erp_client, invoice["id"])]

@@ -73,7 +73,7 @@ def test_a_late_event_is_kept_but_does_not_overwrite_a_newer_one(
 
 def test_a_duplicate_event_is_applied_once(erp_client, place_order, swiftpost,
                                            fake_swiftpost):
-    _, shipment, number = handed_over(erp_client, place_order)
+    _, _shipment, number = handed_over(erp_client, place_order)
     picked = scan(fake_swiftpost, number, "picked_up", 1)
     first = push(erp_client, fake_swiftpost, picked)
     resent = push(erp_client, fake_swiftpost, picked)
@@ -126,7 +126,7 @@ def test_the_periodic_job_pulls_tracking_from_carriers_without_webhooks(
 
     erp_client.patch(f"{API}/carrier-accounts/{swiftpost['id']}", json={"pull_tracking": True},
                      headers={"If-Match": f'"{swiftpost["version"]}"'})
-    order, shipment, number = handed_over(erp_client, place_order)
+    _order, shipment, number = handed_over(erp_client, place_order)
     scan(fake_swiftpost, number, "picked_up", 1)
     scan(fake_swiftpost, number, "delivered", 3)
 
