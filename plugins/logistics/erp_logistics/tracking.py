@@ -26,11 +26,11 @@ from erp_logistics.tracking_event import TrackingRecord
 from erp_sdk import (
     Context,
     ErpError,
-    TransientConflict,
     InboundWebhook,
     Job,
     Kernel,
     Principal,
+    TransientConflict,
     VerifiedWebhook,
     WebhookReceiver,
     utcnow,
@@ -117,32 +117,43 @@ def record_events(ctx: Context, account_id: int, events: Sequence[TrackingEvent]
             # this one must not; ask again for what it left to do.
             raise TransientConflict("the same tracking events arrived twice at once") from None
     ctx.session.flush()
-    for shipment_id in sorted(touched):
-        _follow_packages(ctx, shipment_id)
+    if touched:
+        _follow_packages(ctx, sorted(touched))
     return Applied(**counts)
 
 
-def _follow_packages(ctx: Context, shipment_id: int) -> None:
-    shipment = ctx.session.scalar(sa.select(Shipment).where(Shipment.id == shipment_id)
-                                  .with_for_update(key_share=True))
-    assert shipment is not None
-    packages = list(ctx.session.execute(
-        sa.select(Package.tracking_status, Package.tracking_at)
-        .where(Package.shipment_id == shipment_id)))
-    if shipment.tracking_status == TrackingStatus.DELIVERED:
-        return
-    if packages and all(status == TrackingStatus.DELIVERED for status, _ in packages):
-        status = TrackingStatus.DELIVERED
-    else:
-        latest = max((p for p in packages if p.tracking_at is not None),
-                     key=lambda p: p.tracking_at, default=None)
-        status = latest.tracking_status if latest else shipment.tracking_status
-    shipment.tracking_status = status
-    shipment.version += 1
+def _follow_packages(ctx: Context, shipment_ids: Sequence[int]) -> None:
+    """Bring the shipments' tracking status in line with their packages' (all delivered:
+    delivered; else the latest package status), in a fixed number of statements; a
+    shipment whose packages are all delivered is delivered."""
+    shipments = list(ctx.session.scalars(
+        sa.select(Shipment).where(Shipment.id.in_(shipment_ids)).order_by(Shipment.id)
+        .with_for_update(key_share=True)))
+    packages: dict[int, list[tuple[str | None, dt.datetime | None]]] = {}
+    for shipment_id, status, tracked_at in ctx.session.execute(
+            sa.select(Package.shipment_id, Package.tracking_status, Package.tracking_at)
+            .where(Package.shipment_id.in_(shipment_ids))):
+        packages.setdefault(shipment_id, []).append((status, tracked_at))
+    delivered = []
+    for shipment in shipments:
+        if shipment.tracking_status == TrackingStatus.DELIVERED:
+            continue
+        own = packages.get(shipment.id, [])
+        if own and all(status == TrackingStatus.DELIVERED for status, _ in own):
+            status = TrackingStatus.DELIVERED
+            delivered.append(shipment.id)
+        else:
+            latest = max((p for p in own if p[1] is not None), key=lambda p: p[1],
+                         default=None)
+            status = latest[0] if latest else shipment.tracking_status
+        if status != shipment.tracking_status:
+            shipment.tracking_status = status
+            shipment.version += 1
     ctx.session.flush()
-    if status == TrackingStatus.DELIVERED:
-        system = ctx.as_principal(Principal.system("tracking"))
-        if shipment.state == ShipmentState.LABELLED:  # collected before it was handed over
+    system = ctx.as_principal(Principal.system("tracking"))
+    for shipment_id in delivered:
+        if ctx.session.get(Shipment, shipment_id).state == ShipmentState.LABELLED:
+            # collected and delivered before anyone recorded the hand-over
             system.fire("logistics.shipment", shipment_id, "hand_over", read_back=False)
         if ctx.session.scalar(sa.select(Shipment.state).where(Shipment.id == shipment_id)) \
                 == ShipmentState.HANDED_OVER:
