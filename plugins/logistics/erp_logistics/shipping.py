@@ -127,7 +127,7 @@ def create_shipment(ctx: Context, request: NewShipment) -> dict[str, Any]:
         quantities[line.order_line_id] = quantities.get(line.order_line_id, 0) + qty
         chosen[line.order_line_id] = line
     shipment = ctx.records("logistics.shipment").create(
-        {"order_id": order.id}, computed={"kind": ShipmentKind.OUTBOUND,
+        {}, computed={"order_id": order.id, "kind": ShipmentKind.OUTBOUND,
                                           "ship_country": order.ship_country,
                                           "currency": order.currency})
     _add_lines(ctx, shipment["id"], chosen, quantities)
@@ -221,11 +221,10 @@ def create_return(ctx: Context, shipment_id: int, request: NewReturn) -> dict[st
         quantities[line.order_line_id] = qty
         chosen[line.order_line_id] = line
     shipment = ctx.records("logistics.shipment").create(
-        {"order_id": original.order_id},
-        computed={"kind": ShipmentKind.RETURN, "return_of_id": original.id,
-                  "ship_country": original.ship_country,
-                  "carrier_account_id": original.carrier_account_id,
-                  "service": original.service, "currency": original.currency})
+        {}, computed={"order_id": original.order_id, "kind": ShipmentKind.RETURN,
+                      "return_of_id": original.id, "ship_country": original.ship_country,
+                      "carrier_account_id": original.carrier_account_id,
+                      "service": original.service, "currency": original.currency})
     _add_lines(ctx, shipment["id"], chosen, quantities)
     lines = {line.id: line for line in ctx.session.scalars(
         sa.select(OrderLine).where(OrderLine.id.in_(quantities)))}
