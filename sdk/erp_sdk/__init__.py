@@ -5,7 +5,7 @@ Everything listed in ``__all__`` is public and follows semantic versioning with
 after at least one minor release in which the old form emits a ``DeprecationWarning``.
 """
 
-from erp_core.context import Context
+from erp_core.context import Context, KernelServices
 from erp_core.db import NON_NEGATIVE, POSITIVE, Base, Money, Quantity, Rate, UtcDateTime, utcnow
 from erp_core.db.batch import insert_rows
 from erp_core.db.loaded import attach_loaded, keep_loaded
@@ -95,6 +95,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "Job",
     "Kernel",
     "KernelDependency",
+    "KernelServices",
     "ListOf",
     "Money",
     "NON_NEGATIVE",
