@@ -35,6 +35,7 @@ from erp_core.entities.typed import (
     rate,
     read_body,
     text,
+    timestamp,
     typed_field,
 )
 from erp_core.entities.units import UNIT_OF_MEASURE, UNITS, UnitOfMeasure, check_quantity
@@ -148,6 +149,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "read_body",
     "register_field_type",
     "text",
+    "timestamp",
     "typed_field",
     "utcnow",
 ]
