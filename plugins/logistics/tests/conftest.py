@@ -5,11 +5,8 @@ example carriers (SwiftPost through its fake API served on a local port)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,30 +27,9 @@ SHIP_FROM = {"name": "Atelier Lumen", "line1": "3 rue Oberkampf", "city": "Paris
              "postal_code": "75011", "country": "FR"}
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
-    """On SQLite, one database with logistics enabled (its migrations and its
-    dependencies' run once), copied for each test; ``None`` on PostgreSQL."""
-    if os.environ.get("ERP_TEST_DATABASE_URL"):
-        return None
-    from erp_core.settings import Settings
-
-    path = tmp_path_factory.mktemp("logistics-template") / "erp.db"
-    template = Kernel(Settings.from_env({}, database_url=f"sqlite:///{path}"))
-    template.initialise()
-    template.enable(["logistics"])
-    template.boot()
-    template.close()
-    return path
-
-
 @pytest.fixture
-def erp_kernel(erp_kernel_factory: Callable[..., Kernel], erp_database_url: str,
-               sqlite_template: Path | None) -> Kernel:
-    if sqlite_template is None:
-        return erp_kernel_factory("logistics")
-    shutil.copyfile(sqlite_template, erp_database_url.removeprefix("sqlite:///"))
-    return erp_kernel_factory()
+def erp_kernel(erp_kernel_factory: Callable[..., Kernel]) -> Kernel:
+    return erp_kernel_factory("logistics")
 
 
 @pytest.fixture
