@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, get, post
+from litestar.openapi.spec import Operation
 from litestar.params import FromPath, RawBody
 
 from erp_logistics import labels, rating, shipping
@@ -94,8 +95,21 @@ def void_labels(shipment_id: FromPath[int], kernel: KernelDependency,
     return _with_packages(kernel, principal, shipment)
 
 
+class LabelOperation(Operation):
+    """The label route answers the label in the format the carrier made it."""
+
+    def to_schema(self) -> dict[str, Any]:
+        document = super().to_schema()
+        answer = document.setdefault("responses", {}).setdefault("200", {})
+        answer["description"] = "The label, as the carrier made it"
+        answer["content"] = {media: {"schema": {"type": "string", "format": "binary"}}
+                             for media in sorted(set(MEDIA_TYPES.values())
+                                                 | {"application/octet-stream"})}
+        return document
+
+
 @get("/packages/{package_id:int}/label", sync_to_thread=True,
-     opt={"permission": "logistics.shipment.read"},
+     opt={"permission": "logistics.shipment.read"}, operation_class=LabelOperation,
      summary="Download a package's stored label (PDF, ZPL or text)")
 def download_label(package_id: FromPath[int], kernel: KernelDependency,
                    principal: PrincipalDependency) -> Response[bytes]:

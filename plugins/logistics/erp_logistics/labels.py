@@ -106,6 +106,11 @@ def _call_carrier(kernel: Kernel, account: AccountConfig, facts: ShipmentFacts,
     carrier = open_carrier(kernel, account)
     try:
         if purchase.resolve_only:
+            if not hasattr(carrier, "find_shipment"):  # a driver older than the method
+                return Outcome(purchase.package_id, purchase.key, LabelState.UNKNOWN,
+                               error=f"the {account.driver} driver cannot look a label up"
+                                     " (find_shipment): ask the carrier, then void or"
+                                     " keep the package by hand")
             label = carrier.find_shipment(purchase.key)
             if label is None:
                 return Outcome(purchase.package_id, purchase.key, LabelState.TO_LABEL,
@@ -201,6 +206,9 @@ def void_labels(kernel: Kernel, principal: Principal, shipment_id: int) -> dict[
             raise ConflictError(f"shipment {shipment.number} has no label to void")
         account = load_account(ctx.session, shipment.carrier_account_id)  # type: ignore[arg-type]
     carrier = open_carrier(kernel, account)
+    if not hasattr(carrier, "void_shipment"):  # a driver older than the method
+        raise ConflictError(f"the {account.driver} driver cannot void labels"
+                            " (void_shipment): void them with the carrier")
     voided, failures = [], []
     for package_id, tracking_number in labelled:
         try:
