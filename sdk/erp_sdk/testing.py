@@ -3,7 +3,9 @@ installed (entry point ``pytest11``).
 
 Each test gets a database of its own: a SQLite file in the test's temporary directory, or
 a fresh schema in the PostgreSQL database named by ``ERP_TEST_DATABASE_URL`` (dropped
-after the test). Fixtures, all prefixed ``erp_``:
+after the test). A set of plugins is migrated once per test process: later tests asking
+for the same set start from a copy of exactly what its migrations left
+(``erp_sdk.migrated_copies``). Fixtures, all prefixed ``erp_``:
 
 ``erp_database_url``
     the URL of that empty database.
@@ -36,25 +38,21 @@ queues behind it.
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import os
-import shutil
 import socket
-import sqlite3
-import sys
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from erp_core.migrations.check import assert_migrations_match_models
+from erp_sdk import migrated_copies
 from erp_sdk.conformance import CarrierDriverConformance
 
 if TYPE_CHECKING:
@@ -109,68 +107,20 @@ def erp_database_url(tmp_path: Path) -> Iterator[str]:
     if not postgres:
         yield f"sqlite:///{tmp_path / 'erp.db'}"
         return
-    import sqlalchemy as sa
-
     from erp_core.db.engine import normalise_url
 
     schema = f"erp_test_{uuid.uuid4().hex[:12]}"
-    server = normalise_url(postgres)
-    admin = sa.create_engine(server)
+    server = migrated_copies.libpq_url(normalise_url(postgres))
+    with migrated_copies.connect(server) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+        connection.commit()
     try:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         # Every connection of the kernel then creates and finds its tables in the schema.
-        yield server.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        yield normalise_url(postgres).update_query_dict(
+            {"options": f"{migrated_copies.SCHEMA_OPTION}{schema}"}).render_as_string(
             hide_password=False)
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:
-        admin.dispose()
-
-
-class _MigratedCopies:
-    """SQLite databases with the kernel initialised and a set of plugins enabled, kept by
-    the test process the first time a test asks for that set and copied for every later
-    test that does: the migrations run once per process, not once per test, and each
-    test still starts from exactly what they produce. Kept apart by ``sys.path`` too,
-    since a test that puts other plugins on it discovers other code."""
-
-    def __init__(self) -> None:
-        self._folder: Path | None = None
-        self._files: dict[tuple[object, ...], Path] = {}
-
-    @staticmethod
-    def key(plugins: Iterable[str]) -> tuple[object, ...]:
-        return tuple(sorted(plugins)), tuple(sys.path)
-
-    def restore(self, key: tuple[object, ...], database: Path) -> bool:
-        kept = self._files.get(key)
-        if kept is None:
-            return False
-        _copy_sqlite(kept, database)
-        return True
-
-    def keep(self, key: tuple[object, ...], database: Path) -> None:
-        if self._folder is None:
-            self._folder = Path(tempfile.mkdtemp(prefix="erp-migrated-"))
-            atexit.register(shutil.rmtree, self._folder, True)
-        kept = self._folder / f"{len(self._files)}.db"
-        _copy_sqlite(database, kept)
-        self._files[key] = kept
-
-
-def _copy_sqlite(source: Path, target: Path) -> None:
-    """A consistent copy through SQLite's backup API (which reads through the WAL)."""
-    with closing(sqlite3.connect(source)) as reading, closing(sqlite3.connect(target)) as copy:
-        reading.backup(copy)
-
-
-_MIGRATED = _MigratedCopies()
-
-
-def _sqlite_file(url: str) -> Path | None:
-    prefix = "sqlite:///"
-    return Path(url[len(prefix):]) if url.startswith(prefix) else None
+        migrated_copies.POSTGRES.release_or_drop(server, schema)
 
 
 @pytest.fixture
@@ -184,10 +134,11 @@ def erp_kernel_factory(erp_database_url: str) -> Iterator[Callable[..., Kernel]]
     kernels: list[Kernel] = []
 
     def make(*plugins: str) -> Kernel:
-        database = _sqlite_file(erp_database_url)
-        fresh = database is not None and not database.exists()
-        key = _MIGRATED.key(plugins)
-        copied = fresh and database is not None and _MIGRATED.restore(key, database)
+        # The first kernel of a test starts from a copy of the plugin set's migrated
+        # database when this process made one already (erp_sdk.migrated_copies).
+        key = migrated_copies.key_of(plugins)
+        fresh = not kernels and migrated_copies.is_empty(erp_database_url)
+        copied = fresh and migrated_copies.start_from_copy(key, erp_database_url)
         # The settings ignore ERP_* variables of the environment: a test never touches
         # the database a developer's shell points at.
         kernel = Kernel(Settings.from_env({}, database_url=erp_database_url))
@@ -196,8 +147,8 @@ def erp_kernel_factory(erp_database_url: str) -> Iterator[Callable[..., Kernel]]
             kernel.initialise()
             if plugins:
                 kernel.enable(plugins)
-            if fresh and database is not None:
-                _MIGRATED.keep(key, database)
+            if fresh:
+                migrated_copies.keep_copy(key, erp_database_url)
         return kernel.boot()
 
     yield make
