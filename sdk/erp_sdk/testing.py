@@ -62,7 +62,8 @@ if TYPE_CHECKING:
     from erp_core.kernel import Kernel
     from erp_core.security.principal import Principal
 
-__all__ = ["ADMIN_ROLE", "CarrierDriverConformance", "DATABASE_URL_VARIABLE",
+__all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py checks)
+           "ADMIN_ROLE", "CarrierDriverConformance", "DATABASE_URL_VARIABLE",
            "assert_migrations_match_models", "serve", "wait_for_lock_waiters"]
 
 DATABASE_URL_VARIABLE = "ERP_TEST_DATABASE_URL"
