@@ -4,9 +4,10 @@ A channel's ``InvoicePolicy`` says when its orders are invoiced: on shipment (th
 default: each shipment invoices what it shipped) or on confirmation (the whole order
 when it is approved). An invoice line takes its share of the order line's net amount
 cumulatively, like the orders plugin's refunds: the invoices of a line, however the
-shipments split it, add up to exactly its net amount. The tax comes from the most
-specific finance tax rule for the product's category and the destination country, or
-else the order line's own rate, rounded by the company's mode (``taxes``). The order's
+shipments split it, add up to exactly its net amount and its tax. Where a finance tax
+rule matches the product's category and the destination country, the rule's rate (and
+whether the price includes it) applies instead, rounded by the company's mode
+(``taxes``). The order's
 shipping charge goes on its first invoice.
 
 A credit note is posted when a return is refunded, for the amounts the orders plugin
@@ -157,19 +158,23 @@ def invoice_order(session: Session, order_id: int, *, shipped_only: bool,
         category = session.scalar(sa.select(Product.category_id).where(
             Product.id == line.product_id))
         rule = applicable_tax(session, category, order.ship_country)
-        rate = rule.rate if rule else line.tax_rate
-        taxable.append(TaxableLine(Decimal(1), net, rate,
-                                   price_included=bool(rule and rule.price_included)))
-        drafts.append((line, upto - done, rate,
-                       (rule.account_id if rule and rule.account_id else None)))
+        if rule is None:  # the order's own tax, shared out like its net amount
+            tax = _share(line.line_tax, line.quantity, upto) - _share(line.line_tax,
+                                                                      line.quantity, done)
+            drafts.append([line, upto - done, line.tax_rate, None, net, tax])
+        else:
+            taxable.append((len(drafts), TaxableLine(Decimal(1), net, rule.rate,
+                                                     price_included=rule.price_included)))
+            drafts.append([line, upto - done, rule.rate, rule.account_id, net, ZERO])
     if not drafts:
         return None
-    taxed = compute_taxes(taxable, settings.tax_rounding)
-    draft_lines = [DraftLine(roles[AccountRole.SALES], quantity, amounts.net, amounts.tax, rate,
+    taxed = compute_taxes([item for _, item in taxable], settings.tax_rounding)
+    for (index, _), amounts in zip(taxable, taxed.lines, strict=True):
+        drafts[index][4:] = [amounts.net, amounts.tax]
+    draft_lines = [DraftLine(roles[AccountRole.SALES], quantity, net, tax, rate,
                              tax_account or roles[AccountRole.OUTPUT_TAX],
                              line.description or line.sku, line.product_id, line.id)
-                   for (line, quantity, rate, tax_account), amounts
-                   in zip(drafts, taxed.lines, strict=True)]
+                   for line, quantity, rate, tax_account, net, tax in drafts]
     first = not invoiced
     if first and order.shipping_amount:
         draft_lines.append(DraftLine(roles[AccountRole.SHIPPING_INCOME], Decimal(1),

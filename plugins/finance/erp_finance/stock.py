@@ -81,9 +81,11 @@ def _claim(session: Session, move_ids: Sequence[int]) -> set[int]:
         _CLAIM.on(session), [{"move_id": move_id} for move_id in move_ids])}
 
 
-_OUTGOING_COST = (sa.select(sa.func.sum(Move.quantity * Move.unit_cost), sa.func.sum(Move.quantity))
-                  .where(Move.origin == sa.bindparam("origin"),
-                         Move.product_id == sa.bindparam("product")))
+_OUTGOING = (sa.select(Move.quantity, Move.unit_cost)
+             .where(Move.origin == sa.bindparam("origin"),
+                    Move.product_id == sa.bindparam("product")))
+"""Summed here, not in SQL: the exact decimal columns are scaled integers on SQLite, so a
+product of two of them in SQL would not be a decimal."""
 
 
 def _return_context(session: Session, origin: str | None) -> dict[str, Any]:
@@ -98,9 +100,11 @@ def _return_context(session: Session, origin: str | None) -> dict[str, Any]:
         .where(ReturnLine.id == int(origin.split(":", 1)[1]))).first()
     if found is None:
         return {}
-    value, quantity = session.execute(_OUTGOING_COST, {
-        "origin": f"orders.order:{found.order_id}", "product": found.product_id}).one()
-    unit = Decimal(value) / Decimal(quantity) if quantity else None
+    shipped = session.execute(_OUTGOING, {"origin": f"orders.order:{found.order_id}",
+                                          "product": found.product_id}).all()
+    quantity = sum((row.quantity for row in shipped), ZERO)
+    unit = sum((row.quantity * row.unit_cost for row in shipped), ZERO) / quantity \
+        if quantity else None
     return {"order_id": found.order_id, "channel_id": found.channel_id, "out_unit_cost": unit}
 
 
