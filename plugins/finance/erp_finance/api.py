@@ -127,7 +127,7 @@ def entry_with_lines(entry_id: FromPath[int], kernel: KernelDependency,
         return _entry_json(ctx, entry_id)
 
 
-@post("/fiscal-years", sync_to_thread=True, status_code=201,
+@post("/years/open", sync_to_thread=True, status_code=201,
       operation_class=body_operation(FiscalYearRequest),
       opt={"permission": "finance.period.close"}, summary="Open a fiscal year of 12 months")
 def new_fiscal_year(body: RawBody, kernel: KernelDependency, principal: PrincipalDependency
@@ -143,7 +143,7 @@ def new_fiscal_year(body: RawBody, kernel: KernelDependency, principal: Principa
                 "end_date": year.end_date}
 
 
-@post("/fiscal-years/{year_id:int}/close", sync_to_thread=True, status_code=200,
+@post("/years/{year_id:int}/close", sync_to_thread=True, status_code=200,
       opt={"permission": "finance.period.close"},
       summary="Close a fiscal year: income and expenses to retained earnings")
 def close_year(year_id: FromPath[int], kernel: KernelDependency,
