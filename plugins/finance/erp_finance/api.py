@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from litestar import Response, get, post
-from litestar.params import FromPath, RawBody
+from litestar.params import FromPath, FromQuery, RawBody
 
 from erp_finance import exports, statements
 from erp_finance.accounts import AccountRole, TaxRounding, account_by_code
@@ -290,11 +290,13 @@ def _respond(name: str, statement: dict[str, Any], format: str) -> Any:
      summary="A statement: trial-balance, profit-and-loss, balance-sheet, general-ledger,"
              " aging, margins")
 def statement(name: FromPath[str], kernel: KernelDependency, principal: PrincipalDependency,
-              date_from: dt.date | None = None, date_to: dt.date | None = None,
-              account: str | None = None, by: str = "order_id",
-              channel_id: int | None = None, warehouse_id: int | None = None,
-              order_id: int | None = None, product_id: int | None = None,
-              format: str = "json") -> Any:
+              date_from: FromQuery[dt.date | None] = None,
+              date_to: FromQuery[dt.date | None] = None,
+              account: FromQuery[str | None] = None, by: FromQuery[str] = "order_id",
+              channel_id: FromQuery[int | None] = None,
+              warehouse_id: FromQuery[int | None] = None,
+              order_id: FromQuery[int | None] = None, product_id: FromQuery[int | None] = None,
+              format: FromQuery[str] = "json") -> Any:
     today = dt.date.today()
     last = date_to or today
     first = date_from or last.replace(month=1, day=1)
