@@ -114,19 +114,29 @@ class Books(RecordMixin, Base):
 
 
 def books(session: Session) -> Books:
-    found = session.scalar(sa.select(Books).limit(1))
-    if found is None:
-        raise ValidationError("the books are not set up: run `erp finance setup --template"
-                              " generic` (or POST /api/v1/finance/setup)")
+    """The books' row, read once per transaction (it is an object of the session, so a
+    change made in the transaction is seen)."""
+    found = session.info.get("finance.books")
+    if found is None or found not in session:
+        found = session.scalar(sa.select(Books).limit(1))
+        if found is None:
+            raise ValidationError("the books are not set up: run `erp finance setup"
+                                  " --template generic` (or POST /api/v1/finance/setup)")
+        session.info["finance.books"] = found
     return found
 
 
 def role_accounts(session: Session) -> dict[str, int]:
-    return dict(session.execute(sa.select(RoleAccount.role, RoleAccount.account_id)).all())
+    """Which account plays each role, read once per transaction (set by the chart)."""
+    found = session.info.get("finance.roles")
+    if not found:
+        found = dict(session.execute(sa.select(RoleAccount.role, RoleAccount.account_id)).all())
+        session.info["finance.roles"] = found
+    return dict(found)
 
 
 def role_account(session: Session, role: AccountRole) -> int:
-    account = session.scalar(sa.select(RoleAccount.account_id).where(RoleAccount.role == role))
+    account = role_accounts(session).get(role)
     if account is None:
         raise ValidationError(f"no account plays the role {role.value!r}: set up the books")
     return account

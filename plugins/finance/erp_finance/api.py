@@ -47,6 +47,7 @@ from erp_sdk import (
     ValidationError,
     body_operation,
     read_body,
+    utcnow,
 )
 
 STATEMENT = {"permission": "finance.statement.read"}
@@ -154,7 +155,8 @@ def close_year(year_id: FromPath[int], kernel: KernelDependency,
 
 
 def _period_route(action: str, state: PeriodState, permission: str, summary: str) -> Any:
-    @post(f"/periods/{{period_id:int}}/{action}", sync_to_thread=True, status_code=200, opt={"permission": permission},
+    @post(f"/periods/{{period_id:int}}/{action}", sync_to_thread=True, status_code=200,
+          opt={"permission": permission},
           summary=summary, name=f"finance_period_{state.value}")
     def change(period_id: FromPath[int], kernel: KernelDependency,
                principal: PrincipalDependency) -> dict[str, Any]:
@@ -297,7 +299,7 @@ def statement(name: FromPath[str], kernel: KernelDependency, principal: Principa
               warehouse_id: FromQuery[int | None] = None,
               order_id: FromQuery[int | None] = None, product_id: FromQuery[int | None] = None,
               format: FromQuery[str] = "json") -> Any:
-    today = dt.date.today()
+    today = utcnow().date()
     last = date_to or today
     first = date_from or last.replace(month=1, day=1)
     if first > last:

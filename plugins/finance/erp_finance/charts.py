@@ -27,7 +27,7 @@ from erp_finance.journals import Journal, JournalKind, ensure_sequences
 from erp_finance.periods import FiscalYear, create_fiscal_year
 from erp_sdk import ConflictError, ValidationError
 
-A, L, E, I, X = (AccountType.ASSET, AccountType.LIABILITY, AccountType.EQUITY,
+A, L, E, INC, X = (AccountType.ASSET, AccountType.LIABILITY, AccountType.EQUITY,
                  AccountType.INCOME, AccountType.EXPENSE)
 K = AccountKind
 
@@ -66,10 +66,10 @@ GENERIC = [
     _t("3000", "Equity", None, E, postable=False),
     _t("3100", "Share capital", None, E, K.OTHER, "3000"),
     _t("3200", "Retained earnings", None, E, K.OTHER, "3000"),
-    _t("4000", "Income", None, I, postable=False),
-    _t("4100", "Sales", None, I, K.OTHER, "4000"),
-    _t("4200", "Shipping charged", None, I, K.OTHER, "4000"),
-    _t("4900", "Exchange gains", None, I, K.OTHER, "4000"),
+    _t("4000", "Income", None, INC, postable=False),
+    _t("4100", "Sales", None, INC, K.OTHER, "4000"),
+    _t("4200", "Shipping charged", None, INC, K.OTHER, "4000"),
+    _t("4900", "Exchange gains", None, INC, K.OTHER, "4000"),
     _t("5000", "Cost of sales", None, X, postable=False),
     _t("5100", "Cost of goods sold", None, X, K.COST_OF_GOODS_SOLD, "5000"),
     _t("5150", "Cost differences on returns", None, X, K.COST_OF_GOODS_SOLD, "5000"),
@@ -117,13 +117,13 @@ CN_SMALL = [
     _t("3001", "实收资本", "Paid-in capital", E),
     _t("3103", "本年利润", "Profit for the year", E),
     _t("3104", "利润分配", "Profit distribution (retained earnings)", E),
-    _t("5001", "主营业务收入", "Main business revenue", I, postable=False),
-    _t("500101", "主营业务收入-商品销售", "Main business revenue - sales of goods", I,
+    _t("5001", "主营业务收入", "Main business revenue", INC, postable=False),
+    _t("500101", "主营业务收入-商品销售", "Main business revenue - sales of goods", INC,
        K.OTHER, "5001"),
-    _t("500102", "主营业务收入-运费收入", "Main business revenue - shipping charged", I,
+    _t("500102", "主营业务收入-运费收入", "Main business revenue - shipping charged", INC,
        K.OTHER, "5001"),
-    _t("5051", "其他业务收入", "Other business revenue", I),
-    _t("5301", "营业外收入", "Non-operating income", I),
+    _t("5051", "其他业务收入", "Other business revenue", INC),
+    _t("5301", "营业外收入", "Non-operating income", INC),
     _t("5401", "主营业务成本", "Main business costs", X, K.COST_OF_GOODS_SOLD, postable=False),
     _t("540101", "主营业务成本-商品销售", "Main business costs - goods sold", X,
        K.COST_OF_GOODS_SOLD, "5401"),

@@ -40,11 +40,12 @@ def setup_command(state: Any, template: str, currency: str, year: int | None,
     from erp_finance.accounts import TaxRounding
     from erp_finance.charts import setup_books
     from erp_finance.requests import currency_code
+    from erp_sdk import utcnow
 
     with _context(state) as ctx:
         ctx.principal.require("finance.books.setup")
         books = setup_books(ctx.session, template, currency=currency_code(currency),
-                            year=year or dt.date.today().year, company_name=company_name,
+                            year=year or utcnow().date().year, company_name=company_name,
                             tax_rounding=TaxRounding(tax_rounding))
         click.echo(f"books set up: chart {books.template}, currency {books.currency}")
 
@@ -82,8 +83,9 @@ def statement_command(state: Any, name: str, date_from: dt.datetime | None,
                       date_to: dt.datetime | None) -> None:
     """Print a statement as JSON (the year to date unless --from/--to say otherwise)."""
     from erp_finance import statements
+    from erp_sdk import utcnow
 
-    last = date_to.date() if date_to else dt.date.today()
+    last = date_to.date() if date_to else utcnow().date()
     first = date_from.date() if date_from else last.replace(month=1, day=1)
     with _context(state) as ctx:
         session = ctx.session

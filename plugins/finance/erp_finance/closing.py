@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from erp_finance.accounts import PROFIT_AND_LOSS, Account, AccountRole, role_account
-from erp_finance.ledger import EntryDraft, LineDraft, PostedEntry, PeriodBalance, post_entry
+from erp_finance.ledger import EntryDraft, LineDraft, PeriodBalance, PostedEntry, post_entry
 from erp_finance.money import ZERO
 from erp_finance.periods import FiscalYear, Period, PeriodState
 from erp_sdk import ConflictError, Context, NotFoundError

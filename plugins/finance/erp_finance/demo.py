@@ -9,20 +9,19 @@ owners' capital. ``erp finance verify`` and every statement then have real entri
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from erp_finance.accounts import Books, account_by_code, role_account, AccountRole
+from erp_finance.accounts import AccountRole, Books, account_by_code, role_account
 from erp_finance.charts import setup_books
 from erp_finance.invoices import Invoice, InvoiceKind
 from erp_finance.ledger import EntryDraft, LineDraft, post_entry
 from erp_finance.payments import PaymentDraft, auto_match, record_payment
 from erp_finance.stock import book_pending_moves
 from erp_orders.order import Order, OrderState
-from erp_sdk import Context, Kernel, Principal
+from erp_sdk import Context, Kernel, Principal, utcnow
 
 SHIPPED_ORDERS = 20
 CAPITAL = Decimal("50000.00")
@@ -31,7 +30,7 @@ CAPITAL = Decimal("50000.00")
 def load_demo_data(session: Session, kernel: Kernel) -> None:
     if session.scalar(sa.select(Books.id).limit(1)) is not None:
         return
-    today = dt.date.today()
+    today = utcnow().date()
     setup_books(session, "generic", currency="EUR", year=today.year,
                 company_name="Demo Trading Ltd")
     post_entry(session, EntryDraft("GEN", today.replace(month=1, day=1), [

@@ -31,9 +31,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from erp_finance.accounts import Account, AccountRole, books, role_account
 from erp_finance.journals import Journal, JournalSequence, ensure_sequences
-from erp_finance.money import CENT, ZERO, cents
-from erp_finance.periods import FiscalYear, open_period
-from erp_sdk import Base, Money, UtcDateTime, Upsert, ValidationError, insert_rows, utcnow
+from erp_finance.money import CENT, ZERO
+from erp_finance.periods import open_period
+from erp_sdk import Base, Money, Upsert, UtcDateTime, ValidationError, insert_rows, utcnow
 
 
 class Entry(Base):
@@ -245,11 +245,15 @@ def entry_hash(previous_hash: str, journal_code: str, name: str, date: dt.date, 
 
 
 def _journal(session: Session, code: str) -> tuple[int, str]:
-    found = session.execute(sa.select(Journal.id, Journal.code).where(Journal.code == code)
-                            ).first()
-    if found is None:
-        raise ValidationError(f"journal {code} does not exist", {"journal": "unknown"})
-    return found.id, found.code
+    """A journal's id by code, read once per transaction (journals are never deleted)."""
+    known = session.info.setdefault("finance.journals", {})
+    if code not in known:
+        found = session.execute(sa.select(Journal.id, Journal.code).where(Journal.code == code)
+                                ).first()
+        if found is None:
+            raise ValidationError(f"journal {code} does not exist", {"journal": "unknown"})
+        known[code] = (found.id, found.code)
+    return known[code]
 
 
 def post_entry(session: Session, draft: EntryDraft) -> PostedEntry:
@@ -263,15 +267,15 @@ def post_entry(session: Session, draft: EntryDraft) -> PostedEntry:
     if accounts - postable:
         raise ValidationError(f"accounts {sorted(accounts - postable)} do not exist or are"
                               " group accounts", {"lines": "account not postable"})
-    period_id, year_id = open_period(session, draft.date)
+    period = open_period(session, draft.date)
+    period_id, year_id = period.id, period.fiscal_year_id
     journal_id, journal_code = _journal(session, draft.journal)
     taken = session.execute(_TAKE_NUMBER, {"journal": journal_id, "year": year_id}).first()
     if taken is None:
         ensure_sequences(session)
         taken = session.execute(_TAKE_NUMBER, {"journal": journal_id, "year": year_id}).first()
     number = taken.next_number - 1
-    year_name = session.scalar(sa.select(FiscalYear.name).where(FiscalYear.id == year_id))
-    name = f"{journal_code}/{year_name}/{number:06d}"
+    name = f"{journal_code}/{period.year_name}/{number:06d}"
     digest = entry_hash(taken.last_hash, journal_code, name, draft.date, currency, rows)
     session.execute(_SET_HEAD, {"journal": journal_id, "year": year_id, "head": digest})
     [entry_id] = insert_rows(session, Entry, [{

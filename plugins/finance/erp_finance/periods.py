@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import enum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -81,14 +82,17 @@ def create_fiscal_year(session: Session, year: int, start_month: int = 1) -> Fis
     return fiscal_year
 
 
-_PERIOD_OF = (sa.select(Period.id, Period.name, Period.state, Period.fiscal_year_id)
+_PERIOD_OF = (sa.select(Period.id, Period.name, Period.state, Period.fiscal_year_id,
+                        FiscalYear.name.label("year_name"))
+              .join(FiscalYear, FiscalYear.id == Period.fiscal_year_id)
               .where(Period.start_date <= sa.bindparam("day"),
                      Period.end_date >= sa.bindparam("day")))
 
 
-def open_period(session: Session, day: dt.date) -> tuple[int, int]:
-    """The (period id, fiscal year id) a posting on ``day`` goes to; refuses a day without
-    a period, in a closed or locked period, or on or before the lock date."""
+def open_period(session: Session, day: dt.date) -> Any:
+    """The period a posting on ``day`` goes to (``id``, ``fiscal_year_id``, ``year_name``);
+    refuses a day without a period, in a closed or locked period, or on or before the
+    lock date."""
     found = session.execute(_PERIOD_OF, {"day": day}).first()
     if found is None:
         raise ValidationError(f"no fiscal period holds {day}: create its fiscal year first",
@@ -98,7 +102,7 @@ def open_period(session: Session, day: dt.date) -> tuple[int, int]:
     lock_date = books(session).lock_date
     if lock_date is not None and day <= lock_date:
         raise ConflictError(f"the books are locked up to {lock_date}: nothing can post on {day}")
-    return found.id, found.fiscal_year_id
+    return found
 
 
 def period_of(session: Session, day: dt.date) -> Period | None:

@@ -6,13 +6,16 @@ leaving, the purchase cost for goods arriving). Finance books a move by where it
 | from -> to | debit | credit |
 |---|---|---|
 | warehouse -> customer (a sale) | cost of goods sold | stock |
-| customer -> warehouse (a return) | stock (at the move's cost) | cost of goods sold (at the cost the goods went out at); the difference to cost differences |
+| customer -> warehouse (a return) | stock, at the move's cost | cost of goods sold (*) |
 | customer -> damaged | damaged goods written off | cost of goods sold (cost they went out at) |
 | supplier -> warehouse (a purchase) | stock | goods received not invoiced |
 | adjustment <-> warehouse (counts, corrections) | stock / stock variance | stock variance / stock |
 | warehouse <-> transit (transfers) | goods in transit / stock | stock / goods in transit |
 | warehouse -> damaged | damaged goods written off | stock |
 | warehouse -> other warehouse | stock (to) | stock (from) |
+
+(*) the cost the goods went out at on that order; the difference to the move's cost goes
+to cost differences.
 
 So the stock accounts always hold what the inventory ledger says its goods are worth:
 ``inventory_valuation`` sums the same moves the same way, and the two are equal at any

@@ -13,7 +13,7 @@ import pytest
 from erp_core.kernel import Kernel
 from erp_inventory.testing import *  # noqa: F403  (system, run, warehouse, make_product, ...)
 
-TODAY = dt.date.today()
+TODAY = dt.datetime.now(dt.UTC).date()
 
 
 @pytest.fixture
@@ -35,8 +35,8 @@ def books(kernel: Kernel) -> Kernel:
 def shop(books: Kernel, warehouse: int, make_product: Callable[..., int]) -> dict[str, int]:
     """A channel serving the warehouse, a customer in France, two products received at
     cost (TEA-1: 10 at 1.00 then 10 at 2.00, so an average of 1.50; MUG-1: 10 at 5.00)."""
-    from erp_inventory.movements import receive
     from erp_finance.stock import book_pending_moves
+    from erp_inventory.movements import receive
 
     tea, mug = make_product("TEA-1", price="4.20"), make_product("MUG-1", price="12.50")
     with books.context() as ctx:

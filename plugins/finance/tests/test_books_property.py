@@ -11,9 +11,11 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from helpers import balance, stock_in_the_books
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import TODAY
 from erp_finance import statements
 from erp_finance.accounts import account_by_code
 from erp_finance.currencies import set_rate
@@ -28,9 +30,6 @@ from erp_inventory.movements import adjust, receive
 from erp_orders.order import Order, OrderLine
 from erp_orders.returns import ReturnLineRequest, request_return
 from erp_sdk import ConflictError, ValidationError
-
-from conftest import TODAY
-from helpers import balance, stock_in_the_books
 
 D = Decimal
 steps = st.lists(st.one_of(

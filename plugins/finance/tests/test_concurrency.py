@@ -9,11 +9,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from conftest import TODAY
 from erp_finance.accounts import account_by_code
 from erp_finance.integrity import verify_chains
 from erp_finance.ledger import Entry, EntryDraft, EntryLine, LineDraft, post_entry
-
-from conftest import TODAY
 
 pytestmark = pytest.mark.postgres
 
@@ -53,7 +52,7 @@ def test_eight_concurrent_posters_leave_no_gap_and_no_duplicate(postgres_books):
                             raise Rollback
                 except Rollback:
                     pass
-        except BaseException as exc:  # noqa: BLE001  (reported by the main thread)
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=poster, args=(i,)) for i in range(POSTERS)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
+from helpers import balance, stock_in_the_books
 
 from erp_finance.invoices import Invoice, InvoiceKind, InvoicePolicy
 from erp_finance.stock import book_pending_moves, inventory_valuation
@@ -13,8 +14,6 @@ from erp_finance.taxes import TaxRule
 from erp_inventory.catalogue import Category, Product
 from erp_inventory.movements import receive
 from erp_orders.returns import ReturnLineRequest, request_return
-
-from helpers import balance, stock_in_the_books
 
 D = Decimal
 

@@ -8,15 +8,14 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from conftest import TODAY
 from erp_finance.accounts import account_by_code
 from erp_finance.charts import setup_books
 from erp_finance.integrity import verify_chains
 from erp_finance.ledger import Entry, EntryDraft, EntryLine, LineDraft, post_entry, reverse_entry
-from erp_finance.periods import Period, PeriodState, set_period_state, set_lock_date
+from erp_finance.periods import Period, PeriodState, set_lock_date, set_period_state
 from erp_sdk import ConflictError, PermissionDenied, ValidationError
 from erp_sdk.testing import assert_migrations_match_models
-
-from conftest import TODAY
 
 
 def _entry(session, debit="10.00", credit="10.00", day=TODAY, journal="GEN"):

@@ -9,7 +9,9 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from helpers import balance
 
+from conftest import TODAY
 from erp_finance import statements
 from erp_finance.accounts import account_by_code
 from erp_finance.closing import close_fiscal_year
@@ -27,9 +29,6 @@ from erp_finance.periods import FiscalYear, PeriodState
 from erp_finance.purchases import book_carrier_invoice, book_supplier_bill
 from erp_inventory.catalogue import Product
 from erp_sdk import ConflictError
-
-from conftest import TODAY
-from helpers import balance
 
 D = Decimal
 YEAR_START, YEAR_END = TODAY.replace(month=1, day=1), TODAY.replace(month=12, day=31)
@@ -106,7 +105,7 @@ def test_matching_never_takes_more_than_either_side_holds(books, sold):
         payment = record_payment(session, PaymentDraft(invoice.customer_id, D("50.00"), "EUR",
                                                        TODAY))
         match(session, payment.id, invoice.id, D("10.00"))
-        with pytest.raises(ConflictError, match="can match between 0 and 9.99"):
+        with pytest.raises(ConflictError, match=r"can match between 0 and 9\.99"):
             match(session, payment.id, invoice.id, D("10.00"))
         match(session, payment.id, invoice.id)
         assert (invoice.residual, payment.unmatched) == (0, D("30.01"))
