@@ -36,6 +36,7 @@ from erp_finance.requests import (
     RateRequest,
     ReverseRequest,
     SetupRequest,
+    TakePaymentRequest,
     currency_code,
     parse_day,
 )
@@ -236,6 +237,28 @@ def match_payment(payment_id: FromPath[int], body: RawBody, kernel: KernelDepend
                 "amount": matched.amount, "invoice_residual": invoice.residual}
 
 
+@post("/invoices/{invoice_id:int}/take-payment", sync_to_thread=True, status_code=201,
+      operation_class=body_operation(TakePaymentRequest),
+      opt={"permission": "finance.payment.record"},
+      summary="Take payment of an invoice through a payment provider")
+def take_invoice_payment(invoice_id: FromPath[int], body: RawBody, kernel: KernelDependency,
+                         principal: PrincipalDependency) -> dict[str, Any]:
+    from erp_finance.providers import take_payment
+
+    data = read_body(TakePaymentRequest, body)
+    return take_payment(kernel, principal, data.account, invoice_id, data.amount)
+
+
+@post("/invoices/{invoice_id:int}/refund", sync_to_thread=True, status_code=201,
+      opt={"permission": "finance.payment.record"},
+      summary="Refund a credit note through the provider that took the invoice's money")
+def refund_invoice(invoice_id: FromPath[int], kernel: KernelDependency,
+                   principal: PrincipalDependency) -> dict[str, Any]:
+    from erp_finance.providers import refund_credit_note
+
+    return refund_credit_note(kernel, principal, invoice_id)
+
+
 @get("/orders/{order_id:int}/billing", sync_to_thread=True,
      opt={"permission": "finance.invoice.read"},
      summary="An order's invoices and credit notes and what is paid")
@@ -330,4 +353,5 @@ def statement(name: FromPath[str], kernel: KernelDependency, principal: Principa
 
 ROUTES = [setup, post_manual_entry, reverse, entry_with_lines, new_fiscal_year, close_year,
           close_period, reopen_period, lock_period, lock_date, enter_rate, new_payment,
-          match_payment, order_billing, book_stock, verify, statement]
+          match_payment, take_invoice_payment, refund_invoice, order_billing, book_stock,
+          verify, statement]

@@ -28,6 +28,7 @@ def erp_register_entities():
     from erp_finance.ledger import Entry, EntryLine
     from erp_finance.payments import Payment, PaymentMatch
     from erp_finance.periods import FiscalYear, Period
+    from erp_finance.providers import PaymentAccount
     from erp_finance.taxes import TaxRule
 
     return [
@@ -64,6 +65,10 @@ def erp_register_entities():
         Entity("payment", Payment, operations=READ_ONLY,
                filterable=["customer_id", "direction", "reference", "date", "provider"],
                sortable=["date"]),
+        Entity("payment_account", PaymentAccount, write_only=["secrets"],
+               filterable=["name", "driver", "active"],
+               description="A payment provider account: its erp.payment_providers driver,"
+                           " settings and secrets (never returned)."),
         Entity("payment_match", PaymentMatch, collection="payment_matches",
                operations=READ_ONLY, filterable=["payment_id", "invoice_id"]),
     ]

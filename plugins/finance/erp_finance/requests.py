@@ -128,3 +128,11 @@ class PaymentRequest:
 class MatchRequest:
     invoice_id: int = typed_field(identifier())
     amount: Decimal | None = typed_field(money("positive"), default=None, nullable=True)
+
+
+@attrs.frozen
+class TakePaymentRequest:
+    """Take (part of) an invoice's open amount through a payment account's provider."""
+
+    account: str = typed_field(text(60))
+    amount: Decimal | None = typed_field(money("positive"), default=None, nullable=True)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from helpers import stock_in_the_books
 
+from conftest import TODAY
 from erp_finance import statements
 from erp_finance.integrity import verify_chains
 from erp_finance.invoices import Invoice, InvoiceState
 from erp_finance.stock import inventory_valuation
-
-from conftest import TODAY
-from helpers import stock_in_the_books
 
 
 def test_the_demo_books_have_invoices_payments_and_whole_chains(kernel):

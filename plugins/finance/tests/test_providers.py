@@ -1,0 +1,52 @@
+"""Payments through a payment-provider driver (the cash-on-delivery example, as installed):
+taking an invoice's payment and refunding a credit note through the same provider."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+from helpers import balance
+
+from erp_finance.invoices import Invoice, InvoiceKind, InvoiceState
+from erp_orders.returns import ReturnLineRequest, request_return
+
+D = Decimal
+
+
+def test_an_invoice_is_paid_through_the_provider_and_a_refund_goes_back_through_it(
+        books, shop, place, ship, erp_client, tmp_path):
+    created = erp_client.post("/api/v1/finance/payment-accounts", json={
+        "name": "cod", "driver": "cod",
+        "settings": {"currency": "EUR", "ledger_path": str(tmp_path / "cod.sqlite")},
+        "secrets": {"webhook_secret": "s3cret"}})
+    assert created.status_code == 201, created.text
+    assert "secrets" not in created.json()
+    order = place([(shop["tea"], "4", "4.20", "0.19")])
+    ship(order["id"])
+    with books.transaction() as session:
+        invoice = session.scalar(sa.select(Invoice).where(Invoice.order_id == order["id"]))
+    taken = erp_client.post(f"/api/v1/finance/invoices/{invoice.id}/take-payment",
+                            json={"account": "cod"})
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["provider_reference"].startswith("cod:")
+
+    with books.context() as ctx:
+        [line] = ctx.records("orders.order_line").list([("order_id", str(order["id"]))])["items"]
+        returned = request_return(ctx, order["id"], [ReturnLineRequest(line["id"], D(1))])
+        for transition in ("approve", "receive", "refund"):
+            ctx.fire("orders.return_request", returned["id"], transition)
+    with books.transaction() as session:
+        credit_note = session.scalar(sa.select(Invoice).where(
+            Invoice.kind == InvoiceKind.CREDIT_NOTE))
+    refunded = erp_client.post(f"/api/v1/finance/invoices/{credit_note.id}/refund")
+    assert refunded.status_code == 201, refunded.text
+    again = erp_client.post(f"/api/v1/finance/invoices/{credit_note.id}/refund")
+    assert again.status_code == 409  # nothing left to refund
+
+    with books.transaction() as session:
+        assert session.get(Invoice, invoice.id).state == InvoiceState.PAID
+        assert session.get(Invoice, credit_note.id).residual == 0
+        # the provider holds what it took less what it gave back
+        assert balance(session, "1150") == D("19.99") - D("5.00")
+        assert balance(session, "1200") == 0
