@@ -279,6 +279,19 @@ def order_billing(order_id: FromPath[int], kernel: KernelDependency,
             "invoiced": invoiced, "paid": invoiced - open_amount, "open": open_amount}
 
 
+@post("/revaluations", sync_to_thread=True, status_code=201,
+      operation_class=body_operation(ReverseRequest), opt={"permission": "finance.period.close"},
+      summary="Revalue open foreign documents on a day; reversed on the next day")
+def revalue(body: RawBody, kernel: KernelDependency, principal: PrincipalDependency
+            ) -> dict[str, Any]:
+    from erp_finance.revaluation import revalue_open_items
+
+    data = read_body(ReverseRequest, body)
+    with kernel.context(principal) as ctx:
+        posted = revalue_open_items(ctx.session, _day(data.date))
+        return {"entries": [entry.name for entry in posted]}
+
+
 @post("/stock/book", sync_to_thread=True, status_code=200,
       opt={"permission": "finance.stock.book"}, summary="Book stock moves not booked yet")
 def book_stock(kernel: KernelDependency, principal: PrincipalDependency) -> dict[str, Any]:
@@ -353,5 +366,6 @@ def statement(name: FromPath[str], kernel: KernelDependency, principal: Principa
 
 ROUTES = [setup, post_manual_entry, reverse, entry_with_lines, new_fiscal_year, close_year,
           close_period, reopen_period, lock_period, lock_date, enter_rate, new_payment,
-          match_payment, take_invoice_payment, refund_invoice, order_billing, book_stock,
+          match_payment, take_invoice_payment, refund_invoice, order_billing, revalue,
+          book_stock,
           verify, statement]

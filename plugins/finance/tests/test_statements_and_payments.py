@@ -197,3 +197,39 @@ def test_statements_and_exports_through_the_api(books, sold, erp_client):
                                                            "date_to": "2029-01-01"}
                           ).status_code == 422
     assert erp_client.get("/api/v1/finance/verify").json()["ok"] is True
+
+
+def test_revaluation_reverses_the_next_day_and_the_difference_is_realized_once(
+        books, shop, place, ship):
+    from erp_finance.journals import ensure_sequences
+    from erp_finance.periods import Period, create_fiscal_year
+    from erp_finance.revaluation import revalue_open_items
+
+    with books.transaction() as session:
+        set_rate(session, "USD", YEAR_START, D(2))
+        session.get(Product, shop["mug"]).currency = "USD"
+        month_end = session.scalar(sa.select(Period.end_date).where(
+            Period.start_date <= TODAY, Period.end_date >= TODAY))
+        if month_end == YEAR_END:
+            create_fiscal_year(session, TODAY.year + 1)
+            ensure_sequences(session)
+    order = place([(shop["mug"], "1", "100.00", "0")], currency="USD")
+    ship(order["id"])
+    next_day = month_end + dt.timedelta(days=1)
+    with books.transaction() as session:
+        set_rate(session, "USD", month_end, D(3))
+        revalue_open_items(session, month_end)
+        with pytest.raises(ConflictError, match="already revalued"):
+            revalue_open_items(session, month_end)
+        # 100 dollars carried at 2 are worth 300 at 3 on the month's last day ...
+        assert balance(session, "1200", date=month_end) == D("100.00")
+        upto = statements.balances_upto(session, month_end)[account_by_code(session, "1200").id]
+        assert upto[0] - upto[1] == D("300.00")
+        # ... and the revaluation is reversed on the next day
+        assert balance(session, "1200", date=next_day) == D("-100.00")
+        invoice = _invoice(session, order["id"])
+        payment = record_payment(session, PaymentDraft(invoice.customer_id, D("100.00"), "USD",
+                                                       next_day))
+        match(session, payment.id, invoice.id)
+        assert balance(session, "1200") == 0
+        assert balance(session, "4900") == D("-100.00")  # gained once, not twice
