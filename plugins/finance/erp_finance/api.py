@@ -325,8 +325,8 @@ def _respond(name: str, statement: dict[str, Any], format: str) -> Any:
 
 
 @get("/statements/{name:str}", sync_to_thread=True, opt=STATEMENT,
-     summary="A statement: trial-balance, profit-and-loss, balance-sheet, general-ledger,"
-             " aging, margins")
+     summary="A statement: trial-balance, profit-and-loss, balance-sheet, cash-flow,"
+             " general-ledger, aging, margins")
 def statement(name: FromPath[str], kernel: KernelDependency, principal: PrincipalDependency,
               date_from: FromQuery[dt.date | None] = None,
               date_to: FromQuery[dt.date | None] = None,
@@ -354,13 +354,15 @@ def statement(name: FromPath[str], kernel: KernelDependency, principal: Principa
                 raise ValidationError("the general ledger needs ?account=CODE",
                                       {"account": "required"})
             result = statements.general_ledger(session, first, last, account, filters)
+        elif name == "cash-flow":
+            result = statements.cash_flow(session, first, last, filters)
         elif name == "aging":
             result = statements.receivable_aging(session, last)
         elif name == "margins":
             result = statements.margins(session, first, last, by, filters)
         else:
             raise NotFoundError(f"no statement {name!r}: trial-balance, profit-and-loss,"
-                                " balance-sheet, general-ledger, aging, margins")
+                                " balance-sheet, cash-flow, general-ledger, aging, margins")
     return _respond(name, result, format)
 
 

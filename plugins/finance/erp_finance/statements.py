@@ -268,6 +268,60 @@ def margins(session: Session, first: dt.date, last: dt.date, by: str = "order_id
     return {"from": first, "to": last, "by": by, "rows": rows}
 
 
+CASH_KINDS = (AccountKind.BANK, AccountKind.CASH)
+
+
+def _cash_category(account_type: str, kind: str) -> str:
+    if kind == AccountKind.RECEIVABLE:
+        return "from customers"
+    if kind == AccountKind.PAYABLE:
+        return "to suppliers"
+    if kind == AccountKind.TAX:
+        return "taxes"
+    if account_type == AccountType.EQUITY:
+        return "financing"
+    if account_type in PROFIT_AND_LOSS:
+        return "other operating"
+    return "other"
+
+
+def cash_flow(session: Session, first: dt.date, last: dt.date,
+              filters: Filters = NO_FILTERS) -> dict[str, Any]:
+    """The direct cash flow: bank and cash movements of the range, each entry's classified
+    by its largest counterpart line (customers, suppliers, taxes, financing, ...); money
+    moved between bank and cash accounts is no flow."""
+    cash_accounts = set(session.scalars(sa.select(Account.id).where(
+        Account.kind.in_(CASH_KINDS))))
+    opening_totals = balances_upto(session, _day_before(first), filters)
+    opening = sum((opening_totals.get(a, (ZERO, ZERO))[0] - opening_totals.get(a, (ZERO, ZERO))[1]
+                   for a in cash_accounts), ZERO)
+    entries: dict[int, list[Any]] = {}
+    touched = (sa.select(EntryLine.entry_id).where(EntryLine.account_id.in_(cash_accounts),
+                                                   EntryLine.date >= first,
+                                                   EntryLine.date <= last,
+                                                   *filters.conditions()))
+    for line in session.execute(
+            sa.select(EntryLine.entry_id, EntryLine.account_id, EntryLine.debit,
+                      EntryLine.credit, Account.type, Account.kind)
+            .join(Account, Account.id == EntryLine.account_id)
+            .where(EntryLine.entry_id.in_(touched)).order_by(EntryLine.id)):
+        entries.setdefault(line.entry_id, []).append(line)
+    flows: dict[str, Decimal] = {}
+    for lines in entries.values():
+        moved = sum((ln.debit - ln.credit for ln in lines if ln.account_id in cash_accounts),
+                    ZERO)
+        others = [ln for ln in lines if ln.account_id not in cash_accounts]
+        if not moved or not others:
+            continue
+        largest = max(others, key=lambda ln: ln.debit + ln.credit)
+        category = _cash_category(largest.type, largest.kind)
+        flows[category] = flows.get(category, ZERO) + moved
+    rows = [{"category": name, "amount": amount} for name, amount in sorted(flows.items())]
+    net = sum(flows.values(), ZERO)
+    return {"from": first, "to": last, "opening_cash": opening, "rows": rows,
+            "net_change": net, "closing_cash": opening + net}
+
+
 def as_rows(statement: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A statement flattened to rows for CSV and spreadsheet export."""
     for key in ("rows", "lines"):

@@ -233,3 +233,19 @@ def test_revaluation_reverses_the_next_day_and_the_difference_is_realized_once(
         match(session, payment.id, invoice.id)
         assert balance(session, "1200") == 0
         assert balance(session, "4900") == D("-100.00")  # gained once, not twice
+
+
+def test_the_direct_cash_flow_classifies_bank_movements_by_counterpart(books, sold):
+    first, _ = sold
+    with books.transaction() as session:
+        post_entry(session, EntryDraft("GEN", TODAY, [
+            LineDraft(account_by_code(session, "1100").id, debit=D("1000.00")),
+            LineDraft(account_by_code(session, "3100").id, credit=D("1000.00"))]))
+        invoice = _invoice(session, first["id"])
+        payment = record_payment(session, PaymentDraft(invoice.customer_id, D("19.99"), "EUR",
+                                                       TODAY))
+        match(session, payment.id, invoice.id)
+        flow = statements.cash_flow(session, YEAR_START, YEAR_END)
+    assert {row["category"]: row["amount"] for row in flow["rows"]} == {
+        "financing": D("1000.00"), "from customers": D("19.99")}
+    assert flow["closing_cash"] == flow["opening_cash"] + D("1019.99")
