@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -228,20 +229,70 @@ def _money_text(value: Decimal) -> str:
     return f"{Decimal(value).quantize(CENT):f}"
 
 
+def _lines_text(lines: Sequence[Any]) -> str:
+    parts = []
+    for line in lines:
+        get = line.get if isinstance(line, dict) else line._mapping.get
+        parts.append("|{}:{}:{}:{}:{}:{}:{}:{}:{}".format(
+            get("account_id"), _money_text(get("debit")), _money_text(get("credit")),
+            _money_text(get("amount_currency")), get("partner_id"), get("channel_id"),
+            get("warehouse_id"), get("order_id"), get("product_id")))
+    return "".join(parts)
+
+
 def entry_hash(previous_hash: str, journal_code: str, name: str, date: dt.date, currency: str,
                lines: Sequence[Any]) -> str:
     """The hash of an entry: its identity, date, currency and every line's account,
     amounts, partner and dimensions, chained to the previous entry's hash. ``lines`` are
-    mappings or rows with the line columns, in sequence order."""
-    digest = hashlib.sha256(previous_hash.encode())
-    digest.update(f"|{journal_code}|{name}|{date.isoformat()}|{currency}".encode())
-    for line in lines:
-        get = line.get if isinstance(line, dict) else line._mapping.get
-        digest.update("|{}:{}:{}:{}:{}:{}:{}:{}:{}".format(
-            get("account_id"), _money_text(get("debit")), _money_text(get("credit")),
-            _money_text(get("amount_currency")), get("partner_id"), get("channel_id"),
-            get("warehouse_id"), get("order_id"), get("product_id")).encode())
-    return digest.hexdigest()
+    mappings or rows with the line columns, in sequence order. (PostgreSQL computes the
+    same text's SHA-256 in ``_POST_ON_POSTGRESQL``.)"""
+    text = (f"{previous_hash}|{journal_code}|{name}|{date.isoformat()}|{currency}"
+            f"{_lines_text(lines)}")
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+_NUMBER_TEXT = ("CASE WHEN {0} < 1000000 THEN lpad({0}::text, 6, '0') ELSE {0}::text END")
+"""An entry's number as its name shows it (``f"{number:06d}"``), in SQL."""
+_POST_ON_POSTGRESQL = sa.text(
+    # The whole posting in one statement, so the journal's sequence row (where concurrent
+    # posters queue) and the balances' rows are held for one round trip, not five: take
+    # the number and chain the hash (the text ``entry_hash`` hashes), write the entry, its
+    # lines and the balances. Without the sequence row nothing is written.
+    "WITH taken AS (SELECT next_number, last_hash FROM finance_journal_sequence"
+    " WHERE journal_id = :journal AND fiscal_year_id = :year FOR NO KEY UPDATE),"
+    " advanced AS (UPDATE finance_journal_sequence AS s SET next_number = taken.next_number + 1,"
+    " last_hash = encode(sha256(convert_to(taken.last_hash || :head || "
+    f"{_NUMBER_TEXT.format('taken.next_number')}"
+    " || :tail, 'UTF8')), 'hex') FROM taken"
+    " WHERE s.journal_id = :journal AND s.fiscal_year_id = :year"
+    " RETURNING taken.next_number AS number, taken.last_hash AS previous_hash,"
+    " s.last_hash AS hash),"
+    " entry AS (INSERT INTO finance_entry (journal_id, fiscal_year_id, period_id, number, name,"
+    " date, currency, ref, origin, reversal_of_id, previous_hash, hash, posted_at)"
+    f" SELECT :journal, :year, :period, number, :prefix || {_NUMBER_TEXT.format('number')},"
+    " :date, :currency, :ref, :origin, :reversal, previous_hash, hash, :now FROM advanced"
+    " RETURNING id, number, name, hash),"
+    " added AS (INSERT INTO finance_entry_line (entry_id, sequence, account_id, date, period_id,"
+    " debit, credit, currency, amount_currency, label, partner_id, channel_id, warehouse_id,"
+    " order_id, product_id) SELECT entry.id, l.sequence, l.account_id, :date, :period,"
+    " l.debit, l.credit, :currency, l.amount_currency, l.label, l.partner_id, l.channel_id,"
+    " l.warehouse_id, l.order_id, l.product_id FROM entry, json_to_recordset(CAST(:lines AS"
+    " json)) AS l(sequence integer, account_id integer, debit numeric, credit numeric,"
+    " amount_currency numeric, label text, partner_id integer, channel_id integer,"
+    " warehouse_id integer, order_id integer, product_id integer)),"
+    " balances AS (INSERT INTO finance_period_balance (account_id, period_id, debit, credit)"
+    " SELECT b.account_id, :period, b.debit, b.credit FROM entry, json_to_recordset(CAST("
+    ":balances AS json)) AS b(account_id integer, debit numeric, credit numeric)"
+    " ORDER BY b.account_id ON CONFLICT (account_id, period_id) DO UPDATE SET"
+    " debit = finance_period_balance.debit + excluded.debit,"
+    " credit = finance_period_balance.credit + excluded.credit)"
+    " SELECT id, number, name, hash FROM entry"
+).bindparams(sa.bindparam("now", type_=Entry.__table__.c.posted_at.type))
+
+
+def _json(rows: Sequence[dict[str, Any]]) -> str:
+    return json.dumps([{k: f"{v:f}" if isinstance(v, Decimal) else v for k, v in row.items()}
+                       for row in rows])
 
 
 def _journal(session: Session, code: str) -> tuple[int, str]:
@@ -270,6 +321,26 @@ def post_entry(session: Session, draft: EntryDraft) -> PostedEntry:
     period = open_period(session, draft.date)
     period_id, year_id = period.id, period.fiscal_year_id
     journal_id, journal_code = _journal(session, draft.journal)
+    totals: dict[int, tuple[Decimal, Decimal]] = {}
+    for row in rows:
+        debit, credit = totals.get(row["account_id"], (ZERO, ZERO))
+        totals[row["account_id"]] = (debit + row["debit"], credit + row["credit"])
+    if session.get_bind().dialect.name == "postgresql":
+        prefix = f"{journal_code}/{period.year_name}/"
+        parameters = {
+            "journal": journal_id, "year": year_id, "period": period_id, "prefix": prefix,
+            "head": f"|{journal_code}|{prefix}",
+            "tail": f"|{draft.date.isoformat()}|{currency}{_lines_text(rows)}",
+            "date": draft.date, "currency": currency, "ref": draft.ref, "origin": draft.origin,
+            "reversal": draft.reversal_of_id, "now": utcnow(), "lines": _json(rows),
+            "balances": _json([{"account_id": account, "debit": debit, "credit": credit}
+                               for account, (debit, credit) in sorted(totals.items())])}
+        posted = session.execute(_POST_ON_POSTGRESQL, parameters).first()
+        if posted is None:
+            ensure_sequences(session)
+            posted = session.execute(_POST_ON_POSTGRESQL, parameters).first()
+        return PostedEntry(posted.id, posted.name, posted.number, journal_code, draft.date,
+                           posted.hash)
     taken = session.execute(_TAKE_NUMBER, {"journal": journal_id, "year": year_id}).first()
     if taken is None:
         ensure_sequences(session)
@@ -286,10 +357,6 @@ def post_entry(session: Session, draft: EntryDraft) -> PostedEntry:
     session.execute(sa.insert(EntryLine.__table__), [
         {**row, "entry_id": entry_id, "date": draft.date, "period_id": period_id,
          "currency": currency} for row in rows])
-    totals: dict[int, tuple[Decimal, Decimal]] = {}
-    for row in rows:
-        debit, credit = totals.get(row["account_id"], (ZERO, ZERO))
-        totals[row["account_id"]] = (debit + row["debit"], credit + row["credit"])
     session.execute(_ADD_TO_BALANCES.on(session), [
         {"account_id": account, "period_id": period_id, "debit": debit, "credit": credit}
         for account, (debit, credit) in sorted(totals.items())])
