@@ -1,4 +1,4 @@
-"""``erp finance ...``: set up the books, verify the journals, print statements."""
+"""``erp finance ...``: set up the books, verify the journals, print statements, book stock."""
 
 from __future__ import annotations
 
@@ -20,12 +20,7 @@ def _json_default(value: Any) -> str:
         if hasattr(value, "is_finite") else str(value)
 
 
-@click.group("finance")
-def finance() -> None:
-    """The books: chart of accounts, journals, statements."""
-
-
-@finance.command("setup")
+@click.command("setup")
 @click.option("--template", type=click.Choice(["generic", "cn-small"]), default="generic",
               show_default=True, help="The chart of accounts to load.")
 @click.option("--currency", default="EUR", show_default=True, help="The functional currency.")
@@ -50,7 +45,7 @@ def setup_command(state: Any, template: str, currency: str, year: int | None,
         click.echo(f"books set up: chart {books.template}, currency {books.currency}")
 
 
-@finance.command("verify")
+@click.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_obj
 def verify_command(state: Any, as_json: bool) -> None:
@@ -73,7 +68,7 @@ def verify_command(state: Any, as_json: bool) -> None:
         raise SystemExit(1)
 
 
-@finance.command("statement")
+@click.command("statement")
 @click.argument("name", type=click.Choice(["trial-balance", "profit-and-loss",
                                            "balance-sheet", "aging"]))
 @click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None)
@@ -96,7 +91,7 @@ def statement_command(state: Any, name: str, date_from: dt.datetime | None,
     click.echo(json.dumps(result, default=_json_default, indent=2, ensure_ascii=False))
 
 
-@finance.command("book-stock")
+@click.command("book-stock")
 @click.pass_obj
 def book_stock_command(state: Any) -> None:
     """Book the stock moves no document booked yet (receipts, adjustments)."""
@@ -106,4 +101,4 @@ def book_stock_command(state: Any) -> None:
         click.echo(f"{book_pending_moves(ctx.session)} stock moves booked")
 
 
-COMMANDS = [finance]
+COMMANDS = [setup_command, verify_command, statement_command, book_stock_command]
