@@ -249,6 +249,19 @@ def take_invoice_payment(invoice_id: FromPath[int], body: RawBody, kernel: Kerne
     return take_payment(kernel, principal, data.account, invoice_id, data.amount)
 
 
+@post("/invoices/{invoice_id:int}/authorize", sync_to_thread=True, status_code=201,
+      operation_class=body_operation(TakePaymentRequest),
+      opt={"permission": "finance.payment.record"},
+      summary="Have a provider authorise an invoice, to be captured by its notification")
+def authorize_invoice_payment(invoice_id: FromPath[int], body: RawBody,
+                              kernel: KernelDependency, principal: PrincipalDependency
+                              ) -> dict[str, Any]:
+    from erp_finance.providers import authorize_invoice
+
+    data = read_body(TakePaymentRequest, body)
+    return authorize_invoice(kernel, principal, data.account, invoice_id)
+
+
 @post("/invoices/{invoice_id:int}/refund", sync_to_thread=True, status_code=201,
       opt={"permission": "finance.payment.record"},
       summary="Refund a credit note through the provider that took the invoice's money")
@@ -368,6 +381,5 @@ def statement(name: FromPath[str], kernel: KernelDependency, principal: Principa
 
 ROUTES = [setup, post_manual_entry, reverse, entry_with_lines, new_fiscal_year, close_year,
           close_period, reopen_period, lock_period, lock_date, enter_rate, new_payment,
-          match_payment, take_invoice_payment, refund_invoice, order_billing, revalue,
-          book_stock,
-          verify, statement]
+          match_payment, take_invoice_payment, authorize_invoice_payment, refund_invoice,
+          order_billing, revalue, book_stock, verify, statement]

@@ -28,7 +28,7 @@ def erp_register_entities():
     from erp_finance.ledger import Entry, EntryLine
     from erp_finance.payments import Payment, PaymentMatch
     from erp_finance.periods import FiscalYear, Period
-    from erp_finance.providers import PaymentAccount
+    from erp_finance.providers import PaymentAccount, PaymentAuthorization
     from erp_finance.taxes import TaxRule
 
     return [
@@ -69,6 +69,8 @@ def erp_register_entities():
                filterable=["name", "driver", "active"],
                description="A payment provider account: its erp.payment_providers driver,"
                            " settings and secrets (never returned)."),
+        Entity("payment_authorization", PaymentAuthorization, operations=READ_ONLY,
+               filterable=["account", "invoice_id", "status"]),
         Entity("payment_match", PaymentMatch, collection="payment_matches",
                operations=READ_ONLY, filterable=["payment_id", "invoice_id"]),
     ]
@@ -116,6 +118,13 @@ def erp_register_jobs():
 
     return [Job("book_stock_moves", book_stock_moves, every=dt.timedelta(minutes=5),
                 description="Book stock moves no document booked (receipts, adjustments)")]
+
+
+@hookimpl
+def erp_register_webhook_receivers():
+    from erp_finance.providers import PAYMENT_WEBHOOKS
+
+    return [PAYMENT_WEBHOOKS]
 
 
 @hookimpl

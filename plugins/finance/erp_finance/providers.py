@@ -27,8 +27,21 @@ from erp_finance.payments import (
     match,
     record_payment,
 )
-from erp_sdk import Base, ConflictError, Kernel, NotFoundError, Principal, RecordMixin, utcnow
-from erp_sdk.drivers import Amount, PaymentRequest, PaymentStatus
+from erp_sdk import (
+    Base,
+    ConflictError,
+    Context,
+    InboundWebhook,
+    Kernel,
+    Money,
+    NotFoundError,
+    Principal,
+    RecordMixin,
+    VerifiedWebhook,
+    WebhookReceiver,
+    utcnow,
+)
+from erp_sdk.drivers import Amount, PaymentRequest, PaymentStatus, WebhookRequest
 
 
 class PaymentAccount(RecordMixin, Base):
@@ -39,6 +52,21 @@ class PaymentAccount(RecordMixin, Base):
     settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     secrets: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     active: Mapped[bool] = mapped_column(default=True)
+
+
+class PaymentAuthorization(RecordMixin, Base):
+    """An invoice's amount a provider has authorised and will capture later (cash on
+    delivery: when the courier collects): its notification records the payment."""
+
+    __tablename__ = "finance_payment_authorization"
+    __table_args__ = (sa.UniqueConstraint("account", "provider_reference"),)
+
+    account: Mapped[str] = mapped_column(sa.String(60))
+    provider_reference: Mapped[str] = mapped_column(sa.String(120))
+    invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("finance_invoice.id"), index=True)
+    amount: Mapped[Money]
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    status: Mapped[str] = mapped_column(sa.String(20))
 
 
 def _driver(kernel: Kernel, account_name: str) -> tuple[Any, PaymentAccount]:
@@ -136,3 +164,83 @@ def refund_credit_note(kernel: Kernel, principal: Principal, credit_note_id: int
         account_role=AccountRole.PROVIDER_CLEARING, provider=account.name,
         provider_reference=f"{taken.provider_reference}:refund:{credit_note.number}"),
         credit_note.id)
+
+
+def authorize_invoice(kernel: Kernel, principal: Principal, account_name: str,
+                      invoice_id: int) -> dict[str, Any]:
+    """Ask the provider to authorise an invoice's open amount, to be captured later (its
+    notification, through ``PAYMENT_WEBHOOKS``, then records and matches the payment)."""
+    principal.require("finance.payment.record")
+    invoice = _invoice(kernel, invoice_id)
+    if invoice.kind != InvoiceKind.INVOICE or invoice.residual <= 0:
+        raise ConflictError(f"{invoice.number} has nothing open to authorise")
+    driver, account = _driver(kernel, account_name)
+    result = driver.authorize(PaymentRequest(invoice.number, Amount(invoice.residual,
+                                                                    invoice.currency),
+                                             customer_reference=str(invoice.customer_id)))
+    if result.status != PaymentStatus.AUTHORIZED:
+        raise ConflictError(f"{account.name} declined {invoice.number}: {result.message}")
+
+    def work(ctx: Context) -> dict[str, Any]:
+        existing = ctx.session.scalar(sa.select(PaymentAuthorization).where(
+            PaymentAuthorization.account == account.name,
+            PaymentAuthorization.provider_reference == result.provider_reference))
+        if existing is None:
+            ctx.session.add(PaymentAuthorization(
+                account=account.name, provider_reference=result.provider_reference,
+                invoice_id=invoice.id, amount=invoice.residual, currency=invoice.currency,
+                status=PaymentStatus.AUTHORIZED, version=1))
+            ctx.session.flush()
+        return {"provider_reference": result.provider_reference, "status": result.status.value,
+                "message": result.message}
+
+    return kernel.run(work, principal)
+
+
+def verify_payment_webhook(kernel: Kernel, webhook: InboundWebhook) -> VerifiedWebhook | None:
+    """An authentic notification for one of finance's payment accounts (``None`` for an
+    account finance does not have); the driver checks the signature."""
+    with kernel.transaction() as session:
+        account = session.scalar(sa.select(PaymentAccount).where(
+            PaymentAccount.name == webhook.account, PaymentAccount.driver == webhook.driver,
+            PaymentAccount.active.is_(True)))
+        if account is None:
+            return None
+        session.expunge(account)
+    driver = kernel.drivers.load("payment_provider", account.driver, settings=account.settings,
+                                 secrets=account.secrets)
+    notification = driver.parse_notification(WebhookRequest(headers=webhook.headers,
+                                                             body=webhook.body))
+    return VerifiedWebhook((account.name, notification))
+
+
+def record_notified_payment(ctx: Context, verified: VerifiedWebhook) -> dict[str, Any]:
+    """A capture records the payment on the clearing account and matches the invoice; a
+    void closes the authorisation. The kernel hands each event over once."""
+    account, notification = verified.content
+    authorization = ctx.session.scalar(sa.select(PaymentAuthorization).where(
+        PaymentAuthorization.account == account,
+        PaymentAuthorization.provider_reference == notification.provider_reference
+    ).with_for_update(key_share=True))
+    if authorization is None:
+        return {"ignored": f"no authorisation {notification.provider_reference}"}
+    if authorization.status != PaymentStatus.AUTHORIZED:
+        return {"ignored": f"authorisation is {authorization.status}"}
+    authorization.status = notification.status.value
+    authorization.version += 1
+    if notification.status != PaymentStatus.CAPTURED:
+        ctx.session.flush()
+        return {"status": authorization.status}
+    invoice = ctx.session.get(Invoice, authorization.invoice_id)
+    payment = record_payment(ctx.session, PaymentDraft(
+        invoice.customer_id, notification.amount.value, notification.amount.currency,
+        notification.at.date(), reference=invoice.number,
+        account_role=AccountRole.PROVIDER_CLEARING, provider=account,
+        provider_reference=notification.provider_reference))
+    matched = match(ctx.session, payment.id, invoice.id,
+                    min(notification.amount.value, invoice.residual))
+    return {"status": authorization.status, "payment": payment.number,
+            "matched": f"{matched.amount:f}"}
+
+
+PAYMENT_WEBHOOKS = WebhookReceiver(verify_payment_webhook, record_notified_payment)
