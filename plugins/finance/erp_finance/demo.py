@@ -1,7 +1,7 @@
 """Demo data for ``erp demo``: books that have something real to show.
 
 The generic chart in EUR with this year's fiscal year; the opening stock the inventory
-demo received is booked; then the first twenty confirmed demo orders are shipped through
+demo received is booked; then the first ten confirmed demo orders are shipped through
 the order workflow (so they are invoiced and their cost of goods sold is booked, as any
 shipment is), two thirds of those invoices are paid, and a manual entry records the
 owners' capital. ``erp finance verify`` and every statement then have real entries.
@@ -23,7 +23,7 @@ from erp_finance.stock import book_pending_moves
 from erp_orders.order import Order, OrderState
 from erp_sdk import Context, Kernel, Principal, utcnow
 
-SHIPPED_ORDERS = 20
+SHIPPED_ORDERS = 10
 CAPITAL = Decimal("50000.00")
 
 
