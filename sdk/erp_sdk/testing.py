@@ -34,14 +34,19 @@ queues behind it.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
+import shutil
 import socket
+import sqlite3
+import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -120,6 +125,51 @@ def erp_database_url(tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+class _MigratedCopies:
+    """SQLite databases with the kernel initialised and a set of plugins enabled, kept by
+    the test process the first time a test asks for that set and copied for every later
+    test that does: the migrations run once per process, not once per test, and each
+    test still starts from exactly what they produce. Kept apart by ``sys.path`` too,
+    since a test that puts other plugins on it discovers other code."""
+
+    def __init__(self) -> None:
+        self._folder: Path | None = None
+        self._files: dict[tuple[object, ...], Path] = {}
+
+    @staticmethod
+    def key(plugins: Iterable[str]) -> tuple[object, ...]:
+        return tuple(sorted(plugins)), tuple(sys.path)
+
+    def restore(self, key: tuple[object, ...], database: Path) -> bool:
+        kept = self._files.get(key)
+        if kept is None:
+            return False
+        _copy_sqlite(kept, database)
+        return True
+
+    def keep(self, key: tuple[object, ...], database: Path) -> None:
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="erp-migrated-"))
+            atexit.register(shutil.rmtree, self._folder, True)
+        kept = self._folder / f"{len(self._files)}.db"
+        _copy_sqlite(database, kept)
+        self._files[key] = kept
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy through SQLite's backup API (which reads through the WAL)."""
+    with closing(sqlite3.connect(source)) as reading, closing(sqlite3.connect(target)) as copy:
+        reading.backup(copy)
+
+
+_MIGRATED = _MigratedCopies()
+
+
+def _sqlite_file(url: str) -> Path | None:
+    prefix = "sqlite:///"
+    return Path(url[len(prefix):]) if url.startswith(prefix) else None
+
+
 @pytest.fixture
 def erp_kernel_factory(erp_database_url: str) -> Iterator[Callable[..., Kernel]]:
     """``erp_kernel_factory(*plugins)``: a booted kernel on this test's database with
@@ -131,13 +181,20 @@ def erp_kernel_factory(erp_database_url: str) -> Iterator[Callable[..., Kernel]]
     kernels: list[Kernel] = []
 
     def make(*plugins: str) -> Kernel:
+        database = _sqlite_file(erp_database_url)
+        fresh = database is not None and not database.exists()
+        key = _MIGRATED.key(plugins)
+        copied = fresh and database is not None and _MIGRATED.restore(key, database)
         # The settings ignore ERP_* variables of the environment: a test never touches
         # the database a developer's shell points at.
         kernel = Kernel(Settings.from_env({}, database_url=erp_database_url))
         kernels.append(kernel)
-        kernel.initialise()
-        if plugins:
-            kernel.enable(plugins)
+        if not copied:
+            kernel.initialise()
+            if plugins:
+                kernel.enable(plugins)
+            if fresh and database is not None:
+                _MIGRATED.keep(key, database)
         return kernel.boot()
 
     yield make
