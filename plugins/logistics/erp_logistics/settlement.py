@@ -10,7 +10,8 @@ The CSV format, one row per charge, a header row first, comma separated, UTF-8::
 invoices may share a file. Each line is matched by tracking number to a package labelled
 through the same carrier account; it keeps the quoted amount (what the label cost when it
 was bought) and the difference. A line is flagged ``no_shipment`` (no package has the
-tracking number), ``duplicate`` (the parcel is billed twice), ``no_quote`` or
+tracking number; its quoted amount is then 0), ``duplicate`` (the parcel is billed
+twice), ``no_quote`` or
 ``over_tolerance`` (billed and quoted differ by more than the tolerance); an invoice with
 flagged lines is approved only once each is reviewed.
 """
@@ -136,21 +137,24 @@ def _match(ctx: Context, invoice: CarrierInvoice, lines: Sequence[FreightInvoice
     for line in lines:
         package = packages.get(line.tracking_number)
         quoted = package.label_amount if package is not None else None
-        difference = line.amount.value - quoted if quoted is not None else None
         if package is None:
             flag = "no_shipment"
         elif line.tracking_number in seen or line.tracking_number in billed_before:
             flag = "duplicate"
         elif quoted is None:
             flag = "no_quote"
-        elif abs(difference) > invoice.tolerance:  # type: ignore[arg-type]
+        elif abs(line.amount.value - quoted) > invoice.tolerance:
             flag = "over_tolerance"
         else:
             flag = None
+        # Nothing quoted (or a parcel billed again) is a quote of zero: the whole charge is
+        # variance (finance books quoted and billed amounts as decimals); the flag says why.
+        quoted = quoted if quoted is not None and flag != "duplicate" else Decimal(0)
+        difference = line.amount.value - quoted
         seen.add(line.tracking_number)
         flagged += flag is not None
         total += line.amount.value
-        quoted_total += quoted or 0
+        quoted_total += quoted
         ctx.session.add(CarrierInvoiceLine(
             invoice_id=invoice.id, tracking_number=line.tracking_number,
             shipment_id=package.shipment_id if package else None,
