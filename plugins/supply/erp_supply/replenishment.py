@@ -433,7 +433,7 @@ def _propose_orders(ctx: Context, plans: list[tuple[Any, RuleInput, Candidate, A
         slowest = max(chosen.offer.lead_time_days for _rule, chosen in lines)
         order = orders.create({
             "supplier_id": supplier_id, "warehouse_id": warehouse_id, "currency": currency,
-            "expected_date": today + dt.timedelta(days=slowest),
+            "expected_date": (today + dt.timedelta(days=slowest)).isoformat(),
             "note": "Proposed by replenishment"})
         order_ids[supplier_id, warehouse_id, currency] = order["id"]
         insert_rows(ctx.session, PurchaseOrderLine, [{
