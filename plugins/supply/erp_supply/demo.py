@@ -30,8 +30,8 @@ def load_demo_data(session: Session, kernel: Kernel) -> None:
     today = utcnow().date()
     rates = ctx.records("supply.exchange_rate")
     for days_ago, rate in ((60, "0.9120"), (30, "0.9210"), (0, "0.9180")):
-        rates.create({"currency": "USD", "rate_date": today - dt.timedelta(days=days_ago),
-                      "rate": rate})
+        day = today - dt.timedelta(days=days_ago)
+        rates.create({"currency": "USD", "rate_date": day.isoformat(), "rate": rate})
     products = list(session.execute(sa.select(Product.id, Product.sku, Product.cost)
                                     .order_by(Product.id)))
     warehouse = session.scalar(sa.select(Warehouse.id).where(Warehouse.code == "MAIN"))
@@ -72,11 +72,12 @@ def load_demo_data(session: Session, kernel: Kernel) -> None:
               freight: str = "0") -> int:
         created = ctx.records("supply.purchase_order").create({
             "supplier_id": suppliers[supplier], "warehouse_id": warehouse,
-            "expected_date": today + dt.timedelta(days=7), "freight": freight})
+            "expected_date": (today + dt.timedelta(days=7)).isoformat(), "freight": freight})
         for product_id, price in lines:
             ctx.records("supply.purchase_order_line").create({
                 "order_id": created["id"], "product_id": product_id, "quantity": quantity,
-                "unit_price": str(price), "expected_date": today + dt.timedelta(days=7)})
+                "unit_price": str(price),
+                "expected_date": (today + dt.timedelta(days=7)).isoformat()})
         return created["id"]
 
     def fire(order_id: int, *transitions: str) -> None:
@@ -111,14 +112,14 @@ def load_demo_data(session: Session, kernel: Kernel) -> None:
 
     bills = ctx.records("supply.bill")
     matched = bills.create({"supplier_id": suppliers["BEAN"], "purchase_order_id": received,
-                            "supplier_reference": "BB-2211", "bill_date": today})
+                            "supplier_reference": "BB-2211", "bill_date": today.isoformat()})
     for line_id, (_product_id, price) in zip(line_ids(received), bean[2:4], strict=True):
         ctx.records("supply.bill_line").create({
             "bill_id": matched["id"], "order_line_id": line_id, "quantity": "25",
             "unit_price": str(price), "tax_rate": "0.2"})
     match_bill(ctx, matched["id"])
     held = bills.create({"supplier_id": suppliers["LEAF"], "purchase_order_id": partial,
-                         "supplier_reference": "LC-0917", "bill_date": today})
+                         "supplier_reference": "LC-0917", "bill_date": today.isoformat()})
     for line_id, (_product_id, price) in zip(lines, leaf[:3], strict=True):
         ctx.records("supply.bill_line").create({  # bills all 30, 20 % above the price
             "bill_id": held["id"], "order_line_id": line_id, "quantity": "30",

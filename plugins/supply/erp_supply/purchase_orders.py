@@ -304,7 +304,7 @@ def split_backorder(ctx: Context, order_id: int) -> dict[str, Any]:
         if quantity > 0:
             lines.create({"order_id": backorder["id"], "product_id": line.product_id,
                           "quantity": quantity, "unit_price": line.unit_price,
-                          "expected_date": line.expected_date})
+                          "expected_date": _iso(line.expected_date)})
     system.fire("supply.purchase_order", backorder["id"], "confirm", read_back=False)
     ctx.fire("supply.purchase_order", order_id, "close", read_back=False)
     return system.records("supply.purchase_order").get(backorder["id"])
