@@ -106,12 +106,15 @@ def q(value: Decimal) -> Decimal:
 
 @attrs.frozen
 class LeadTimeStats:
+    """Lead times of past receipts: how many, their sum and the sum of their squares."""
+
     samples: int
     total: int
     squares: int
+    stddev: Decimal = attrs.field(init=False)
 
-    @property
-    def stddev(self) -> Decimal:
+    @stddev.default
+    def _sample_standard_deviation(self) -> Decimal:
         if self.samples < 2:
             return ZERO
         n = Decimal(self.samples)
@@ -173,14 +176,22 @@ class RuleInput:
     incoming: Sequence[tuple[dt.date | None, Decimal]]
 
 
-def plan_rule(data: RuleInput, candidates: Iterable[Offer],
+def plan_rule(data: RuleInput, candidates: Sequence[Offer],
               lead_times: dict[tuple[int, int], LeadTimeStats], rates: dict[str, Decimal],
-              today: dt.date) -> tuple[Candidate | None, list[Candidate], dict[str, Any]]:
+              today: dt.date, *, explain: bool = True
+              ) -> tuple[Candidate | None, list[Candidate], dict[str, Any]]:
     """The suggestion for one rule: the chosen candidate (None: nothing to order), every
-    candidate, and the explanation. Pure arithmetic, so worked examples test it."""
+    candidate, and the explanation. Pure arithmetic, so worked examples test it.
+
+    Without ``explain``, a rule whose available stock alone is above every supplier's
+    reorder point is answered at once (nothing to order, no explanation): in a large run
+    most rules are, and they need not be priced."""
     rule = data.rule
     velocity = data.shipped / Decimal(rule.velocity_days)
     available = data.on_hand - data.reserved
+    if not explain and candidates and available > _highest_reorder_point(
+            rule, velocity, candidates, lead_times):
+        return None, [], {}
     cover_days = (available / velocity) if velocity > 0 else None
     evaluated = []
     for offer in candidates:
@@ -209,9 +220,9 @@ def plan_rule(data: RuleInput, candidates: Iterable[Offer],
             unit_price * (1 + offer.duty_rate) + offer.freight_per_unit, rate)
         meets = (rule.max_lead_time_days is None or offer.lead_time_days
                  <= rule.max_lead_time_days) and (cover_days is None or lead <= cover_days)
-        evaluated.append(Candidate(offer, stats, q(safety), q(reorder_point), q(target),
-                                   incoming, incoming_later, window_end, q(position), q(needed),
-                                   quantity, unit_price, rate, landed, meets))
+        evaluated.append(Candidate(offer, stats, safety, reorder_point, target, incoming,
+                                   incoming_later, window_end, position, needed, quantity,
+                                   unit_price, rate, landed, meets))
     priced = [c for c in evaluated if c.landed_unit_cost is not None]
     fast_enough = [c for c in priced if c.meets_lead_time]
     reasons = []
@@ -228,6 +239,9 @@ def plan_rule(data: RuleInput, candidates: Iterable[Offer],
         reasons.append("no supplier delivers before the stock runs out: the fastest is chosen")
     best = min(pool, key=lambda c: (c.landed_unit_cost, c.offer.lead_time_days,
                                     c.offer.supplier_id)) if pool else None
+    chosen = best if best is not None and best.quantity > 0 else None
+    if not explain and chosen is None:
+        return None, evaluated, {}
     explanation = {
         "rule": {"id": rule.id, "method": rule.method,
                  "minimum": _text(rule.minimum), "maximum": _text(rule.maximum),
@@ -247,13 +261,13 @@ def plan_rule(data: RuleInput, candidates: Iterable[Offer],
             "lead_time": {"days": best.offer.lead_time_days,
                           "stddev_days": str(q(best.lead_time.stddev)),
                           "receipts_measured": best.lead_time.samples},
-            "safety_stock": str(best.safety_stock),
-            "reorder_point": str(best.reorder_point), "target": str(best.target),
+            "safety_stock": str(q(best.safety_stock)),
+            "reorder_point": str(q(best.reorder_point)), "target": str(q(best.target)),
             "incoming": {"within_lead_time": str(best.incoming),
                          "beyond_lead_time": str(best.incoming_later),
                          "window_end": best.window_end.isoformat()},
-            "position": str(best.position),
-            "order": {"needed": str(best.needed),
+            "position": str(q(best.position)),
+            "order": {"needed": str(q(best.needed)),
                       "minimum_order_quantity": str(best.offer.minimum_order_quantity),
                       "quantity": str(best.quantity)}})
         if rule.method == ReorderMethod.COMPUTED:
@@ -261,17 +275,31 @@ def plan_rule(data: RuleInput, candidates: Iterable[Offer],
                 "safety_stock": f"z x velocity x lead-time stddev = {rule.service_factor} x"
                                 f" {q(velocity)} x {q(best.lead_time.stddev)}",
                 "reorder_point": f"velocity x lead time + safety stock = {q(velocity)} x"
-                                 f" {best.offer.lead_time_days} + {best.safety_stock}",
-                "target": f"reorder point + velocity x review days = {best.reorder_point} +"
-                          f" {q(velocity)} x {rule.review_days}"}
+                                 f" {best.offer.lead_time_days} + {q(best.safety_stock)}",
+                "target": f"reorder point + velocity x review days = {q(best.reorder_point)}"
+                          f" + {q(velocity)} x {rule.review_days}"}
         if best.quantity > 0:
-            reasons.append(f"position {best.position} is at or below the reorder point"
-                           f" {best.reorder_point}: order {best.quantity} to reach the"
-                           f" target {best.target}")
+            reasons.append(f"position {q(best.position)} is at or below the reorder point"
+                           f" {q(best.reorder_point)}: order {best.quantity} to reach the"
+                           f" target {q(best.target)}")
         else:
-            reasons.append(f"position {best.position} is above the reorder point"
-                           f" {best.reorder_point}: nothing to order")
-    return (best if best is not None and best.quantity > 0 else None), evaluated, explanation
+            reasons.append(f"position {q(best.position)} is above the reorder point"
+                           f" {q(best.reorder_point)}: nothing to order")
+    return chosen, evaluated, explanation
+
+
+def _highest_reorder_point(rule: Any, velocity: Decimal, candidates: Sequence[Offer],
+                           lead_times: dict[tuple[int, int], LeadTimeStats]) -> Decimal:
+    """The largest reorder point any candidate could give (the position is never below
+    the available stock, so above it no candidate orders)."""
+    if rule.method == ReorderMethod.FIXED:
+        return rule.minimum
+    if not velocity:
+        return ZERO
+    longest = max(offer.lead_time_days for offer in candidates)
+    widest = max(lead_times.get((offer.supplier_id, rule.product_id), NO_SAMPLES).stddev
+                 for offer in candidates)
+    return velocity * (longest + Decimal(rule.service_factor) * widest)
 
 
 # -- reading, set-based ------------------------------------------------------------------
@@ -387,7 +415,7 @@ def replenish(ctx: Context, *, product_ids: Sequence[int] | None = None,
         data = RuleInput(rule, on_hand, reserved, shipped[rule.velocity_days].get(key, ZERO),
                          incoming.get(key, ()))
         chosen, _, explanation = plan_rule(data, all_offers.get(rule.product_id, ()),
-                                           lead_times, rates, today)
+                                           lead_times, rates, today, explain=False)
         if chosen is None:
             without_supplier += not all_offers.get(rule.product_id)
             continue
@@ -405,10 +433,10 @@ def replenish(ctx: Context, *, product_ids: Sequence[int] | None = None,
         "quantity": chosen.quantity, "unit_price": chosen.unit_price,
         "currency": chosen.offer.currency, "landed_unit_cost": chosen.landed_unit_cost,
         "velocity": q(data.shipped / Decimal(rule.velocity_days)),
-        "lead_time_days": chosen.offer.lead_time_days, "safety_stock": chosen.safety_stock,
-        "reorder_point": chosen.reorder_point, "target": chosen.target,
-        "on_hand": data.on_hand, "reserved": data.reserved, "incoming": chosen.incoming,
-        "position": chosen.position,
+        "lead_time_days": chosen.offer.lead_time_days,
+        "safety_stock": q(chosen.safety_stock), "reorder_point": q(chosen.reorder_point),
+        "target": q(chosen.target), "on_hand": data.on_hand, "reserved": data.reserved,
+        "incoming": chosen.incoming, "position": q(chosen.position),
         "state": SuggestionState.ORDERED if create_orders else SuggestionState.PROPOSED,
         "purchase_order_id": order_ids.get(_order_key(rule, chosen)),
         "explanation": explanation} for rule, data, chosen, explanation in plans])

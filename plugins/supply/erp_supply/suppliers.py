@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import sqlalchemy as sa
@@ -138,17 +139,17 @@ def offers(session: Session, product_ids: list[int] | None, on: dt.date) -> dict
              .order_by(sp.product_id, sp.id, pb.minimum_quantity))
     if product_ids is not None:
         query = query.where(sp.product_id.in_(product_ids))
-    found: dict[int, dict[int, Offer]] = {}
+    rows: dict[int, list[Any]] = {}
     for row in session.execute(query):
-        per_product = found.setdefault(row.product_id, {})
-        offer = per_product.get(row.id)
-        breaks = ((row.minimum_quantity, row.unit_price),)
-        if offer is not None:
-            breaks = offer.breaks + breaks
-        per_product[row.id] = Offer(row.id, row.supplier_id, row.currency,
-                                    row.minimum_order_quantity, row.lead_time_days,
-                                    row.freight_per_unit, row.duty_rate, breaks)
-    return {product_id: list(rows.values()) for product_id, rows in found.items()}
+        rows.setdefault(row.id, []).append(row)
+    found: dict[int, list[Offer]] = {}
+    for breaks in rows.values():
+        first = breaks[0]
+        found.setdefault(first.product_id, []).append(Offer(
+            first.id, first.supplier_id, first.currency, first.minimum_order_quantity,
+            first.lead_time_days, first.freight_per_unit, first.duty_rate,
+            tuple((row.minimum_quantity, row.unit_price) for row in breaks)))
+    return found
 
 
 def offer_for(session: Session, supplier_id: int, product_id: int, on: dt.date) -> Offer:
