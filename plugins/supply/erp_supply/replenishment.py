@@ -56,7 +56,7 @@ from erp_supply.currencies import rates_on, to_company
 from erp_supply.purchase_orders import OPEN_STATES, PurchaseOrder, PurchaseOrderLine, line_amount
 from erp_supply.receipts import Receipt, ReceiptLine
 from erp_supply.reorder_rules import ReorderMethod, ReorderRule
-from erp_supply.suppliers import Offer, offers
+from erp_supply.suppliers import Offer, longest_lead_times, offers
 
 ZERO = Decimal(0)
 QUANTUM = Decimal("0.0001")
@@ -360,6 +360,15 @@ def _incoming(session: Session, product_ids: Sequence[int] | None
     return found
 
 
+def _offers_of(session: Session, product_ids: Sequence[int], today: dt.date
+               ) -> dict[int, list[Offer]]:
+    """The offers of these products, read in slices (a statement takes so many ids)."""
+    found: dict[int, list[Offer]] = {}
+    for start in range(0, len(product_ids), 10_000):
+        found.update(offers(session, list(product_ids[start:start + 10_000]), today))
+    return found
+
+
 def _lead_times(session: Session, product_ids: Sequence[int] | None
                 ) -> dict[tuple[int, int], LeadTimeStats]:
     lead = ReceiptLine.lead_time_days
@@ -405,21 +414,38 @@ def replenish(ctx: Context, *, product_ids: Sequence[int] | None = None,
         for days in {rule.velocity_days for rule in rules}}
     incoming = _incoming(session, ids)
     lead_times = _lead_times(session, ids)
-    all_offers = offers(session, ids, today)
-    rates = rates_on(session, today)
-    plans = []
+    widest: dict[int, Decimal] = {}
+    for (_supplier_id, product_id), stats in lead_times.items():
+        widest[product_id] = max(widest.get(product_id, ZERO), stats.stddev)
+    longest = longest_lead_times(session, ids, today)
+    # Only rules whose available stock is not above the highest reorder point any supplier
+    # could give need their offers priced: in a large run, most are.
+    pending = []
     without_supplier = 0
     for rule in rules:
         key = (rule.product_id, rule.warehouse_id)
+        if rule.product_id not in longest:
+            without_supplier += 1
+            continue
         on_hand, reserved = stock.get(key, (ZERO, ZERO))
         data = RuleInput(rule, on_hand, reserved, shipped[rule.velocity_days].get(key, ZERO),
                          incoming.get(key, ()))
-        chosen, _, explanation = plan_rule(data, all_offers.get(rule.product_id, ()),
+        if rule.method == ReorderMethod.FIXED:
+            bound = rule.minimum
+        else:
+            bound = data.shipped / Decimal(rule.velocity_days) * (
+                longest[rule.product_id]
+                + Decimal(rule.service_factor) * widest.get(rule.product_id, ZERO))
+        if on_hand - reserved <= bound:
+            pending.append(data)
+    all_offers = _offers_of(session, sorted({data.rule.product_id for data in pending}), today)
+    rates = rates_on(session, today)
+    plans = []
+    for data in pending:
+        chosen, _, explanation = plan_rule(data, all_offers.get(data.rule.product_id, ()),
                                            lead_times, rates, today, explain=False)
-        if chosen is None:
-            without_supplier += not all_offers.get(rule.product_id)
-            continue
-        plans.append((rule, data, chosen, explanation))
+        if chosen is not None:
+            plans.append((data.rule, data, chosen, explanation))
     stale = sa.delete(Suggestion).where(Suggestion.state == SuggestionState.PROPOSED)
     if ids is not None:
         stale = stale.where(Suggestion.product_id.in_(ids))

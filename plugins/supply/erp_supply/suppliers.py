@@ -125,18 +125,34 @@ class Offer:
         return price
 
 
+def _valid(query: Any, on: dt.date) -> Any:
+    sp = SupplierProduct
+    return (query.join(Supplier, Supplier.id == sp.supplier_id)
+            .where(Supplier.active.is_(True),
+                   sa.or_(sp.valid_from.is_(None), sp.valid_from <= on),
+                   sa.or_(sp.valid_to.is_(None), sp.valid_to >= on)))
+
+
+def longest_lead_times(session: Session, product_ids: list[int] | None, on: dt.date
+                       ) -> dict[int, int]:
+    """The longest lead time of the offers valid on ``on``, per product: a bound that
+    lets a replenishment run skip pricing products that need nothing."""
+    sp = SupplierProduct
+    query = _valid(sa.select(sp.product_id, sa.func.max(sp.lead_time_days)), on).group_by(
+        sp.product_id)
+    if product_ids is not None:
+        query = query.where(sp.product_id.in_(product_ids))
+    return dict(session.execute(query).all())
+
+
 def offers(session: Session, product_ids: list[int] | None, on: dt.date) -> dict[int, list[Offer]]:
     """The offers of active suppliers valid on ``on`` and having a price, per product."""
     sp, pb = SupplierProduct, PriceBreak
-    query = (sa.select(sp.id, sp.supplier_id, sp.product_id, sp.currency,
-                       sp.minimum_order_quantity, sp.lead_time_days, sp.freight_per_unit,
-                       sp.duty_rate, pb.minimum_quantity, pb.unit_price)
-             .join(pb, pb.supplier_product_id == sp.id)
-             .join(Supplier, Supplier.id == sp.supplier_id)
-             .where(Supplier.active.is_(True),
-                    sa.or_(sp.valid_from.is_(None), sp.valid_from <= on),
-                    sa.or_(sp.valid_to.is_(None), sp.valid_to >= on))
-             .order_by(sp.product_id, sp.id, pb.minimum_quantity))
+    query = _valid(sa.select(sp.id, sp.supplier_id, sp.product_id, sp.currency,
+                             sp.minimum_order_quantity, sp.lead_time_days, sp.freight_per_unit,
+                             sp.duty_rate, pb.minimum_quantity, pb.unit_price)
+                   .join(pb, pb.supplier_product_id == sp.id), on).order_by(
+        sp.product_id, sp.id, pb.minimum_quantity)
     if product_ids is not None:
         query = query.where(sp.product_id.in_(product_ids))
     rows: dict[int, list[Any]] = {}
