@@ -2,11 +2,14 @@
 draft purchase orders it proposes, its explanation, and stock alerts triggering it."""
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
+from click.testing import CliRunner
 
 from conftest import API, ok
+from erp_core.cli import main
 from erp_core.jobs import registered_jobs
 from erp_inventory.movements import receive
 from erp_inventory.reservations import ReservationLine, reserve, ship_reserved
@@ -117,3 +120,15 @@ def test_a_low_stock_alert_replenishes_its_product(
     [suggestion] = ok(erp_client.get(f"{API}/suggestions"))["items"]
     assert (suggestion["product_id"], suggestion["quantity"], suggestion["state"]) == (
         product, "42.0000", "ordered")
+
+
+def test_the_command_line_suggests_without_ordering(erp_client, worked_example,
+                                                    erp_database_url):
+    result = CliRunner().invoke(main, ["--database-url", erp_database_url, "supply",
+                                       "replenish", "--no-orders", "--json"],
+                                env={"ERP_DATABASE_URL": None})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"rules": 1, "suggestions": 1, "purchase_orders": [],
+                                         "without_supplier": 0}
+    [suggestion] = ok(erp_client.get(f"{API}/suggestions"))["items"]
+    assert (suggestion["state"], suggestion["quantity"]) == ("proposed", "47.0000")
