@@ -1,18 +1,35 @@
 """Fixtures for the supply plugin's tests: a kernel with supply (and inventory) enabled on
 a fresh database (SQLite, or a PostgreSQL schema when ERP_TEST_DATABASE_URL is set), and
-factories that build suppliers, offers and purchase orders through the API."""
+factories that build suppliers, offers and purchase orders through the API.
+
+A test module whose tests only add records of their own (their own suppliers, products
+and orders, never counting what the whole database holds) shares one kernel and app for
+all its tests (``share_the_kernel_per_module()``): booting and migrating a database is
+most of a test's time. Codes and SKUs are numbered across the session so they never
+collide in a shared database.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import itertools
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from erp_core.kernel import Kernel
-from erp_inventory.testing import *  # noqa: F403  (system, run, warehouse, make_product, ...)
+from erp_core.settings import Settings
+from erp_inventory.catalogue import Product
+from erp_inventory.testing import run, system  # noqa: F401  (fixtures)
+from erp_inventory.warehouses import Warehouse, create_warehouse
 from erp_sdk import utcnow
+
+NUMBERS = itertools.count(1)
 
 pytestmark = pytest.mark.erp_plugins("supply")
 
@@ -36,11 +53,92 @@ def ok(response: Any, status: int = 200) -> Any:
 
 
 @pytest.fixture
-def make_supplier(erp_client: Any) -> Callable[..., dict[str, Any]]:
-    numbers = iter(range(1, 1000))
+def warehouse(kernel: Kernel) -> int:
+    """The warehouse MAIN (made by the first test that needs it in a shared database)."""
+    with kernel.transaction() as session:
+        found = session.scalar(sa.select(Warehouse.id).where(Warehouse.code == "MAIN"))
+        return found or create_warehouse(session, "MAIN", "Main").id
 
+
+@pytest.fixture
+def make_product(kernel: Kernel) -> Callable[..., int]:
+    def make(cost: str = "0", price: str = "10") -> int:
+        with kernel.transaction() as session:
+            product = Product(sku=f"SUP-{next(NUMBERS)}", name="Thing", cost=Decimal(cost),
+                              list_price=Decimal(price), version=1)
+            session.add(product)
+            session.flush()
+            return product.id
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def shared_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database for a whole module: a SQLite file, or a PostgreSQL schema."""
+    postgres = os.environ.get("ERP_TEST_DATABASE_URL")
+    if not postgres:
+        yield f"sqlite:///{tmp_path_factory.mktemp('supply') / 'erp.db'}"
+        return
+    schema = f"erp_test_{uuid.uuid4().hex[:12]}"
+    server = sa.make_url(postgres).set(drivername="postgresql+psycopg")
+    admin = sa.create_engine(server)
+    try:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        yield server.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def shared_kernel(shared_database_url: str) -> Iterator[Kernel]:
+    kernel = Kernel(Settings.from_env({}, database_url=shared_database_url))
+    kernel.initialise()
+    kernel.enable(["supply"])
+    kernel.boot()
+    yield kernel
+    kernel.close()
+
+
+@pytest.fixture(scope="module")
+def shared_app(shared_kernel: Kernel) -> Any:
+    from erp_core.api import create_app
+
+    return create_app(shared_kernel)
+
+
+def share_the_kernel_per_module() -> tuple[Any, Any, Any]:
+    """``erp_kernel, erp_app, erp_token = share_the_kernel_per_module()`` at the top of a
+    test module: the SDK kit's ``erp_kernel`` and ``erp_app`` (and so ``erp_client``)
+    become one per module, and the users ``erp_token`` makes get names unique across
+    it."""
+
+    @pytest.fixture(scope="module")
+    def erp_kernel(shared_kernel: Kernel) -> Kernel:
+        return shared_kernel
+
+    @pytest.fixture(scope="module")
+    def erp_app(shared_app: Any) -> Any:
+        return shared_app
+
+    @pytest.fixture
+    def erp_token(erp_token: Callable[..., str]) -> Callable[..., str]:
+        def make(*roles: str, scope: Any = None, name: str | None = None) -> str:
+            return erp_token(*roles, scope=scope, name=name or f"tester-{next(NUMBERS)}")
+
+        return make
+
+    return erp_kernel, erp_app, erp_token
+
+
+@pytest.fixture
+def make_supplier(erp_client: Any) -> Callable[..., dict[str, Any]]:
     def make(currency: str = "EUR", **fields: Any) -> dict[str, Any]:
-        number = next(numbers)
+        number = next(NUMBERS)
         return ok(erp_client.post(f"{API}/suppliers", json={
             "code": f"S{number}", "name": f"Supplier {number}", "currency": currency,
             **fields}), 201)

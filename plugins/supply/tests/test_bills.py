@@ -4,9 +4,10 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import API, ok
+from conftest import API, ok, share_the_kernel_per_module
 
 pytestmark = pytest.mark.erp_plugins("supply")
+erp_kernel, erp_app, erp_token = share_the_kernel_per_module()
 
 
 @pytest.fixture
@@ -78,7 +79,8 @@ def test_a_bill_for_everything_ordered_when_part_was_received_is_held(
     assert held["state"] == "on_hold"
     assert "billed 10.0000 (with earlier bills) but 6.0000 received of 10.0000 ordered" in \
         held["hold_reason"]
-    queue = ok(erp_client.get(f"{API}/bills", params={"state": "on_hold"}))["items"]
+    queue = ok(erp_client.get(f"{API}/bills", params={
+        "state": "on_hold", "purchase_order_id": order["id"]}))["items"]
     assert [row["id"] for row in queue] == [created["id"]]
 
 

@@ -3,9 +3,10 @@ nothing of another supplier's nor anything else of the business (a permission ma
 
 import pytest
 
-from conftest import API, ok
+from conftest import API, ok, share_the_kernel_per_module
 
 pytestmark = pytest.mark.erp_plugins("supply")
+erp_kernel, erp_app, erp_token = share_the_kernel_per_module()
 
 PORTAL = "supply.supplier_portal"
 OWN_COLLECTIONS = {

@@ -5,11 +5,12 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from conftest import API, ok
+from conftest import API, ok, share_the_kernel_per_module
 from erp_inventory.ledger import Move, StockLevel
 from erp_inventory.warehouses import Location
 
 pytestmark = pytest.mark.erp_plugins("supply")
+erp_kernel, erp_app, erp_token = share_the_kernel_per_module()
 
 
 def receive(client, order, lines, status=201, **extra):
