@@ -132,3 +132,25 @@ def test_the_command_line_suggests_without_ordering(erp_client, worked_example,
                                          "without_supplier": 0}
     [suggestion] = ok(erp_client.get(f"{API}/suggestions"))["items"]
     assert (suggestion["state"], suggestion["quantity"]) == ("proposed", "47.0000")
+
+
+def test_an_offer_outside_its_validity_dates_is_not_used(
+        erp_client, warehouse, make_product, make_supplier, make_offer, today):
+    product = make_product()
+    make_offer(make_supplier(), product, {"0": "1.00"},
+               valid_to=(today - dt.timedelta(days=1)).isoformat())
+    make_offer(make_supplier(), product, {"0": "2.00"},
+               valid_from=(today + dt.timedelta(days=1)).isoformat())
+    ok(erp_client.post(f"{API}/reorder-rules", json={
+        "product_id": product, "warehouse_id": warehouse, "method": "fixed", "minimum": "5",
+        "maximum": "20"}), 201)
+    summary = ok(erp_client.post(f"{API}/replenish", json={}))
+    assert (summary["suggestions"], summary["without_supplier"]) == (0, 1)
+
+    current = make_supplier()
+    make_offer(current, product, {"0": "3.00"}, valid_from=today.isoformat(),
+               valid_to=today.isoformat())
+    summary = ok(erp_client.post(f"{API}/replenish", json={}))
+    [suggestion] = ok(erp_client.get(f"{API}/suggestions"))["items"]
+    assert (suggestion["supplier_id"], suggestion["quantity"], suggestion["unit_price"]) == (
+        current["id"], "20.0000", "3.0000")
