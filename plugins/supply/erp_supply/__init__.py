@@ -1,0 +1,1 @@
+"""Supply: suppliers, purchase orders, receipts, bills, replenishment, supplier portal."""
