@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from erp_core.inbound.declaration import WebhookReceiver
     from erp_core.jobs.declaration import Job
     from erp_core.kernel import Kernel
+    from erp_core.metric_definitions import Metric
     from erp_core.security.permissions import Permission, RecordRule, Role
 
 PROJECT = "erp"
@@ -139,6 +140,24 @@ def erp_register_webhook_receivers() -> Sequence[WebhookReceiver]:
     ``handle(ctx, verified)`` acts on it in the transaction that records the event id, so
     a replay of the event is answered as a duplicate without being handled again. The
     kernel asks the receivers in dependency order; the first that owns the account wins.
+    """
+
+
+@hookspec
+def erp_register_metrics() -> Sequence[Metric]:
+    """Define, once, the metrics of the data the plugin owns, for reporting plugins.
+
+    Takes no argument.
+
+    Return value: a sequence of ``erp_sdk.Metric``, registered as ``<plugin>.<name>``:
+    a ``Measure`` (``sum``, ``count``, ``count_distinct``, ``average``, or ``ratio`` of two
+    of those) over a ``MetricSource`` (a table, the joins every row needs, a condition,
+    the aware UTC time column, the entities whose record rules narrow its rows, the
+    currency column of money), cut by the source's ``Dimension``s, and visible to a
+    principal holding ``permission``. Metrics of several plugins share a dimension by
+    name. A duplicate name, an unknown permission or a money metric without a currency
+    column is refused with a ``PluginError`` naming the plugin when the metrics are
+    collected (``erp_sdk.registered_metrics(kernel)``).
     """
 
 

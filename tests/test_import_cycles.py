@@ -31,6 +31,7 @@ KERNEL_TYPING_LOOPS = {
     ("erp_core.inbound.declaration", "erp_core.kernel"),
     ("erp_core.inbound.declaration", "erp_core.context"),
     ("erp_core.metrics", "erp_core.kernel"),
+    ("erp_core.metric_definitions", "erp_core.kernel"),
 }
 """Imports under ``TYPE_CHECKING`` only, where a kernel type names another for
 annotations (a context's ``kernel``, a hook's ``kernel`` argument, the context a service

@@ -56,6 +56,17 @@ from erp_core.inbound import InboundWebhook, VerifiedWebhook, WebhookReceiver
 from erp_core.jobs import Job
 from erp_core.kernel import Kernel
 from erp_core.manifest import PluginManifest
+from erp_core.metric_definitions import (
+    Dimension,
+    Join,
+    Measure,
+    Metric,
+    MetricSource,
+    RegisteredMetric,
+    Unit,
+    exact_product,
+    registered_metrics,
+)
 from erp_core.security import Permission, Principal, RecordRule, Role
 from erp_core.workflow import Transition, Workflow
 
@@ -82,6 +93,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "ConflictError",
     "Context",
     "DecimalNumber",
+    "Dimension",
     "DomainEvent",
     "Entity",
     "EntityExtension",
@@ -93,9 +105,13 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "InboundWebhook",
     "Integer",
     "Job",
+    "Join",
     "Kernel",
     "KernelDependency",
     "ListOf",
+    "Measure",
+    "Metric",
+    "MetricSource",
     "Money",
     "NON_NEGATIVE",
     "Nested",
@@ -113,6 +129,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "RecordMixin",
     "RecordRule",
     "Records",
+    "RegisteredMetric",
     "Role",
     "Text",
     "TransientConflict",
@@ -121,6 +138,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "TransitionVetoed",
     "UNITS",
     "UNIT_OF_MEASURE",
+    "Unit",
     "UnitOfMeasure",
     "Upsert",
     "UtcDateTime",
@@ -134,6 +152,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "boolean",
     "check_quantity",
     "check_value",
+    "exact_product",
     "hookimpl",
     "hookspec",
     "identifier",
@@ -146,6 +165,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "rate",
     "read_body",
     "register_field_type",
+    "registered_metrics",
     "text",
     "typed_field",
     "utcnow",
