@@ -6,7 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from conftest import PG_URL
 from sales_data import at, rows_by
+
+from erp_reports.replica import close_reports_engine
 
 QUERY = "/api/v1/reports/query"
 
@@ -139,3 +142,21 @@ def test_a_report_that_cannot_be_answered_is_a_422_naming_what_is_wrong(admin, b
     assert response.status_code == 422, response.text
     if field is not None:
         assert field in response.json()["errors"]
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="copies a SQLite file to stand for the replica")
+def test_reports_read_the_replica_named_by_erp_reports_database_url(
+        shop, admin, kernel, module_database_url, tmp_path, monkeypatch):
+    shop.order(at("2026-03-02 10:00"), "web", "Ada", [("TEA-1", "1", "5")])
+    replica = tmp_path / "replica.db"
+    with kernel.reading() as connection:  # a consistent copy of the database
+        connection.exec_driver_sql(f"VACUUM INTO '{replica}'")
+    shop.order(at("2026-03-02 11:00"), "web", "Ada", [("TEA-1", "1", "7")])  # not replicated
+    body = {"metrics": ["orders.net_sales"]}
+    assert Decimal(admin.post(QUERY, json=body).json()["rows"][0]["orders.net_sales"]) == 12
+    monkeypatch.setenv("ERP_REPORTS_DATABASE_URL", f"sqlite:///{replica}")
+    close_reports_engine(kernel)
+    try:
+        assert Decimal(admin.post(QUERY, json=body).json()["rows"][0]["orders.net_sales"]) == 5
+    finally:
+        close_reports_engine(kernel)
