@@ -68,6 +68,7 @@ from erp_core.metric_definitions import (
     registered_metrics,
 )
 from erp_core.security import Permission, Principal, RecordRule, Role
+from erp_core.security.web_sessions import WebSessions
 from erp_core.workflow import Transition, Workflow
 
 _LAZY = {"KernelDependency": "erp_core.api.dependencies",
@@ -144,6 +145,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "UtcDateTime",
     "ValidationError",
     "VerifiedWebhook",
+    "WebSessions",
     "WebhookReceiver",
     "Workflow",
     "WriteEvent",

@@ -1,4 +1,5 @@
-"""Wiring of the reports plugin: manifest, permissions, routes, jobs, pages, demo data."""
+"""Wiring of the reports plugin: manifest, entities, permissions, routes, jobs, pages,
+demo data."""
 
 from __future__ import annotations
 
@@ -12,16 +13,33 @@ manifest = PluginManifest(
     requires_kernel=">=0.1,<1",
     description="Reports from the metrics every plugin defines: query API, saved reports,"
                 " CSV and XLSX exports, and a dashboard in English and Chinese",
+    # the write guards of saved reports
+    modules=("saved_reports",),
 )
 
 
 @hookimpl
+def erp_register_entities():
+    from erp_reports.export_jobs import EXPORT_JOB
+    from erp_reports.saved_reports import SAVED_REPORT
+
+    return [SAVED_REPORT, EXPORT_JOB]
+
+
+@hookimpl
 def erp_register_permissions():
+    from erp_reports import export_jobs, saved_reports
+
     return [
         Permission("reports.query", "Run reports on the metrics one's permissions allow"),
         Permission("reports.export", "Export reports as CSV or XLSX"),
-        Role("reports.viewer", ["reports.query", "reports.export"],
-             "Runs and exports reports; each metric still needs its own permission"),
+        Permission("reports.saved_report.create", "Save a report (POST /api/v1/reports/saved)"),
+        Role("reports.viewer", ["reports.query", "reports.export", "reports.saved_report.*",
+                                "reports.export_job.read"],
+             "Runs, saves, shares and exports reports; each metric still needs its own"
+             " permission"),
+        *saved_reports.RULES,
+        *export_jobs.RULES,
     ]
 
 
@@ -30,6 +48,13 @@ def erp_register_routes():
     from erp_reports import api
 
     return api.ROUTES
+
+
+@hookimpl
+def erp_register_jobs():
+    from erp_reports.export_jobs import JOBS
+
+    return JOBS
 
 
 @hookimpl

@@ -288,3 +288,30 @@ def run_report(kernel: Kernel, principal: Principal, request: ReportRequest,
     return {"columns": columns(query), "rows": rows[:limit], "truncated": len(rows) > limit,
             "time_zone": query.zone.key, "currency": query.currency,
             "metrics": [definition(m) for m in query.metrics]}
+
+
+@attrs.frozen
+class ReportStream:
+    """A checked report ready to be read row by row (an export): its columns, and rows
+    read from the reports database only as they are iterated."""
+
+    query: ReportQuery
+    columns: list[dict[str, Any]]
+    kernel: Kernel
+    principal: Principal
+
+    @property
+    def names(self) -> list[str]:
+        return [column["name"] for column in self.columns]
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        with reports_engine(self.kernel).connect() as connection:
+            sources = compile_report(connection, self.kernel, self.principal, self.query)
+            yield from merged_rows(connection, sources, self.query)
+
+
+def report_stream(kernel: Kernel, principal: Principal, request: ReportRequest,
+                  settings: ReportSettings) -> ReportStream:
+    """The report checked now (a mistake is an error before anything is sent)."""
+    query = check_request(kernel, principal, request, settings)
+    return ReportStream(query, columns(query), kernel, principal)

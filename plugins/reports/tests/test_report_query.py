@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from conftest import PG_URL
 from sales_data import at, rows_by
 
+from conftest import PG_URL
 from erp_reports.replica import close_reports_engine
 
 QUERY = "/api/v1/reports/query"
