@@ -100,6 +100,21 @@ def erp_register_routes() -> Sequence[Any]:
 
 
 @hookspec
+def erp_register_pages() -> Sequence[Any]:
+    """Contribute web pages for people (a dashboard), served outside the API.
+
+    Takes no argument.
+
+    Return value: a sequence of Litestar route handlers or routers, mounted at the paths
+    they declare (``/dashboard``, not under ``/api/v1``) and left out of the OpenAPI
+    document. Like routes, each declares what it needs in its ``opt``; a page that signs
+    its users in itself (``erp_sdk.WebSessions``) says ``{"public": True}`` and checks
+    the session in its handler. Handlers receive the kernel through the ``kernel``
+    dependency.
+    """
+
+
+@hookspec
 def erp_register_cli_commands() -> Sequence[click.Command]:
     """Contribute command-line commands.
 

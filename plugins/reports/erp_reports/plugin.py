@@ -51,6 +51,13 @@ def erp_register_routes():
 
 
 @hookimpl
+def erp_register_pages():
+    from erp_reports.dashboard import PAGES
+
+    return PAGES
+
+
+@hookimpl
 def erp_register_jobs():
     from erp_reports.export_jobs import JOBS
 
