@@ -94,8 +94,7 @@ class Speaker:
     def percent(self, value: Any) -> str:
         if value is None:
             return NOTHING
-        return format_percent(Decimal(value), locale=self.locale, decimal_quantization=False,
-                              format="#,##0.#%")
+        return format_percent(Decimal(value), locale=self.locale, format="#,##0.#%")
 
     def date(self, value: str | dt.date) -> str:
         day = dt.date.fromisoformat(value) if isinstance(value, str) else value

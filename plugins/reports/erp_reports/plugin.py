@@ -69,3 +69,10 @@ def erp_shutdown(kernel):
     from erp_reports.replica import close_reports_engine
 
     close_reports_engine(kernel)
+
+
+@hookimpl
+def erp_load_demo_data(session, kernel):
+    from erp_reports import demo
+
+    demo.load_demo_data(session, kernel)
