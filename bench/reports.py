@@ -125,9 +125,9 @@ def make_shop(kernel: Kernel, lines: int) -> None:
     seconds = 365 * 24 * 3600
     with kernel.engine.begin() as connection:
         if dialect == "postgresql":
-            series = "generate_series(1, :orders) AS s(i)"
+            series = "generate_series(1::bigint, :orders) AS s(i)"
             placed = "(:start + make_interval(secs => (i::bigint * :seconds / :orders)))"
-            series_lines = "generate_series(1, :lines) AS s(j)"
+            series_lines = "generate_series(1::bigint, :lines) AS s(j)"
         else:
             series = ("(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
                       " WHERE i < :orders) SELECT i FROM n)")
