@@ -170,11 +170,11 @@ def compare_reports(kernel: Kernel, backend: str, lines: int, repeat: int, zone:
         query = check_request(kernel, principal, ReportRequest(**body), settings)
         sql = sa.text(hand_written(backend, name, zone))
         with kernel.engine.connect() as connection:
-            def compiled() -> int:
+            def compiled(query: ReportQuery = query, connection: Any = connection) -> int:
                 sources = compile_report(connection, kernel, principal, query)
                 return len(list(merged_rows(connection, sources, query)))
 
-            def by_hand() -> int:
+            def by_hand(sql: Any = sql, connection: Any = connection) -> int:
                 return len(connection.execute(sql).all())
 
             compiled_rows, hand_rows = compiled(), by_hand()  # warm-up

@@ -25,7 +25,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from erp_core.errors import PluginError
 
 if TYPE_CHECKING:
-    from erp_core.kernel import Kernel
+    from erp_core.context import KernelServices
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -217,7 +217,7 @@ def _check(plugin: str, metric: Metric) -> None:
         raise fail("a money metric's source names its currency column")
 
 
-def registered_metrics(kernel: Kernel) -> dict[str, RegisteredMetric]:
+def registered_metrics(kernel: KernelServices) -> dict[str, RegisteredMetric]:
     """Every metric the enabled plugins declare, by full name; a mistake stops with a
     ``PluginError`` naming the plugin."""
     found: dict[str, RegisteredMetric] = {}

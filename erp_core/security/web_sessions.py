@@ -24,7 +24,7 @@ from erp_core.security.accounts import ApiToken, authenticate, create_token, has
 from erp_core.security.principal import Principal
 
 if TYPE_CHECKING:
-    from erp_core.kernel import Kernel
+    from erp_core.context import KernelServices
 
 
 @attrs.frozen
@@ -47,7 +47,7 @@ def csrf_of(secret: str) -> str:
 class WebSessions:
     """Open, resume and close the web sessions of ``kernel``'s users."""
 
-    def __init__(self, kernel: Kernel) -> None:
+    def __init__(self, kernel: KernelServices) -> None:
         self.kernel = kernel
 
     def open(self, token: str, lifetime: dt.timedelta) -> WebSession:
