@@ -3,6 +3,7 @@ SQL on this test's database (SQLite, or PostgreSQL with ERP_TEST_DATABASE_URL)."
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -160,3 +161,29 @@ def test_reports_read_the_replica_named_by_erp_reports_database_url(
         assert Decimal(admin.post(QUERY, json=body).json()["rows"][0]["orders.net_sales"]) == 5
     finally:
         close_reports_engine(kernel)
+
+
+def test_days_of_cover_and_turnover_compare_stock_with_the_last_30_days_shipments(
+        shop, admin, kernel):
+    from erp_inventory.movements import receive
+    from erp_inventory.reservations import ReservationLine, reserve, ship_reserved
+
+    with kernel.context() as ctx:
+        moving, idle = (ctx.records("inventory.product").create(
+            {"sku": f"COVER-{uuid.uuid4().hex[:8]}", "name": name})["id"]
+            for name in ("Moving", "Idle"))
+        warehouse = shop.warehouses["main"]
+        receive(ctx, warehouse, moving, Decimal(100), Decimal(2))
+        receive(ctx, warehouse, idle, Decimal(10), Decimal(3))
+        [reservation] = reserve(ctx, warehouse, [ReservationLine(moving, Decimal(30), "cover")])
+        ship_reserved(ctx, reservation)
+    answer = admin.post(QUERY, json={
+        "metrics": ["inventory.days_of_cover", "inventory.turnover", "inventory.stock_value"],
+        "dimensions": ["product"],
+        "filters": [{"dimension": "product", "values": [str(moving), str(idle)]}]}).json()
+    rows = rows_by(answer, "product_label")
+    assert Decimal(rows["Moving"]["inventory.days_of_cover"]) == 70  # 70 left, 1 a day
+    # 60 of cost went out in 30 days against 140 of stock: 60 x 365 / 30 / 140 a year
+    assert Decimal(rows["Moving"]["inventory.turnover"]) == Decimal("5.2143")
+    assert Decimal(rows["Moving"]["inventory.stock_value"]) == 140
+    assert rows["Idle"]["inventory.days_of_cover"] is None  # nothing shipped: no pace
