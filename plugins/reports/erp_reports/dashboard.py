@@ -199,7 +199,7 @@ def _overview(kernel: Kernel, request: Request[Any, Any, Any], session: Any,
     return _page(request, speak, "dashboard.html", session=session, period=period,
                  headline=headline(kernel, principal, settings, period), tiles=tiles,
                  figures=figures(kernel, principal, settings, period),
-                 channels=channels(kernel, principal, settings),
+                 channels=channels(kernel, principal, settings, period),
                  saved=_saved_reports(kernel, principal), charts=_script_json(charts),
                  plain=lambda key: _plain(speak, key))
 

@@ -169,10 +169,11 @@ def figures(kernel: Kernel, principal: Principal, settings: ReportSettings,
     return tiles
 
 
-def channels(kernel: Kernel, principal: Principal, settings: ReportSettings
-             ) -> list[tuple[Any, str]]:
-    """The channels to filter by: those the sales metric is cut by, with their names."""
+def channels(kernel: Kernel, principal: Principal, settings: ReportSettings,
+             period: Period) -> list[tuple[Any, str]]:
+    """The channels to filter by: those that sold in the period, with their names."""
     answer = _report(kernel, principal, settings, metrics=(SALES,), dimensions=("channel",),
+                     date_from=period.date_from.isoformat(), date_to=period.date_to.isoformat(),
                      order_by="channel", descending=False)
     if answer is None:
         return []
