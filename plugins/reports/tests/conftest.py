@@ -7,7 +7,6 @@ shares its database and each test starts from a shop without orders."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -17,15 +16,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from litestar.testing import TestClient
+from reports_testing import PG_URL, new_token
 from sales_data import Shop, make_shop
 
 from erp_core.api import create_app
 from erp_core.kernel import Kernel
-from erp_core.security.accounts import create_token, create_user
 from erp_core.settings import Settings
 
 FIXTURE_PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
-PG_URL = os.environ.get("ERP_TEST_DATABASE_URL")
 
 
 @pytest.fixture(scope="module")
@@ -78,15 +76,6 @@ def shop(module_shop: Shop, kernel: Kernel) -> Shop:
 @pytest.fixture(scope="module")
 def app(kernel: Kernel) -> Any:
     return create_app(kernel)
-
-
-def new_token(kernel: Kernel, *roles: str, scope: dict[str, Any] | None = None) -> str:
-    """The bearer token of a new user holding ``roles`` within ``scope``."""
-    name = f"user-{uuid.uuid4().hex[:10]}"
-    with kernel.transaction() as session:
-        create_user(session, name, roles, scope or {})
-        _row, secret = create_token(session, name)
-    return secret
 
 
 @pytest.fixture

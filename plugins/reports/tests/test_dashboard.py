@@ -10,9 +10,9 @@ from importlib import resources
 
 import pytest
 from litestar.testing import TestClient
+from reports_testing import new_token
 from sales_data import at
 
-from conftest import new_token
 from erp_reports.i18n import LANGUAGES, catalogue
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from reports_testing import new_token
 
-from conftest import new_token
 from erp_core.api import create_app
 from erp_core.kernel import Kernel
 from erp_core.settings import Settings

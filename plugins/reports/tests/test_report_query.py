@@ -7,9 +7,9 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from reports_testing import PG_URL
 from sales_data import at, rows_by
 
-from conftest import PG_URL
 from erp_reports.replica import close_reports_engine
 
 QUERY = "/api/v1/reports/query"
