@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import sqlalchemy as sa
 
-from erp_reports.time_buckets import TimeGrain, bucket, local_midnight
+from erp_reports.time_buckets import TimeGrain, bucket, keeps_one_offset, local_midnight
 from erp_sdk import Kernel, Measure, MetricSource, Principal, RegisteredMetric, Unit
 
 PERIOD = "period"
@@ -133,7 +133,8 @@ def compile_source(connection: sa.Connection, kernel: Kernel, principal: Princip
     if query.time_grain is not None:
         assert source.time is not None
         dialect = connection.dialect.name
-        if dialect == "sqlite" and (start is None or end is None):
+        if dialect == "sqlite" and (start is None or end is None) and not keeps_one_offset(
+                query.zone):
             first, last = _data_span(connection, source, from_)
             start, end = start or first, end or last
         period = bucket(source.time, query.time_grain, query.zone, dialect,

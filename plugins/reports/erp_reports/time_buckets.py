@@ -49,6 +49,15 @@ def offset_spans(zone: ZoneInfo, start: dt.datetime, end: dt.datetime
     return spans
 
 
+def keeps_one_offset(zone: ZoneInfo) -> bool:
+    """Whether ``zone`` has had one UTC offset over the last and next decades (UTC,
+    Asia/Shanghai): then SQLite needs no span of instants to bucket in it."""
+    year = dt.datetime.now(dt.UTC).year
+    offsets = {dt.datetime(y, m, 1, tzinfo=dt.UTC).astimezone(zone).utcoffset()
+               for y in range(year - 20, year + 11) for m in (1, 4, 7, 10)}
+    return len(offsets) == 1
+
+
 def _sqlite_shift(column: sa.ColumnElement[Any], spans: list[tuple[dt.datetime, int]]
                   ) -> sa.ColumnElement[Any]:
     """The modifier ``'+N seconds'`` for ``column``'s instant (a CASE over the spans)."""
