@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from erp_core.hook_events import TransitionEvent, WriteEvent
     from erp_core.inbound.declaration import WebhookReceiver
     from erp_core.jobs.declaration import Job
+    from erp_core.metric_definitions import Metric
     from erp_core.security.permissions import Permission, RecordRule, Role
 
 PROJECT = "erp"
@@ -98,6 +99,21 @@ def erp_register_routes() -> Sequence[Any]:
 
 
 @hookspec
+def erp_register_pages() -> Sequence[Any]:
+    """Contribute web pages for people (a dashboard), served outside the API.
+
+    Takes no argument.
+
+    Return value: a sequence of Litestar route handlers or routers, mounted at the paths
+    they declare (``/dashboard``, not under ``/api/v1``) and left out of the OpenAPI
+    document. Like routes, each declares what it needs in its ``opt``; a page that signs
+    its users in itself (``erp_sdk.WebSessions``) says ``{"public": True}`` and checks
+    the session in its handler. Handlers receive the kernel through the ``kernel``
+    dependency.
+    """
+
+
+@hookspec
 def erp_register_cli_commands() -> Sequence[click.Command]:
     """Contribute command-line commands.
 
@@ -138,6 +154,24 @@ def erp_register_webhook_receivers() -> Sequence[WebhookReceiver]:
     ``handle(ctx, verified)`` acts on it in the transaction that records the event id, so
     a replay of the event is answered as a duplicate without being handled again. The
     kernel asks the receivers in dependency order; the first that owns the account wins.
+    """
+
+
+@hookspec
+def erp_register_metrics() -> Sequence[Metric]:
+    """Define, once, the metrics of the data the plugin owns, for reporting plugins.
+
+    Takes no argument.
+
+    Return value: a sequence of ``erp_sdk.Metric``, registered as ``<plugin>.<name>``:
+    a ``Measure`` (``sum``, ``count``, ``count_distinct``, ``average``, or ``ratio`` of two
+    of those) over a ``MetricSource`` (a table, the joins every row needs, a condition,
+    the aware UTC time column, the entities whose record rules narrow its rows, the
+    currency column of money), cut by the source's ``Dimension``s, and visible to a
+    principal holding ``permission``. Metrics of several plugins share a dimension by
+    name. A duplicate name, an unknown permission or a money metric without a currency
+    column is refused with a ``PluginError`` naming the plugin when the metrics are
+    collected (``erp_sdk.registered_metrics(kernel)``).
     """
 
 

@@ -297,6 +297,15 @@ class Kernel:
         with self.transaction() as session:
             yield Context(self, session, principal or Principal.system())
 
+    def principal_of_user(self, user_id: int) -> Principal:
+        """The principal of an active user as it stands now (its roles, scope and so
+        permissions), for work done later on its behalf, such as a queued export;
+        ``AuthenticationRequired`` when the user is gone or deactivated."""
+        from erp_core.security.accounts import principal_of_user
+
+        with self.reading() as connection:
+            return principal_of_user(connection, user_id, self.permissions)
+
     def run(self, work: Callable[[Context], T], principal: Principal | None = None) -> T:
         """``work(ctx)`` in a transaction of its own, acting as ``principal``; run again
         from the start, in a new transaction, when the database aborted it for a

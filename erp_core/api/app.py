@@ -35,8 +35,9 @@ __all__ = ["API_PREFIX", "create_app"]
 
 def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Litestar:
     """The app for ``kernel`` (booted first if it is not): kernel routes plus every enabled
-    plugin's routes under ``/api/v1/<plugin>``; the reference page under ``/schema``, the
-    OpenAPI document at ``/schema/openapi.json``, and links to both at ``/``."""
+    plugin's routes under ``/api/v1/<plugin>``, and its web pages where they say; the
+    reference page under ``/schema``, the OpenAPI document at ``/schema/openapi.json``,
+    and links to both at ``/``."""
     if kernel.pm is None:
         kernel.boot()
     handlers: list[Any] = [*SYSTEM_ROUTES, *INDEX_ROUTES, *INBOUND_ROUTES,
@@ -50,6 +51,10 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
         if routes:
             handlers.append(Router(path=f"{API_PREFIX}/{plugin}", route_handlers=list(routes),
                                    tags=[plugin]))
+    for _plugin, pages in kernel.contribute("erp_register_pages"):
+        if pages:
+            handlers.append(Router(path="/", route_handlers=list(pages),
+                                   include_in_schema=False))
     app = Litestar(
         route_handlers=handlers,
         guards=[require_token, check_request_input],

@@ -137,6 +137,26 @@ _TOKEN_HOLDER = (
 """The user, roles and token state behind a token hash, built once (read per request)."""
 
 
+_USER_ROLES = (
+    sa.select(User.id, User.name, User.scope, UserRole.role)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(User.id == sa.bindparam("user_id"), User.active))
+
+
+def principal_of_user(session: Session | sa.Connection, user_id: int,
+                      permissions: PermissionRegistry) -> Principal:
+    """The principal of an active user, with the roles and scope it has now, for work
+    done later on its behalf (an export it queued); ``AuthenticationRequired`` when the
+    user is gone or deactivated."""
+    rows = session.execute(_USER_ROLES, {"user_id": user_id}).all()
+    if not rows:
+        raise AuthenticationRequired(f"user {user_id} is unknown or deactivated")
+    roles = frozenset(r.role for r in rows if r.role is not None)
+    return Principal(name=rows[0].name, user_id=rows[0].id, roles=roles,
+                     permissions=permissions.permissions_of(roles),
+                     scope=json.loads(rows[0].scope or "{}"))
+
+
 def authenticate(session: Session | sa.Connection, secret: str,
                  permissions: PermissionRegistry) -> Principal:
     """The principal behind a bearer token; raises ``AuthenticationRequired`` if it is not

@@ -57,7 +57,19 @@ from erp_core.inbound import InboundWebhook, VerifiedWebhook, WebhookReceiver
 from erp_core.jobs import Job
 from erp_core.kernel import Kernel
 from erp_core.manifest import PluginManifest
+from erp_core.metric_definitions import (
+    Dimension,
+    Join,
+    Measure,
+    Metric,
+    MetricSource,
+    RegisteredMetric,
+    Unit,
+    exact_product,
+    registered_metrics,
+)
 from erp_core.security import Permission, Principal, RecordRule, Role
+from erp_core.security.web_sessions import WebSessions
 from erp_core.workflow import Transition, Workflow
 
 _LAZY = {"KernelDependency": "erp_core.api.dependencies",
@@ -83,6 +95,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "ConflictError",
     "Context",
     "DecimalNumber",
+    "Dimension",
     "DomainEvent",
     "Entity",
     "EntityExtension",
@@ -94,10 +107,14 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "InboundWebhook",
     "Integer",
     "Job",
+    "Join",
     "Kernel",
     "KernelDependency",
     "KernelServices",
     "ListOf",
+    "Measure",
+    "Metric",
+    "MetricSource",
     "Money",
     "NON_NEGATIVE",
     "Nested",
@@ -115,6 +132,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "RecordMixin",
     "RecordRule",
     "Records",
+    "RegisteredMetric",
     "Role",
     "Text",
     "TransientConflict",
@@ -123,11 +141,13 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "TransitionVetoed",
     "UNITS",
     "UNIT_OF_MEASURE",
+    "Unit",
     "UnitOfMeasure",
     "Upsert",
     "UtcDateTime",
     "ValidationError",
     "VerifiedWebhook",
+    "WebSessions",
     "WebhookReceiver",
     "Workflow",
     "WriteEvent",
@@ -136,6 +156,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "boolean",
     "check_quantity",
     "check_value",
+    "exact_product",
     "hookimpl",
     "hookspec",
     "identifier",
@@ -148,6 +169,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "rate",
     "read_body",
     "register_field_type",
+    "registered_metrics",
     "text",
     "timestamp",
     "typed_field",

@@ -13,7 +13,7 @@ manifest = PluginManifest(
                 " behaviour summaries",
     # the modules holding write guards and reactions (``@on_write``)
     modules=("addresses", "contacts", "customers", "interactions", "segments", "tags",
-             "tiers"),
+             "tiers", "metrics"),
 )
 
 

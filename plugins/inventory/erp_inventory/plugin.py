@@ -13,7 +13,7 @@ manifest = PluginManifest(
     description="Catalogue, warehouses, stock ledger, reservations, alerts, counts, transfers",
     # the subscribers of the count and transfer workflows, and the guard of locations
     # with stock history
-    modules=("counts", "ledger", "transfers", "warehouses"),
+    modules=("counts", "ledger", "transfers", "warehouses", "metrics"),
 )
 
 READ_ONLY = {"list", "get"}

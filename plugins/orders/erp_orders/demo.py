@@ -1,4 +1,5 @@
-"""Demo data for ``erp demo``: three channels and a few hundred orders in every state.
+"""Demo data for ``erp demo``: three channels and a year of orders in every state, enough
+history for the reports (sales by day, week and month, channel, product, tier).
 
 The same on every run (``random.Random(2024)``; only the dates follow today), built on
 the CRM's demo customers and the inventory's demo products and warehouses, which the
@@ -31,14 +32,17 @@ from erp_orders.money import line_amounts, order_amounts
 from erp_orders.order import Order, OrderLine, OrderState, order_number
 from erp_sdk import Context, Kernel, Principal, insert_rows, utcnow
 
-ORDERS = 300
+ORDERS = 1500
 CHANNELS = (  # code, name, kind, warehouse code, share of the orders, reference prefix
     ("web", "Own web shop", ChannelKind.OWN_SITE, "MAIN", 5, "WEB-"),
     ("marketplace", "Marketplace", ChannelKind.MARKETPLACE, "EAST", 3, "MP-"),
     ("store", "City store", ChannelKind.STORE, "SHOP", 2, None),
 )
-STATES = ((OrderState.DRAFT, 10), (OrderState.CONFIRMED, 20), (OrderState.SHIPPED, 15),
-          (OrderState.COMPLETED, 45), (OrderState.CANCELLED, 10))
+STATES = ((OrderState.DRAFT, 2), (OrderState.CONFIRMED, 4), (OrderState.SHIPPED, 5),
+          (OrderState.COMPLETED, 80), (OrderState.CANCELLED, 9))
+AGE_DAYS = {OrderState.DRAFT: 10, OrderState.CONFIRMED: 2, OrderState.SHIPPED: 20}
+"""How old an order in a state may be; the others (completed, cancelled) go back a year."""
+RETURNED_SHARE = 0.05  # of the lines of completed orders, returned whole
 SHIPPED = {OrderState.SHIPPED, OrderState.COMPLETED}
 MOST_PER_LINE = 3
 TAX_RATE = Decimal("0.19")
@@ -105,8 +109,7 @@ def _plans(session: Session, rng: random.Random, count: int) -> list[_Plan]:
             for product, quantity in wanted:
                 available[(product, warehouse)] -= quantity
         numbers[channel] += 1
-        age = dt.timedelta(minutes=rng.randint(
-            5, 60 * 24 * (10 if state in {OrderState.DRAFT, OrderState.CONFIRMED} else 120)))
+        age = dt.timedelta(minutes=rng.randint(5, 60 * 24 * AGE_DAYS.get(state, 365)))
         plans.append(_Plan(
             channel, warehouse, f"{prefix}{numbers[channel]}" if prefix else None,
             rng.choice(customers), state, now - age, tuple(wanted), rng.choice(SHIPPING),
@@ -160,7 +163,9 @@ def load_demo_data(session: Session, kernel: Kernel, orders: int = ORDERS) -> No
                 "unit_price": prices[product], "discount": Decimal(0), "tax_rate": TAX_RATE,
                 "line_net": amounts.net, "line_tax": amounts.tax, "line_total": amounts.total,
                 "quantity_shipped": quantity if plan.state in SHIPPED else Decimal(0),
-                "quantity_returned": Decimal(0), "version": 1, "created_at": plan.placed_at,
+                "quantity_returned": quantity if plan.state == OrderState.COMPLETED
+                and rng.random() < RETURNED_SHARE else Decimal(0),
+                "version": 1, "created_at": plan.placed_at,
                 "updated_at": now})
     line_ids = iter(insert_rows(session, OrderLine, line_rows))
 

@@ -105,7 +105,7 @@ class Order(RecordMixin, Base):
     tax_total: Mapped[Money] = mapped_column(default=Decimal(0))
     total: Mapped[Money] = mapped_column(default=Decimal(0))
     review_reasons: Mapped[list[str] | None] = mapped_column(sa.JSON(none_as_null=True))
-    placed_at: Mapped[UtcDateTime | None] = mapped_column(default=utcnow)
+    placed_at: Mapped[UtcDateTime | None] = mapped_column(default=utcnow, index=True)
     split_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders_order.id"))
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders_order.id"))
 

@@ -14,7 +14,7 @@ manifest = PluginManifest(
     description="Sales orders from every channel: review, fulfilment, returns, timeline",
     # the workflow and write subscribers, and the channels' push after commit
     modules=("fulfilment", "totals", "returns", "tickets", "channels_import", "delivery",
-             "warehouse_change"),
+             "warehouse_change", "metrics"),
 )
 
 TOTALS = ["subtotal", "discount_total", "tax_total", "total"]

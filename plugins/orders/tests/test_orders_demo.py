@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from erp_inventory.ledger import StockLevel
 from erp_inventory.reservations import Reservation
 from erp_orders.channel import Channel
+from erp_orders.demo import ORDERS
 from erp_orders.fulfilment import line_origin
 from erp_orders.order import Order, OrderLine
 
@@ -32,7 +33,7 @@ def test_demo_orders_span_every_channel_and_state(kernel):
                                       .group_by(Order.state)).all())
         channels = set(session.scalars(sa.select(Channel.kind)))
     assert set(states) == {"draft", "confirmed", "shipped", "completed", "cancelled"}
-    assert sum(states.values()) == 300
+    assert sum(states.values()) == ORDERS
     assert channels == {"own_site", "marketplace", "store"}
 
 
