@@ -151,3 +151,21 @@ def test_a_plugin_upgraded_with_a_new_revision_is_pending_until_migrate_runs_it(
     assert kernel.pending_migrations() == []
     columns = {c["name"] for c in sa.inspect(kernel.engine).get_columns("gamma_entry")}
     assert columns == {"id", "label"}
+
+
+def test_the_check_leaves_out_tables_whose_foreign_keys_name_undeclared_tables():
+    from erp_core.migrations.check import _resolvable
+
+    declared = sa.MetaData()
+    sa.Table("whole", declared, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table("dangling", declared, sa.Column("id", sa.Integer, primary_key=True),
+             sa.Column("gone_id", sa.ForeignKey("never_imported.id")))
+    sa.Table("behind", declared, sa.Column("id", sa.Integer, primary_key=True),
+             sa.Column("dangling_id", sa.ForeignKey("dangling.id")),
+             sa.Column("whole_id", sa.ForeignKey("whole.id")))
+    comparable = _resolvable(declared)
+    assert sorted(comparable.tables) == ["whole"]
+    assert [t.name for t in comparable.sorted_tables] == ["whole"]
+    complete = sa.MetaData()
+    sa.Table("alone", complete, sa.Column("id", sa.Integer, primary_key=True))
+    assert _resolvable(complete) is complete

@@ -3,17 +3,15 @@ and crm) enabled, books set up from the generic chart in EUR, and a shop to sell
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from finance_helpers import TODAY
 
 from erp_core.kernel import Kernel
 from erp_inventory.testing import *  # noqa: F403  (system, run, warehouse, make_product, ...)
-
-TODAY = dt.datetime.now(dt.UTC).date()
 
 
 @pytest.fixture

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from conftest import TODAY
+from finance_helpers import TODAY
 
 SETUP = {"template": "generic", "currency": "EUR", "year": TODAY.year}
 ENTRY = {"journal": "GEN", "date": TODAY.isoformat(),

@@ -11,11 +11,10 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from helpers import balance, stock_in_the_books
+from finance_helpers import TODAY, balance, stock_in_the_books
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import TODAY
 from erp_finance import statements
 from erp_finance.accounts import account_by_code
 from erp_finance.currencies import set_rate

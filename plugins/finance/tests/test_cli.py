@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from click.testing import CliRunner
+from finance_helpers import TODAY
 
-from conftest import TODAY
 from erp_core.cli import main
 from erp_finance.accounts import account_by_code
 from erp_finance.ledger import EntryDraft, EntryLine, LineDraft, post_entry

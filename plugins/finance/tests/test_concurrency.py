@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from finance_helpers import TODAY
 
-from conftest import TODAY
 from erp_finance.accounts import account_by_code
 from erp_finance.integrity import verify_chains
 from erp_finance.ledger import Entry, EntryDraft, EntryLine, LineDraft, post_entry

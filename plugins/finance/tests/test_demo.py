@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from helpers import stock_in_the_books
+from finance_helpers import TODAY, stock_in_the_books
 
-from conftest import TODAY
 from erp_finance import statements
 from erp_finance.integrity import verify_chains
 from erp_finance.invoices import Invoice, InvoiceState

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
-from helpers import balance, stock_in_the_books
+from finance_helpers import balance, stock_in_the_books
 
 from erp_finance.invoices import Invoice, InvoiceKind, InvoicePolicy
 from erp_finance.stock import book_pending_moves, inventory_valuation

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from finance_helpers import TODAY
 
-from conftest import TODAY
 from erp_finance.accounts import account_by_code
 from erp_finance.charts import setup_books
 from erp_finance.integrity import verify_chains

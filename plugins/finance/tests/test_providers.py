@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
-from helpers import balance
+from finance_helpers import balance
 
 from erp_finance.invoices import Invoice, InvoiceKind, InvoiceState
 from erp_orders.returns import ReturnLineRequest, request_return

@@ -9,9 +9,8 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from helpers import balance
+from finance_helpers import TODAY, balance
 
-from conftest import TODAY
 from erp_finance import statements
 from erp_finance.accounts import account_by_code
 from erp_finance.closing import close_fiscal_year

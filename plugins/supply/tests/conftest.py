@@ -12,7 +12,6 @@ collide in a shared database.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from supply_helpers import API, NUMBERS, ok
 
 from erp_core.kernel import Kernel
 from erp_core.settings import Settings
@@ -29,11 +29,7 @@ from erp_inventory.testing import run, system  # noqa: F401  (fixtures)
 from erp_inventory.warehouses import Warehouse, create_warehouse
 from erp_sdk import utcnow
 
-NUMBERS = itertools.count(1)
-
 pytestmark = pytest.mark.erp_plugins("supply")
-
-API = "/api/v1/supply"
 
 
 @pytest.fixture
@@ -45,11 +41,6 @@ def kernel(erp_kernel: Kernel) -> Kernel:
 @pytest.fixture
 def today() -> dt.date:
     return utcnow().date()
-
-
-def ok(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 @pytest.fixture
@@ -109,30 +100,6 @@ def shared_app(shared_kernel: Kernel) -> Any:
     from erp_core.api import create_app
 
     return create_app(shared_kernel)
-
-
-def share_the_kernel_per_module() -> tuple[Any, Any, Any]:
-    """``erp_kernel, erp_app, erp_token = share_the_kernel_per_module()`` at the top of a
-    test module: the SDK kit's ``erp_kernel`` and ``erp_app`` (and so ``erp_client``)
-    become one per module, and the users ``erp_token`` makes get names unique across
-    it."""
-
-    @pytest.fixture(scope="module")
-    def erp_kernel(shared_kernel: Kernel) -> Kernel:
-        return shared_kernel
-
-    @pytest.fixture(scope="module")
-    def erp_app(shared_app: Any) -> Any:
-        return shared_app
-
-    @pytest.fixture
-    def erp_token(erp_token: Callable[..., str]) -> Callable[..., str]:
-        def make(*roles: str, scope: Any = None, name: str | None = None) -> str:
-            return erp_token(*roles, scope=scope, name=name or f"tester-{next(NUMBERS)}")
-
-        return make
-
-    return erp_kernel, erp_app, erp_token
 
 
 @pytest.fixture

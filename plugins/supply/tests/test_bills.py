@@ -3,8 +3,7 @@
 from decimal import Decimal
 
 import pytest
-
-from conftest import API, ok, share_the_kernel_per_module
+from supply_helpers import API, ok, share_the_kernel_per_module
 
 pytestmark = pytest.mark.erp_plugins("supply")
 erp_kernel, erp_app, erp_token = share_the_kernel_per_module()

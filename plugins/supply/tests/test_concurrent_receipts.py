@@ -5,8 +5,8 @@ import threading
 from decimal import Decimal
 
 import pytest
+from supply_helpers import API, ok
 
-from conftest import API, ok
 from erp_sdk import ConflictError, Principal
 from erp_supply.receipts import ReceiveLine, receive_order
 

@@ -2,8 +2,7 @@
 replenishment suggestions."""
 
 import pytest
-
-from conftest import API, ok
+from supply_helpers import API, ok
 
 pytestmark = pytest.mark.erp_plugins("supply")
 

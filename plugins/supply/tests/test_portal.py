@@ -2,8 +2,7 @@
 nothing of another supplier's nor anything else of the business (a permission matrix)."""
 
 import pytest
-
-from conftest import API, ok, share_the_kernel_per_module
+from supply_helpers import API, ok, share_the_kernel_per_module
 
 pytestmark = pytest.mark.erp_plugins("supply")
 erp_kernel, erp_app, erp_token = share_the_kernel_per_module()

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from supply_helpers import API, ok, share_the_kernel_per_module
 
-from conftest import API, ok, share_the_kernel_per_module
 from erp_inventory.ledger import Move, StockLevel
 from erp_inventory.warehouses import Location
 

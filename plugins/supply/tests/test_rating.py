@@ -1,8 +1,7 @@
 """A supplier's rating per month, over the months with activity only."""
 
 import pytest
-
-from conftest import API, ok
+from supply_helpers import API, ok
 
 pytestmark = pytest.mark.erp_plugins("supply")
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
+from supply_helpers import API, ok
 
-from conftest import API, ok
 from erp_core.cli import main
 from erp_core.jobs import registered_jobs
 from erp_inventory.movements import receive

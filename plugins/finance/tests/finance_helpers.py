@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from erp_finance.accounts import Account, AccountKind
 from erp_finance.ledger import EntryLine
+
+TODAY = dt.datetime.now(dt.UTC).date()
 
 
 def balance(session, code: str, **dimensions) -> Decimal:
