@@ -269,3 +269,15 @@ def test_the_timeline_uses_the_field_names_of_the_history(erp_client, shop):
     assert [(e["entity"], e["action"]) for e in timeline] == [
         ("orders.order", "created"), ("orders.order_line", "updated"),
         ("orders.order", "confirm"), ("orders.order", "approve")]
+
+
+def test_patching_the_shipping_amount_of_a_draft_updates_its_totals(erp_client, shop):
+    order = place(erp_client, shop, ("tea", "2"))  # 2 x 4.20, no tax
+    assert order["total"] == "8.4000"
+
+    patched = erp_client.patch(f"{ORDERS}/{order['id']}", json={"shipping_amount": "5.90"},
+                               headers={"If-Match": f'"{order["version"]}"'})
+
+    assert patched.status_code == 200, patched.text
+    stored = erp_client.get(f"{ORDERS}/{order['id']}").json()
+    assert (stored["shipping_amount"], stored["total"]) == ("5.9000", "14.3000")
