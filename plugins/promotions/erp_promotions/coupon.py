@@ -106,9 +106,11 @@ def create_batch(ctx: Any, promotion_id: int, pattern: str, count: int,
         raise ValidationError(f"count must be from 1 to {MAX_BATCH}", {"count": "out of range"})
     ctx.records("promotions.promotion").get(promotion_id)
     ctx.principal.require("promotions.coupon.create")
-    batch = ctx.records("promotions.coupon_batch").create(
-        {"promotion_id": promotion_id, "pattern": pattern.upper(), "count": count,
-         "usage_limit": usage_limit})
+    row = CouponBatch(promotion_id=promotion_id, pattern=pattern.upper(), count=count,
+                      usage_limit=usage_limit, version=1)
+    ctx.session.add(row)
+    ctx.session.flush()
+    batch = ctx.records("promotions.coupon_batch").get(row.id)
     try:
         codes = generate_codes(ctx.session, pattern, count)
     except ValueError as exc:
