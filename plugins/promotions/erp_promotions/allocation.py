@@ -38,15 +38,21 @@ def floor_money(value: Decimal, unit: Decimal) -> Decimal:
 
 def largest_remainder(amount: Decimal, weights: Sequence[Decimal], unit: Decimal
                       ) -> list[Decimal]:
-    """``amount`` (a multiple of ``unit``) split in proportion to ``weights``."""
-    total = sum(weights, ZERO)
+    """``amount`` (a multiple of ``unit``) split in proportion to ``weights`` (multiples of
+    ``unit`` too), in whole minor units: integer arithmetic, exact."""
+    scaled = [int(weight / unit) for weight in weights]
+    total = sum(scaled)
     if amount <= 0 or total <= 0:
         return [ZERO] * len(weights)
     units = int(amount / unit)
-    exact = [Decimal(units) * weight / total for weight in weights]
-    shares = [int(share) for share in exact]
+    shares, remainders = [], []
+    for weight in scaled:
+        share, remainder = divmod(units * weight, total)
+        shares.append(share)
+        remainders.append(remainder)
     left = units - sum(shares)
-    by_remainder = sorted(range(len(weights)), key=lambda i: (-(exact[i] - shares[i]), i))
-    for index in by_remainder[:left]:
-        shares[index] += 1
-    return [Decimal(share) * unit for share in shares]
+    if left:
+        by_remainder = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
+        for index in by_remainder[:left]:
+            shares[index] += 1
+    return [unit * share for share in shares]

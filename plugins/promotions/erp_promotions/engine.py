@@ -19,7 +19,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 import attrs
@@ -80,13 +80,14 @@ class Outcome:
     shares: tuple[Share, ...]
     applied: tuple[Rule, ...]
     verdicts: tuple[Verdict, ...]
+    amounts: Mapping[int, Decimal] = attrs.field(factory=dict)
 
     @property
     def discount(self) -> Decimal:
         return sum(self.line_discounts, ZERO) + self.shipping_discount
 
     def amount_of(self, rule_id: int) -> Decimal:
-        return sum((s.amount for s in self.shares if s.rule_id == rule_id), ZERO)
+        return self.amounts.get(rule_id, ZERO)
 
 
 def _eligible(rule: Rule, cart: Cart) -> list[int]:
@@ -96,8 +97,10 @@ def _eligible(rule: Rule, cart: Cart) -> list[int]:
             if line.product_id in rule.product_ids or line.category_id in rule.category_ids]
 
 
-def why_not(rule: Rule, cart: Cart, shopper: Shopper, *, drafts: bool = False) -> str | None:
-    """Why ``rule`` does not apply to the cart, or ``None`` when its conditions hold."""
+def why_not(rule: Rule, cart: Cart, shopper: Shopper, *, drafts: bool = False,
+            bases: Sequence[Decimal] | None = None) -> str | None:
+    """Why ``rule`` does not apply to the cart, or ``None`` when its conditions hold
+    (``bases``: the lines' bases, when the caller has them already)."""
     if rule.status != PromotionStatus.ACTIVE and not (drafts and rule.status == "draft"):
         return f"the promotion is {rule.status}"
     if rule.starts_on or rule.ends_on:
@@ -118,7 +121,9 @@ def why_not(rule: Rule, cart: Cart, shopper: Shopper, *, drafts: bool = False) -
     if not eligible:
         return "no line holds one of its products or categories"
     if rule.min_subtotal is not None:
-        subtotal = sum((cart.lines[i].base for i in eligible), ZERO)
+        if bases is None:
+            bases = [line.base for line in cart.lines]
+        subtotal = sum((bases[i] for i in eligible), ZERO)
         if subtotal < rule.min_subtotal:
             return f"the subtotal {subtotal} is below {rule.min_subtotal}"
     if rule.min_quantity is not None:
@@ -142,19 +147,27 @@ def why_not(rule: Rule, cart: Cart, shopper: Shopper, *, drafts: bool = False) -
 class _Running:
     """What the lines and the shipping still cost while an option is applied."""
 
-    def __init__(self, cart: Cart, unit: Decimal) -> None:
+    def __init__(self, cart: Cart, unit: Decimal, bases: Sequence[Decimal]) -> None:
         self.cart = cart
         self.unit = unit
-        self.left = [line.base for line in cart.lines]
+        self.left = list(bases)
         self.shipping_left = cart.shipping_amount
         self.shares: list[Share] = []
+        self.by_rule: dict[int, Decimal] = {}
         self.gifts: list[tuple[int, int, Decimal]] = []
 
-    def take(self, rule: Rule, line: int, amount: Decimal, level: str) -> None:
-        amount = min(amount, self.left[line])
+    def take(self, rule: Rule, line: int | None, amount: Decimal, level: str) -> None:
+        if line is None:
+            amount = min(amount, self.shipping_left)
+        else:
+            amount = min(amount, self.left[line])
         if amount > 0:
-            self.left[line] -= amount
+            if line is None:
+                self.shipping_left -= amount
+            else:
+                self.left[line] -= amount
             self.shares.append(Share(rule.id, line, level, amount))
+            self.by_rule[rule.id] = self.by_rule.get(rule.id, ZERO) + amount
 
     def spread(self, rule: Rule, lines: Sequence[int], amount: Decimal, level: str) -> None:
         bases = [self.left[i] for i in lines]
@@ -174,10 +187,7 @@ def _apply(rule: Rule, run: _Running, cart: Cart) -> None:
     pct = rule.percentage if rule.percentage is not None else ONE
     action = rule.action
     if action == Action.FREE_SHIPPING:
-        amount = min(run.shipping_left, round_money(run.shipping_left * pct, unit))
-        if amount > 0:
-            run.shipping_left -= amount
-            run.shares.append(Share(rule.id, None, "shipping", amount))
+        run.take(rule, None, round_money(run.shipping_left * pct, unit), "shipping")
         return
     if action == Action.GIFT:
         if rule.gift_product_id and rule.gift_quantity:
@@ -245,8 +255,11 @@ def _order_key(rule: Rule) -> tuple[int, int, int]:
     return (rule.phase, -rule.priority, rule.id)
 
 
-def run_option(rules: Sequence[Rule], cart: Cart) -> _Running:
-    run = _Running(cart, minor_unit(cart.currency))
+def run_option(rules: Sequence[Rule], cart: Cart,
+               bases: Sequence[Decimal] | None = None) -> _Running:
+    if bases is None:
+        bases = [line.base for line in cart.lines]
+    run = _Running(cart, minor_unit(cart.currency), bases)
     for rule in sorted(rules, key=_order_key):
         _apply(rule, run, cart)
     return run
@@ -254,7 +267,7 @@ def run_option(rules: Sequence[Rule], cart: Cart) -> _Running:
 
 def _worth(run: _Running, rules: Sequence[Rule]) -> Decimal:
     gift_values = {rule.id: rule.gift_value for rule in rules}
-    return (sum((share.amount for share in run.shares), ZERO)
+    return (sum(run.by_rule.values(), ZERO)
             + sum((gift_values.get(rule_id, ZERO) for rule_id, _, _ in run.gifts), ZERO))
 
 
@@ -281,28 +294,35 @@ def evaluate(cart: Cart, rules: Sequence[Rule], shopper: Shopper, *,
     verdicts: dict[int, Verdict] = {}
     applicable: list[Rule] = []
     seen: set[int] = set()
+    bases = [line.base for line in cart.lines]
     for rule in rules:
         if rule.id in seen:
             continue
         seen.add(rule.id)
-        reason = refused.get(rule.id) or why_not(rule, cart, shopper, drafts=drafts)
+        reason = refused.get(rule.id) or why_not(rule, cart, shopper, drafts=drafts,
+                                                 bases=bases)
         if reason:
             verdicts[rule.id] = Verdict(rule, False, reason=reason)
         else:
             applicable.append(rule)
     best: tuple[tuple[int, Decimal, tuple[int, ...]], tuple[Rule, ...], _Running] | None = None
-    for option in options(applicable):
-        run = run_option(option, cart)
+    found = options(applicable)
+    # A lower priority never wins: only the options of the highest one are worth running.
+    top = max((max(rule.priority for rule in option) for option in found), default=0)
+    for option in found:
+        if max(rule.priority for rule in option) < top:
+            continue
+        run = run_option(option, cart, bases)
         key = option_key(option, _worth(run, option))
         if best is None or key > best[0]:
             best = (key, option, run)
     chosen: tuple[Rule, ...] = best[1] if best else ()
-    run = best[2] if best else _Running(cart, minor_unit(cart.currency))
+    run = best[2] if best else _Running(cart, minor_unit(cart.currency), bases)
     chosen_ids = {rule.id for rule in chosen}
     blocker = next((rule for rule in chosen if rule.exclusive), None)
     for rule in applicable:
         if rule.id in chosen_ids:
-            amount = sum((s.amount for s in run.shares if s.rule_id == rule.id), ZERO)
+            amount = run.by_rule.get(rule.id, ZERO)
             gave = amount > 0 or any(g[0] == rule.id for g in run.gifts)
             verdicts[rule.id] = Verdict(rule, gave, amount,
                                         None if gave else "nothing was left to discount")
@@ -325,5 +345,6 @@ def evaluate(cart: Cart, rules: Sequence[Rule], shopper: Shopper, *,
                 order_discount += share.amount
     applied = tuple(rule for rule in chosen if verdicts[rule.id].applied)
     return Outcome(tuple(line_discounts), order_discount, shipping, tuple(run.gifts),
-                   tuple(run.shares), applied, tuple(verdicts[key] for key in sorted(verdicts)))
+                   tuple(run.shares), applied, tuple(verdicts[key] for key in sorted(verdicts)),
+                   dict(run.by_rule))
 

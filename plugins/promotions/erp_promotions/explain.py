@@ -30,18 +30,22 @@ def _money(value: Decimal) -> str:
 
 def describe(cart: Cart, outcome: Outcome, unknown: Sequence[str] = ()) -> dict[str, Any]:
     """An outcome as the API shows it."""
+    bases = [line.base for line in cart.lines]
     lines = []
+    by_line: dict[int | None, list[Any]] = {}
+    for share in outcome.shares:
+        by_line.setdefault(share.line, []).append(share)
     for index, line in enumerate(cart.lines):
-        shares = [s for s in outcome.shares if s.line == index]
+        shares = by_line.get(index, ())
         lines.append({"index": index, "product_id": line.product_id,
-                      "base": _money(line.base),
+                      "base": _money(bases[index]),
                       "discount": _money(outcome.line_discounts[index]),
-                      "net": _money(line.base - outcome.line_discounts[index]),
+                      "net": _money(bases[index] - outcome.line_discounts[index]),
                       "promotions": [{"promotion_id": s.rule_id, "level": s.level,
                                       "amount": _money(s.amount)} for s in shares]})
     return {
         "currency": cart.currency,
-        "subtotal": _money(sum((line.base for line in cart.lines), ZERO)),
+        "subtotal": _money(sum(bases, ZERO)),
         "discount": _money(outcome.discount),
         "order_discount": _money(outcome.order_discount),
         "shipping_discount": _money(outcome.shipping_discount),

@@ -123,7 +123,8 @@ def _take_customer_use(session: sa.orm.Session, promotion_id: int, customer_id: 
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.promotion_id, table.c.customer_id],
         set_={"uses": table.c.uses + 1}, where=table.c.uses < limit)
-    return session.execute(statement).rowcount == 1
+    # RETURNING, not rowcount: what an upsert reports as its row count differs by driver.
+    return session.execute(statement.returning(table.c.uses)).first() is not None
 
 
 def take(ctx: Context, claim: Claim) -> Refused | None:
