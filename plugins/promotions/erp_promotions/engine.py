@@ -132,7 +132,8 @@ def why_not(rule: Rule, cart: Cart, shopper: Shopper, *, drafts: bool = False,
             return f"the quantity {count:f} is below {rule.min_quantity:f}"
     if rule.action == Action.BUY_X_GET_Y:
         units = sum((int(cart.lines[i].quantity) for i in eligible), 0)
-        if rule.get_product_id is None and units < (rule.buy_quantity or 0) + (rule.get_quantity or 0):
+        wanted = (rule.buy_quantity or 0) + (rule.get_quantity or 0)
+        if rule.get_product_id is None and units < wanted:
             return f"buy {rule.buy_quantity} get {rule.get_quantity}: not enough units"
         if rule.get_product_id is not None:
             if units < (rule.buy_quantity or 0):
@@ -157,10 +158,7 @@ class _Running:
         self.gifts: list[tuple[int, int, Decimal]] = []
 
     def take(self, rule: Rule, line: int | None, amount: Decimal, level: str) -> None:
-        if line is None:
-            amount = min(amount, self.shipping_left)
-        else:
-            amount = min(amount, self.left[line])
+        amount = min(amount, self.shipping_left if line is None else self.left[line])
         if amount > 0:
             if line is None:
                 self.shipping_left -= amount
@@ -265,7 +263,7 @@ def run_option(rules: Sequence[Rule], cart: Cart,
     return run
 
 
-def _worth(run: _Running, rules: Sequence[Rule]) -> Decimal:
+def option_worth(run: _Running, rules: Sequence[Rule]) -> Decimal:
     gift_values = {rule.id: rule.gift_value for rule in rules}
     return (sum(run.by_rule.values(), ZERO)
             + sum((gift_values.get(rule_id, ZERO) for rule_id, _, _ in run.gifts), ZERO))
@@ -313,7 +311,7 @@ def evaluate(cart: Cart, rules: Sequence[Rule], shopper: Shopper, *,
         if max(rule.priority for rule in option) < top:
             continue
         run = run_option(option, cart, bases)
-        key = option_key(option, _worth(run, option))
+        key = option_key(option, option_worth(run, option))
         if best is None or key > best[0]:
             best = (key, option, run)
     chosen: tuple[Rule, ...] = best[1] if best else ()

@@ -19,8 +19,8 @@ manifest = PluginManifest(
 @hookimpl
 def erp_register_entities():
     from erp_promotions.coupon import Coupon, CouponBatch
-    from erp_sdk import Entity
     from erp_promotions.promotion import Campaign, Promotion
+    from erp_sdk import Entity
 
     return [
         Entity("campaign", Campaign, read_only=["spent", "uses"],

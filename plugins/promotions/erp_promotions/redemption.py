@@ -97,7 +97,8 @@ def _take_campaign(session: sa.orm.Session, campaign_id: int, amount: Decimal) -
     return session.execute(
         table.update().where(
             table.c.id == campaign_id,
-            sa.or_(table.c.budget_amount.is_(None), table.c.spent + amount <= table.c.budget_amount),
+            sa.or_(table.c.budget_amount.is_(None),
+                   table.c.spent + amount <= table.c.budget_amount),
             sa.or_(table.c.budget_uses.is_(None), table.c.uses < table.c.budget_uses))
         .values(spent=table.c.spent + amount, uses=table.c.uses + 1)).rowcount == 1
 

@@ -97,7 +97,3 @@ def place(erp_client: Any, shop: dict[str, int]) -> Callable[..., Any]:
         return response.json()
 
     return order
-
-
-def money(value: str | Decimal) -> Decimal:
-    return Decimal(value).quantize(Decimal("0.01"))

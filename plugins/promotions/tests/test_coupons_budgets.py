@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from conftest import money
+from promotions_helpers import money
 
 pytestmark = pytest.mark.erp_plugins("promotions")
 

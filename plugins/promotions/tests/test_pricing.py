@@ -3,11 +3,8 @@ where, and that the totals, the tax and the explanation follow."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
-
-from conftest import money
+from promotions_helpers import money
 
 pytestmark = pytest.mark.erp_plugins("promotions")
 
@@ -136,6 +133,7 @@ def test_a_gift_is_added_as_a_line_at_zero_price(erp_client, promote, place, sho
     order = place(("mug", "2"))
 
     mug, gift = lines_of(erp_client, order["id"])
+    assert mug["gift"] is False
     assert gift["product_id"] == shop["plate"] and gift["gift"] is True
     assert money(gift["unit_price"]) == 0 and money(gift["line_total"]) == 0
     assert money(order["total"]) == money("30.00")

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from erp_orders.money import line_amounts
 from erp_orders.pricing import Cart, CartLine
 from erp_promotions.allocation import floor_money
-from erp_promotions.engine import Shopper, evaluate, option_key, options, run_option, _worth
+from erp_promotions.engine import Shopper, evaluate, option_key, option_worth, options, run_option
 from erp_promotions.rules import Rule
 
 ZERO = Decimal(0)
@@ -98,7 +98,7 @@ def test_the_engine_allocates_exactly_and_chooses_the_best_valid_option(drawn, r
     if not applicable:
         assert outcome.discount == 0
         return
-    scored = [(option_key(option, _worth(run_option(option, cart), option)), option)
+    scored = [(option_key(option, option_worth(run_option(option, cart), option)), option)
               for option in options(applicable)]
     best_key, best = max(scored, key=lambda pair: pair[0])
     assert best_key[0] == max(rule.priority for rule in applicable)  # priority first
