@@ -21,17 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from fractions import Fraction
+from typing import NamedTuple
 
 import attrs
 
 from erp_orders.pricing import Cart
-from erp_promotions.allocation import (
-    ZERO,
-    floor_money,
-    largest_remainder,
-    minor_unit,
-    round_money,
-)
+from erp_promotions.allocation import ZERO, minor_unit, round_money
 from erp_promotions.promotion import Action, Allocation, PromotionStatus
 from erp_promotions.rules import Rule
 
@@ -48,8 +44,7 @@ class Shopper:
     first_order: bool = False
 
 
-@attrs.frozen
-class Share:
+class Share(NamedTuple):
     """What one rule took: ``line`` is the cart line's index, ``None`` for shipping."""
 
     rule_id: int
@@ -77,10 +72,19 @@ class Outcome:
     order_discount: Decimal
     shipping_discount: Decimal
     gifts: tuple[tuple[int, int, Decimal], ...]  # (rule id, product id, quantity)
-    shares: tuple[Share, ...]
     applied: tuple[Rule, ...]
     verdicts: tuple[Verdict, ...]
     amounts: Mapping[int, Decimal] = attrs.field(factory=dict)
+    unit: Decimal = Decimal("0.01")
+    taken: tuple[tuple[int, int | None, str, int | Decimal], ...] = ()
+
+    @property
+    def shares(self) -> tuple[Share, ...]:
+        """Each rule's share of each line (and of shipping), in the order taken; made
+        when asked, since pricing alone needs only the sums."""
+        unit = self.unit
+        return tuple(Share(rule_id, line, level, amount if line is None else unit * amount)
+                     for rule_id, line, level, amount in self.taken)
 
     @property
     def discount(self) -> Decimal:
@@ -90,15 +94,40 @@ class Outcome:
         return self.amounts.get(rule_id, ZERO)
 
 
-def _eligible(rule: Rule, cart: Cart) -> list[int]:
-    if not rule.selects_lines:
-        return list(range(len(cart.lines)))
-    return [i for i, line in enumerate(cart.lines)
-            if line.product_id in rule.product_ids or line.category_id in rule.category_ids]
+class LineIndex:
+    """Which cart lines hold a product or a category, and each rule's lines, worked out
+    once per cart (conditions and every option ask for them again)."""
+
+    def __init__(self, cart: Cart) -> None:
+        self.all = list(range(len(cart.lines)))
+        self.by_product: dict[int, list[int]] = {}
+        self.by_category: dict[int | None, list[int]] = {}
+        for i, line in enumerate(cart.lines):
+            self.by_product.setdefault(line.product_id, []).append(i)
+            self.by_category.setdefault(line.category_id, []).append(i)
+        self.known: dict[int, list[int]] = {}
+
+    def lines_of(self, rule: Rule) -> list[int]:
+        if not rule.selects_lines:
+            return self.all
+        found = self.known.get(rule.id)
+        if found is None:
+            chosen: set[int] = set()
+            for product in rule.product_ids:
+                chosen.update(self.by_product.get(product, ()))
+            for category in rule.category_ids:
+                chosen.update(self.by_category.get(category, ()))
+            found = self.known[rule.id] = sorted(chosen)
+        return found
+
+
+def _eligible(rule: Rule, cart: Cart, index: LineIndex | None = None) -> list[int]:
+    return (index or LineIndex(cart)).lines_of(rule)
 
 
 def why_not(rule: Rule, cart: Cart, shopper: Shopper, *, drafts: bool = False,
-            bases: Sequence[Decimal] | None = None) -> str | None:
+            bases: Sequence[Decimal] | None = None, index: LineIndex | None = None
+            ) -> str | None:
     """Why ``rule`` does not apply to the cart, or ``None`` when its conditions hold
     (``bases``: the lines' bases, when the caller has them already)."""
     if rule.status != PromotionStatus.ACTIVE and not (drafts and rule.status == "draft"):
@@ -117,7 +146,7 @@ def why_not(rule: Rule, cart: Cart, shopper: Shopper, *, drafts: bool = False,
         return "the customer is in none of its segments"
     if rule.first_order and not shopper.first_order:
         return "for a customer's first order only"
-    eligible = _eligible(rule, cart)
+    eligible = _eligible(rule, cart, index)
     if not eligible:
         return "no line holds one of its products or categories"
     if rule.min_subtotal is not None:
@@ -145,96 +174,137 @@ def why_not(rule: Rule, cart: Cart, shopper: Shopper, *, drafts: bool = False,
     return None
 
 
-class _Running:
-    """What the lines and the shipping still cost while an option is applied."""
+PERCENT = 10_000  # percentages and quantities are held in ten-thousandths (4 decimals)
 
-    def __init__(self, cart: Cart, unit: Decimal, bases: Sequence[Decimal]) -> None:
+
+def _half_up(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded half up, for non-negative integers."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+class _Running:
+    """What the lines and the shipping still cost while an option is applied. Line
+    amounts are whole minor units (integers: exact and quick); shipping, which may have
+    sub-cent decimals, stays a ``Decimal``."""
+
+    def __init__(self, cart: Cart, unit: Decimal, bases: Sequence[Decimal],
+                 index: LineIndex) -> None:
         self.cart = cart
+        self.index = index
         self.unit = unit
-        self.left = list(bases)
+        self.per_unit = int(1 / unit)
+        self.left = [int(base / unit) for base in bases]
+        self.quantities = [int(line.quantity * PERCENT) for line in cart.lines]
         self.shipping_left = cart.shipping_amount
-        self.shares: list[Share] = []
-        self.by_rule: dict[int, Decimal] = {}
+        self.taken: list[tuple[int, int | None, str, int | Decimal]] = []
+        self.by_rule: dict[int, int] = {}
+        self.shipping_by_rule: dict[int, Decimal] = {}
         self.gifts: list[tuple[int, int, Decimal]] = []
 
-    def take(self, rule: Rule, line: int | None, amount: Decimal, level: str) -> None:
-        amount = min(amount, self.shipping_left if line is None else self.left[line])
-        if amount > 0:
-            if line is None:
-                self.shipping_left -= amount
-            else:
-                self.left[line] -= amount
-            self.shares.append(Share(rule.id, line, level, amount))
-            self.by_rule[rule.id] = self.by_rule.get(rule.id, ZERO) + amount
+    def to_minor(self, amount: Decimal) -> int:
+        """An amount (at most 4 decimals) in minor units, rounded half up."""
+        return _half_up(int(amount * PERCENT) * self.per_unit, PERCENT)
 
-    def spread(self, rule: Rule, lines: Sequence[int], amount: Decimal, level: str) -> None:
-        bases = [self.left[i] for i in lines]
-        amount = min(floor_money(amount, self.unit), sum(bases, ZERO))
-        for index, share in zip(lines, largest_remainder(amount, bases, self.unit),
-                                strict=True):
+    def take(self, rule: Rule, line: int, amount: int, level: str) -> None:
+        amount = min(amount, self.left[line])
+        if amount > 0:
+            self.left[line] -= amount
+            self.taken.append((rule.id, line, level, amount))
+            self.by_rule[rule.id] = self.by_rule.get(rule.id, 0) + amount
+
+    def take_shipping(self, rule: Rule, amount: Decimal) -> None:
+        amount = min(amount, self.shipping_left)
+        if amount > 0:
+            self.shipping_left -= amount
+            self.taken.append((rule.id, None, "shipping", amount))
+            self.shipping_by_rule[rule.id] = self.shipping_by_rule.get(rule.id, ZERO) + amount
+
+    def spread(self, rule: Rule, lines: Sequence[int], amount: int, level: str) -> None:
+        """``amount`` minor units over ``lines`` by largest remainder on what they cost."""
+        weights = [self.left[i] for i in lines]
+        total = sum(weights)
+        amount = min(amount, total)
+        if amount <= 0:
+            return
+        shares, remainders = [], []
+        for weight in weights:
+            share, remainder = divmod(amount * weight, total)
+            shares.append(share)
+            remainders.append(remainder)
+        spare = amount - sum(shares)
+        if spare:
+            for position in sorted(range(len(lines)), key=lambda k: (-remainders[k], k))[:spare]:
+                shares[position] += 1
+        for index, share in zip(lines, shares, strict=True):
             self.take(rule, index, share, level)
 
-    def unit_left(self, line: int) -> Decimal:
-        quantity = self.cart.lines[line].quantity
-        return self.left[line] / quantity if quantity else ZERO
+    def unit_price_left(self, line: int) -> Fraction:
+        """What one unit of the line still costs, in minor units (exact)."""
+        return Fraction(self.left[line] * PERCENT, self.quantities[line] or 1)
+
+    def discount(self, rule_id: int) -> Decimal:
+        return self.unit * self.by_rule.get(rule_id, 0) + self.shipping_by_rule.get(rule_id, ZERO)
 
 
 def _apply(rule: Rule, run: _Running, cart: Cart) -> None:
-    eligible = _eligible(rule, cart)
-    unit = run.unit
-    pct = rule.percentage if rule.percentage is not None else ONE
+    eligible = run.index.lines_of(rule)
+    pct = int((rule.percentage if rule.percentage is not None else ONE) * PERCENT)
     action = rule.action
     if action == Action.FREE_SHIPPING:
-        run.take(rule, None, round_money(run.shipping_left * pct, unit), "shipping")
+        run.take_shipping(rule, round_money(run.shipping_left * pct / PERCENT, run.unit))
         return
     if action == Action.GIFT:
         if rule.gift_product_id and rule.gift_quantity:
             run.gifts.append((rule.id, rule.gift_product_id, rule.gift_quantity))
         return
+    amount = int((rule.amount or ZERO) * PERCENT)  # in ten-thousandths of the currency
+    per_unit = run.per_unit
     if rule.phase == 1:
-        total = sum((run.left[i] for i in eligible), ZERO)
-        amount = (floor_money(total * pct, unit) if action == Action.PERCENTAGE_OFF
-                  else min(rule.amount or ZERO, total))
-        run.spread(rule, eligible, amount, "order")
+        total = sum(run.left[i] for i in eligible)
+        run.spread(rule, eligible, total * pct // PERCENT if action == Action.PERCENTAGE_OFF
+                   else amount * per_unit // PERCENT, "order")
         return
     if action == Action.FIXED_PRICE:
         for i in eligible:
-            price = round_money((rule.amount or ZERO) * cart.lines[i].quantity, unit)
-            run.take(rule, i, max(ZERO, run.left[i] - price), "item")
+            price = _half_up(amount * run.quantities[i] * per_unit, PERCENT * PERCENT)
+            run.take(rule, i, run.left[i] - price, "item")
         return
     if action == Action.BUY_X_GET_Y:
         _buy_x_get_y(rule, run, cart, eligible, pct)
         return
     if rule.allocation == Allocation.ONCE:
-        top = max(eligible, key=lambda i: (run.unit_left(i), -i))
-        one_unit = run.unit_left(top) * min(ONE, cart.lines[top].quantity)
-        amount = (round_money(one_unit * pct, unit) if action == Action.PERCENTAGE_OFF
-                  else min(rule.amount or ZERO, one_unit))
-        run.take(rule, top, amount, "item")
+        top = max(eligible, key=lambda i: (run.unit_price_left(i), -i))
+        units = min(PERCENT, run.quantities[top])  # one unit, or less of a fraction
+        one_unit = run.unit_price_left(top) * units / PERCENT
+        if action == Action.PERCENTAGE_OFF:
+            run.take(rule, top, _half_up(one_unit.numerator * pct,
+                                         one_unit.denominator * PERCENT), "item")
+        else:
+            run.take(rule, top, min(run.to_minor(rule.amount or ZERO), int(one_unit)), "item")
         return
     if action == Action.PERCENTAGE_OFF:
         if rule.allocation == Allocation.ACROSS:
-            total = sum((run.left[i] for i in eligible), ZERO)
-            run.spread(rule, eligible, floor_money(total * pct, unit), "item")
+            total = sum(run.left[i] for i in eligible)
+            run.spread(rule, eligible, total * pct // PERCENT, "item")
         else:
             for i in eligible:
-                run.take(rule, i, round_money(run.left[i] * pct, unit), "item")
+                run.take(rule, i, _half_up(run.left[i] * pct, PERCENT), "item")
         return
     if rule.allocation == Allocation.ACROSS:
-        run.spread(rule, eligible, rule.amount or ZERO, "item")
+        run.spread(rule, eligible, amount * per_unit // PERCENT, "item")
     else:
         for i in eligible:
-            run.take(rule, i, round_money((rule.amount or ZERO) * cart.lines[i].quantity, unit),
+            run.take(rule, i, _half_up(amount * run.quantities[i] * per_unit, PERCENT * PERCENT),
                      "item")
 
 
 def _buy_x_get_y(rule: Rule, run: _Running, cart: Cart, eligible: list[int],
-                 pct: Decimal) -> None:
+                 pct: int) -> None:
     buy, get = rule.buy_quantity or 1, rule.get_quantity or 1
     units = sum((int(cart.lines[i].quantity) for i in eligible), 0)
     if rule.get_product_id is None:
         groups = units // (buy + get)
-        targets = sorted(eligible, key=lambda i: (run.unit_left(i), i))  # cheapest first
+        targets = sorted(eligible, key=lambda i: (run.unit_price_left(i), i))  # cheapest first
     else:
         groups = units // buy
         targets = [i for i, line in enumerate(cart.lines) if line.product_id == rule.get_product_id]
@@ -246,18 +316,20 @@ def _buy_x_get_y(rule: Rule, run: _Running, cart: Cart, eligible: list[int],
             break
         count = min(free, int(cart.lines[i].quantity))
         free -= count
-        run.take(rule, i, round_money(run.unit_left(i) * count * pct, run.unit), "item")
+        # count units of what is left per unit, times the percentage, half up
+        run.take(rule, i, _half_up(run.left[i] * count * PERCENT * pct,
+                                   (run.quantities[i] or 1) * PERCENT), "item")
 
 
 def _order_key(rule: Rule) -> tuple[int, int, int]:
     return (rule.phase, -rule.priority, rule.id)
 
 
-def run_option(rules: Sequence[Rule], cart: Cart,
-               bases: Sequence[Decimal] | None = None) -> _Running:
+def run_option(rules: Sequence[Rule], cart: Cart, bases: Sequence[Decimal] | None = None,
+               index: LineIndex | None = None) -> _Running:
     if bases is None:
         bases = [line.base for line in cart.lines]
-    run = _Running(cart, minor_unit(cart.currency), bases)
+    run = _Running(cart, minor_unit(cart.currency), bases, index or LineIndex(cart))
     for rule in sorted(rules, key=_order_key):
         _apply(rule, run, cart)
     return run
@@ -265,7 +337,7 @@ def run_option(rules: Sequence[Rule], cart: Cart,
 
 def option_worth(run: _Running, rules: Sequence[Rule]) -> Decimal:
     gift_values = {rule.id: rule.gift_value for rule in rules}
-    return (sum(run.by_rule.values(), ZERO)
+    return (run.unit * sum(run.by_rule.values()) + sum(run.shipping_by_rule.values(), ZERO)
             + sum((gift_values.get(rule_id, ZERO) for rule_id, _, _ in run.gifts), ZERO))
 
 
@@ -293,12 +365,13 @@ def evaluate(cart: Cart, rules: Sequence[Rule], shopper: Shopper, *,
     applicable: list[Rule] = []
     seen: set[int] = set()
     bases = [line.base for line in cart.lines]
+    index = LineIndex(cart)
     for rule in rules:
         if rule.id in seen:
             continue
         seen.add(rule.id)
         reason = refused.get(rule.id) or why_not(rule, cart, shopper, drafts=drafts,
-                                                 bases=bases)
+                                                 bases=bases, index=index)
         if reason:
             verdicts[rule.id] = Verdict(rule, False, reason=reason)
         else:
@@ -310,17 +383,17 @@ def evaluate(cart: Cart, rules: Sequence[Rule], shopper: Shopper, *,
     for option in found:
         if max(rule.priority for rule in option) < top:
             continue
-        run = run_option(option, cart, bases)
+        run = run_option(option, cart, bases, index)
         key = option_key(option, option_worth(run, option))
         if best is None or key > best[0]:
             best = (key, option, run)
     chosen: tuple[Rule, ...] = best[1] if best else ()
-    run = best[2] if best else _Running(cart, minor_unit(cart.currency), bases)
+    run = best[2] if best else _Running(cart, minor_unit(cart.currency), bases, index)
     chosen_ids = {rule.id for rule in chosen}
     blocker = next((rule for rule in chosen if rule.exclusive), None)
     for rule in applicable:
         if rule.id in chosen_ids:
-            amount = run.by_rule.get(rule.id, ZERO)
+            amount = run.discount(rule.id)
             gave = amount > 0 or any(g[0] == rule.id for g in run.gifts)
             verdicts[rule.id] = Verdict(rule, gave, amount,
                                         None if gave else "nothing was left to discount")
@@ -331,18 +404,18 @@ def evaluate(cart: Cart, rules: Sequence[Rule], shopper: Shopper, *,
             verdicts[rule.id] = Verdict(rule, False, reason=(
                 "it is exclusive and the other promotions together come first"
                 " (higher priority or worth more to the customer)"))
-    line_discounts = [ZERO] * len(cart.lines)
-    order_discount = ZERO
+    per_line = [0] * len(cart.lines)
+    order_level = 0
     shipping = ZERO
-    for share in run.shares:
-        if share.line is None:
-            shipping += share.amount
+    for _, line, level, amount in run.taken:
+        if line is None:
+            shipping += amount
         else:
-            line_discounts[share.line] += share.amount
-            if share.level == "order":
-                order_discount += share.amount
+            per_line[line] += amount
+            if level == "order":
+                order_level += amount
+    unit = run.unit
     applied = tuple(rule for rule in chosen if verdicts[rule.id].applied)
-    return Outcome(tuple(line_discounts), order_discount, shipping, tuple(run.gifts),
-                   tuple(run.shares), applied, tuple(verdicts[key] for key in sorted(verdicts)),
-                   dict(run.by_rule))
-
+    return Outcome(tuple(unit * amount for amount in per_line), unit * order_level, shipping,
+                   tuple(run.gifts), applied, tuple(verdicts[key] for key in sorted(verdicts)),
+                   {rule.id: run.discount(rule.id) for rule in applied}, unit, tuple(run.taken))

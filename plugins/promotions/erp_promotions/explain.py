@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from erp_orders.order import Order, OrderLine
 from erp_orders.pricing import Cart
-from erp_promotions.engine import Outcome, evaluate
-from erp_promotions.pricing import candidate_rules, shopper_for
+from erp_promotions.engine import Outcome
+from erp_promotions.pricing import evaluate_cart
 from erp_promotions.promotion import Promotion
 from erp_promotions.redemption import Application
 from erp_sdk import Context
@@ -63,8 +63,7 @@ def describe(cart: Cart, outcome: Outcome, unknown: Sequence[str] = ()) -> dict[
 
 
 def dry_run(ctx: Context, cart: Cart) -> dict[str, Any]:
-    rules, unknown = candidate_rules(ctx, cart)
-    outcome = evaluate(cart, rules, shopper_for(ctx, cart, rules))
+    outcome, unknown = evaluate_cart(ctx, cart)
     return describe(cart, outcome, unknown)
 
 

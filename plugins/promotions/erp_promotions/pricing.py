@@ -63,6 +63,14 @@ def candidate_rules(ctx: Context, cart: Cart) -> tuple[tuple[Rule, ...], tuple[s
     return (*automatic_rules(ctx), *found.rules), found.unknown
 
 
+def evaluate_cart(ctx: Context, cart: Cart, refused: dict[int, str] | None = None
+                  ) -> tuple[Outcome, tuple[str, ...]]:
+    """The cart's outcome, as placing it evaluates it (nothing taken), and the codes that
+    matched no coupon."""
+    rules, unknown = candidate_rules(ctx, cart)
+    return evaluate(cart, rules, shopper_for(ctx, cart, rules), refused=refused), unknown
+
+
 def claim_for(outcome: Outcome, customer_id: int) -> Claim:
     campaigns: dict[int, Decimal] = {}
     for rule in outcome.applied:
