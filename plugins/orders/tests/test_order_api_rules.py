@@ -225,6 +225,8 @@ def test_an_order_approved_at_once_has_no_review_reasons(erp_client, shop):
 
 ORD0003 = next((Path(erp_orders.__file__).parent / "migrations" / "versions")
                .glob("ord0003_*.py"))
+ORD0004 = next((Path(erp_orders.__file__).parent / "migrations" / "versions")
+               .glob("ord0004_*.py"))
 
 
 def test_upgrading_keeps_review_reasons_stored_as_text(erp_client, kernel, shop):
@@ -234,13 +236,17 @@ def test_upgrading_keeps_review_reasons_stored_as_text(erp_client, kernel, shop)
         ctx.records("orders.review_policy").create({"rule": "large_amount", "threshold": "30"})
     reviewed = place(erp_client, shop, ("mug", "3"), confirm=True)["id"]
     plain = place(erp_client, shop, ("tea", "1"), confirm=True)["id"]
-    spec = importlib.util.spec_from_file_location("ord0003", ORD0003)
-    assert spec is not None and spec.loader is not None
-    revision = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(revision)
+    revisions = []
+    for path in (ORD0004, ORD0003):  # the later revision is undone first
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None and spec.loader is not None
+        revision = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(revision)
+        revisions.append(revision)
     with kernel.engine.begin() as connection:
         with Operations.context(MigrationContext.configure(connection)):
-            revision.downgrade()
+            for revision in revisions:
+                revision.downgrade()
         connection.execute(sa.text("UPDATE alembic_version_orders SET version_num = 'ord0002'"))
         stored = dict(connection.execute(sa.text(
             "SELECT id, review_reasons FROM orders_order")).all())
