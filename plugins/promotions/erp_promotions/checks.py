@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from erp_promotions.coupon import pattern_problem
 from erp_promotions.promotion import Action, Target
 from erp_sdk import Context, ValidationError, WriteEvent, on_write
 
@@ -63,9 +62,10 @@ def check_promotion(ctx: Context, event: WriteEvent) -> None:
         raise ValidationError(f"invalid promotion: {summary}", errors)
 
 
-@on_write("promotions.coupon_batch", actions=("create", "update"), when="before")
-def check_batch(ctx: Context, event: WriteEvent) -> None:
-    pattern = {**(event.before or {}), **event.changes}.get("pattern") or ""
-    problem = pattern_problem(pattern)
-    if problem:
-        raise ValidationError(f"invalid pattern: {problem}", {"pattern": problem})
+@on_write("promotions.coupon", actions=("create", "update"), when="before")
+def check_coupon(ctx: Context, event: WriteEvent) -> None:
+    """Codes are matched upper-case: one stored otherwise could never be found."""
+    code = event.changes.get("code")
+    if code is not None and (code != code.strip().upper() or not code.strip()):
+        raise ValidationError(f"invalid coupon code {code!r}: write it in upper case,"
+                              " without surrounding spaces", {"code": "not upper case"})
