@@ -7,7 +7,8 @@ of a request runs in that request's transaction and under that principal's rules
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
 from sqlalchemy.orm import Session
@@ -17,10 +18,64 @@ from erp_core.events.outbox import EmittedEvent, emit
 from erp_core.security.principal import Principal
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from erp_core.db.committed import CommittedCache
+    from erp_core.dispatch import Dispatcher, HookRelay
+    from erp_core.drivers.registry import Drivers
     from erp_core.entities.records import Records
-    from erp_core.kernel import Kernel
+    from erp_core.entities.registry import EntityRegistry
+    from erp_core.security.permissions import PermissionRegistry
+    from erp_core.settings import Settings
 
 T = TypeVar("T")
+
+
+class TransitionFiring(Protocol):
+    """The workflow engine as a unit of work uses it (``erp_core.workflow.engine``)."""
+
+    def fire(self, ctx: Context, entity_name: str, record_id: int, name: str,
+             data: Mapping[str, Any] | None = None, *, read_back: bool = True
+             ) -> dict[str, Any]: ...
+
+
+class KernelServices(Protocol):
+    """The booted kernel as its hooks, its own parts and a unit of work see it.
+
+    ``erp_core.kernel.Kernel`` is its one implementation. The kernel's parts (contexts,
+    hook specifications, jobs, inbound webhooks, metrics) name this protocol rather than
+    the class, since the kernel module imports them: no two kernel modules import each
+    other, even for typing.
+    """
+
+    settings: Settings
+    engine: sa.Engine
+    dispatcher: Dispatcher
+    entities: EntityRegistry
+    permissions: PermissionRegistry
+    drivers: Drivers
+    committed: CommittedCache
+
+    @property
+    def workflows(self) -> TransitionFiring: ...
+
+    @property
+    def hook(self) -> HookRelay: ...
+
+    def contribute(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]: ...
+
+    def records(self, entity: str, ctx: Context) -> Records: ...
+
+    def transaction(self) -> AbstractContextManager[Session]: ...
+
+    def reading(self) -> AbstractContextManager[sa.Connection]: ...
+
+    def reading_session(self) -> AbstractContextManager[Session]: ...
+
+    def context(self, principal: Principal | None = None
+                ) -> AbstractContextManager[Context]: ...
+
+    def run(self, work: Callable[[Context], T], principal: Principal | None = None) -> T: ...
 
 
 @attrs.frozen
@@ -28,15 +83,13 @@ class Context:
     """One unit of work: ``kernel``, the ``session`` of its database transaction, and the
     ``principal`` acting. Hooks and services receive it; ``Kernel.context()`` makes one."""
 
-    kernel: Kernel
+    kernel: KernelServices
     session: Session
     principal: Principal
 
     def records(self, entity: str) -> Records:
         """The generic service of a registered entity, bound to this context."""
-        from erp_core.entities.service import EntityService
-
-        return EntityService(self.kernel.entities.get(entity)).bind(self)
+        return self.kernel.records(entity, self)
 
     def fire(self, entity: str, record_id: int, transition: str,
              data: Mapping[str, Any] | None = None, *, read_back: bool = True

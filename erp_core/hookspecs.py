@@ -22,13 +22,12 @@ if TYPE_CHECKING:
     import click
     from sqlalchemy.orm import Session
 
-    from erp_core.context import Context
+    from erp_core.context import Context, KernelServices
     from erp_core.entities.declaration import Entity, EntityExtension
     from erp_core.events.outbox import DomainEvent
     from erp_core.hook_events import TransitionEvent, WriteEvent
     from erp_core.inbound.declaration import WebhookReceiver
     from erp_core.jobs.declaration import Job
-    from erp_core.kernel import Kernel
     from erp_core.security.permissions import Permission, RecordRule, Role
 
 PROJECT = "erp"
@@ -202,7 +201,7 @@ def erp_after_write(ctx: Context, event: WriteEvent) -> None:
 
 
 @hookspec
-def erp_on_commit(kernel: Kernel, events: Sequence[DomainEvent]) -> None:
+def erp_on_commit(kernel: KernelServices, events: Sequence[DomainEvent]) -> None:
     """Called after a transaction that wrote domain events committed.
 
     :param kernel: the booted ``Kernel``.
@@ -218,7 +217,7 @@ def erp_on_commit(kernel: Kernel, events: Sequence[DomainEvent]) -> None:
 
 
 @hookspec
-def erp_boot(kernel: Kernel) -> None:
+def erp_boot(kernel: KernelServices) -> None:
     """Called once the enabled plugins are registered, in dependency order.
 
     Enabling or disabling a plugin on a running kernel re-registers the plugins:
@@ -232,7 +231,7 @@ def erp_boot(kernel: Kernel) -> None:
 
 
 @hookspec
-def erp_shutdown(kernel: Kernel) -> None:
+def erp_shutdown(kernel: KernelServices) -> None:
     """Called when the kernel is closed (server shutdown, end of a CLI command).
 
     :param kernel: the ``Kernel`` being closed; its database is still reachable.
@@ -242,7 +241,7 @@ def erp_shutdown(kernel: Kernel) -> None:
 
 
 @hookspec
-def erp_load_demo_data(session: Session, kernel: Kernel) -> None:
+def erp_load_demo_data(session: Session, kernel: KernelServices) -> None:
     """Write a plugin's demo data into a fresh database (``erp demo``).
 
     :param session: an open SQLAlchemy session inside the demo transaction; add rows to

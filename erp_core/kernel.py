@@ -29,7 +29,9 @@ from erp_core.db.transient import committed_writes, pause_before
 from erp_core.dispatch import Dispatcher, HookRelay, PluginHooks, registered_modules
 from erp_core.drivers.registry import Drivers
 from erp_core.entities.declaration import Entity
+from erp_core.entities.records import Records
 from erp_core.entities.registry import EntityRegistry
+from erp_core.entities.service import EntityService
 from erp_core.errors import ConfigurationError, PluginError, TransientConflict
 from erp_core.events.outbox import PENDING_EVENTS
 from erp_core.inbound import receiving as _inbound  # noqa: F401  (kernel tables on the metadata)
@@ -258,6 +260,10 @@ class Kernel:
         if self.pm is None:
             raise ConfigurationError("the kernel is not booted: call Kernel.boot() first")
         return self.dispatcher.relay()
+
+    def records(self, entity: str, ctx: Context) -> Records:
+        """The generic service of a registered entity, bound to ``ctx`` (``ctx.records``)."""
+        return EntityService(self.entities.get(entity)).bind(ctx)
 
     # -- database ----------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from erp_core.db.types import utcnow
 from erp_core.events.outbox import OutboxEvent
 
 if TYPE_CHECKING:
-    from erp_core.kernel import Kernel
+    from erp_core.context import KernelServices
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
@@ -69,7 +69,7 @@ _UNDELIVERED = sa.select(sa.func.count(), sa.func.min(OutboxEvent.created_at)).w
 class DatabaseCollector(Collector):
     """Figures read at scrape time: this process's connection pool and the outbox."""
 
-    def __init__(self, kernel: Kernel) -> None:
+    def __init__(self, kernel: KernelServices) -> None:
         self.kernel = kernel
 
     def collect(self) -> Iterator[Metric]:
@@ -101,7 +101,7 @@ class DatabaseCollector(Collector):
                                 value=age)
 
 
-def render(kernel: Kernel) -> bytes:
+def render(kernel: KernelServices) -> bytes:
     """The ``/metrics`` document: the process's (or, in multiprocess mode, every
     process's) counters, then the database's figures."""
     if os.environ.get(MULTIPROCESS_DIRECTORY):

@@ -481,3 +481,33 @@ def test_serve_as_a_process_on_an_uninitialised_database_fails_clearly(database_
     assert result.returncode != 0
     assert "not initialised" in result.stderr and "erp init" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# -- outbound destinations ---------------------------------------------------------------
+
+def test_webhooks_and_sinks_are_listed_as_tables_or_json_and_removed(erp, make_kernel):
+    assert erp("init").exit_code == 0
+    assert erp("webhooks", "list").output.strip() == "no webhooks"
+    added = erp("webhooks", "add", "https://example.test/hook", "--pattern", "orders.*",
+                "--secret", "whsec_cli_test_secret_01234")
+    assert added.exit_code == 0, added.output
+    kernel = make_kernel().boot()
+    with kernel.context() as erp_ctx:
+        sink = erp_ctx.records("kernel.event_sink").create(
+            {"name": "broker", "driver": "redis", "settings": {}, "secrets": {},
+             "patterns": ["*"], "active": False})
+    kernel.close()
+    [webhook_line] = erp("webhooks", "list").output.splitlines()
+    assert webhook_line.split()[1:] == ["https://example.test/hook", "orders.*", "active"]
+    [listed] = json.loads(erp("webhooks", "list", "--json").output)
+    assert (listed["url"], listed["patterns"]) == ("https://example.test/hook", ["orders.*"])
+    assert "whsec_cli_test_secret_01234" not in erp("webhooks", "list", "--json").output
+    [sink_line] = erp("sinks", "list").output.splitlines()
+    assert sink_line.split()[1:] == ["broker", "(redis)", "*", "off"]
+    assert json.loads(erp("sinks", "list", "--json").output)[0]["name"] == "broker"
+
+    assert erp("webhooks", "remove", str(listed["id"])).output.strip() == \
+        f"webhook {listed['id']} removed"
+    assert erp("sinks", "remove", str(sink["id"])).output.strip() == f"sink {sink['id']} removed"
+    assert erp("webhooks", "list").output.strip() == "no webhooks"
+    assert erp("sinks", "list").output.strip() == "no sinks"

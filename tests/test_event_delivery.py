@@ -229,6 +229,44 @@ def test_two_workers_racing_deliver_every_event_once(
     assert all(handled), f"both workers took part: {handled}"
 
 
+def test_a_delivery_slower_than_the_lease_keeps_it_and_is_not_made_twice(
+        kernel: Kernel, make_kernel: Callable[..., Kernel],
+        workers: Callable[..., Worker]) -> None:
+    with receiving(delay=1.5) as receiver:
+        subscribe(kernel, receiver.url)
+        [event] = emit_events(kernel, ("shop.order.placed", 1))
+        slow = workers(lease_seconds=0.5)
+        other = workers(on=make_kernel().boot(), lease_seconds=0.5)
+        delivering = threading.Thread(target=slow.deliver_batch)
+        delivering.start()
+        receiver.wait_for(1)
+        taken_meanwhile = 0
+        while delivering.is_alive():  # three leases' time: the renewals keep it
+            taken_meanwhile += other.deliver_batch()
+            time.sleep(0.05)
+        delivering.join()
+    assert receiver.event_ids() == [event]
+    assert taken_meanwhile == 0
+    assert undelivered(kernel) == 0
+
+
+def test_a_running_worker_claims_again_at_once_after_a_short_batch(
+        kernel: Kernel, workers: Callable[..., Worker], receiver: Receiver) -> None:
+    subscribe(kernel, receiver.url)
+    # the second event waits for the first (same record): the first batch holds one event
+    written = emit_events(kernel, ("shop.order.placed", 1), ("shop.order.confirmed", 1))
+    worker = workers(batch_size=10, poll_seconds=60)
+    stop = threading.Event()
+    running = threading.Thread(target=worker.run, args=(stop,))
+    running.start()
+    try:
+        receiver.wait_for(2, timeout=20)
+    finally:
+        stop.set()
+        running.join(30)
+    assert receiver.event_ids() == written  # not an idle worker's minute later
+
+
 def test_a_worker_killed_mid_batch_loses_nothing(
         kernel: Kernel, database_url: str, workers: Callable[..., Worker]) -> None:
     with receiving(delay=0.2) as receiver:

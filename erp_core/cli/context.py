@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
@@ -45,6 +47,29 @@ def cli_context(ctx: click.Context) -> CliContext:
         state = root.obj = CliContext(database_url=root.params.get("database_url"))
         root.call_on_close(state.close)
     return state
+
+
+def echo_records(ctx: click.Context, entity: str, *, as_json: bool, none: str,
+                 line: Callable[[Mapping[str, Any]], str]) -> None:
+    """Print the records of ``entity`` (up to 500, by id): as JSON, or one ``line`` each
+    (``none`` when there are none)."""
+    kernel = cli_context(ctx).kernel(boot=True)
+    with kernel.context() as erp:
+        records = erp.records(entity).list([("limit", "500")])["items"]
+    if as_json:
+        click.echo(json.dumps(records, indent=2, default=str))
+        return
+    if not records:
+        click.echo(none)
+    for record in records:
+        click.echo(line(record))
+
+
+def delete_record(ctx: click.Context, entity: str, record_id: int) -> None:
+    """Delete one record of ``entity`` through the entity service (audited, announced)."""
+    kernel = cli_context(ctx).kernel(boot=True)
+    with kernel.context() as erp:
+        erp.records(entity).delete(record_id)
 
 
 class PluginCommands(click.Group):

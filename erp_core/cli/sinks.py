@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
+from typing import Any
 
 import click
 
-from erp_core.cli.context import cli_context
+from erp_core.cli.context import cli_context, delete_record, echo_records
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
@@ -60,19 +61,14 @@ def add(ctx: click.Context, name: str, driver: str, settings: tuple[str, ...],
 @click.pass_context
 def list_(ctx: click.Context, as_json: bool) -> None:
     """Every sink with its driver, patterns and last error."""
-    kernel = cli_context(ctx).kernel(boot=True)
-    with kernel.context() as erp:
-        records = erp.records("kernel.event_sink").list([("limit", "500")])["items"]
-    if as_json:
-        click.echo(json.dumps(records, indent=2, default=str))
-        return
-    if not records:
-        click.echo("no sinks")
-    for record in records:
+
+    def line(record: Mapping[str, Any]) -> str:
         status = "active" if record["active"] else "off"
         error = f"  last error: {record['last_error']}" if record["last_error"] else ""
-        click.echo(f"{record['id']:>4} {record['name']} ({record['driver']})"
-                   f"  {','.join(record['patterns'])}  {status}{error}")
+        return (f"{record['id']:>4} {record['name']} ({record['driver']})"
+                f"  {','.join(record['patterns'])}  {status}{error}")
+
+    echo_records(ctx, "kernel.event_sink", as_json=as_json, none="no sinks", line=line)
 
 
 @sinks.command("remove")
@@ -80,7 +76,5 @@ def list_(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def remove(ctx: click.Context, sink_id: int) -> None:
     """Stop sending events to a sink."""
-    kernel = cli_context(ctx).kernel(boot=True)
-    with kernel.context() as erp:
-        erp.records("kernel.event_sink").delete(sink_id)
+    delete_record(ctx, "kernel.event_sink", sink_id)
     click.echo(f"sink {sink_id} removed")

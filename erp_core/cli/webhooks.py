@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import secrets as _secrets
 import urllib.parse
+from collections.abc import Mapping
+from typing import Any
 
 import click
 
-from erp_core.cli.context import cli_context
+from erp_core.cli.context import cli_context, delete_record, echo_records
 
 
 @click.group()
@@ -54,17 +55,12 @@ def add(ctx: click.Context, url: str, patterns: tuple[str, ...], secret: str | N
 @click.pass_context
 def list_(ctx: click.Context, as_json: bool) -> None:
     """Every subscription, active or switched off (with the reason)."""
-    kernel = cli_context(ctx).kernel(boot=True)
-    with kernel.context() as erp:
-        records = erp.records("kernel.webhook").list([("limit", "500")])["items"]
-    if as_json:
-        click.echo(json.dumps(records, indent=2, default=str))
-        return
-    if not records:
-        click.echo("no webhooks")
-    for record in records:
+
+    def line(record: Mapping[str, Any]) -> str:
         status = "active" if record["active"] else f"off: {record['disabled_reason'] or '-'}"
-        click.echo(f"{record['id']:>4} {record['url']}  {','.join(record['patterns'])}  {status}")
+        return f"{record['id']:>4} {record['url']}  {','.join(record['patterns'])}  {status}"
+
+    echo_records(ctx, "kernel.webhook", as_json=as_json, none="no webhooks", line=line)
 
 
 @webhooks.command("remove")
@@ -72,9 +68,7 @@ def list_(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def remove(ctx: click.Context, webhook_id: int) -> None:
     """Delete a subscription; events not yet sent to it are not sent."""
-    kernel = cli_context(ctx).kernel(boot=True)
-    with kernel.context() as erp:
-        erp.records("kernel.webhook").delete(webhook_id)
+    delete_record(ctx, "kernel.webhook", webhook_id)
     click.echo(f"webhook {webhook_id} removed")
 
 

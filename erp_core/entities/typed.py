@@ -19,6 +19,7 @@ import attrs
 from erp_core.db.types import MONEY_PRECISION, MONEY_SCALE, QUANTITY_PRECISION, QUANTITY_SCALE
 from erp_core.entities.field_types import (
     Boolean,
+    DateTime,
     DecimalNumber,
     FieldType,
     FieldValueError,
@@ -65,6 +66,11 @@ def identifier() -> Integer:
 def text(max_length: int | None = None, choices: Sequence[str] | None = None) -> Text:
     """Text of at most ``max_length`` characters, one of ``choices`` when given."""
     return Text(max_length=max_length, choices=None if choices is None else tuple(choices))
+
+
+def timestamp() -> DateTime:
+    """An aware date-time, ISO 8601 with its UTC offset (``2026-01-31T12:00:00Z``)."""
+    return DateTime()
 
 
 def boolean() -> Boolean:

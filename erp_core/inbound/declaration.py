@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 if TYPE_CHECKING:
-    from erp_core.context import Context
-    from erp_core.kernel import Kernel
+    from erp_core.context import Context, KernelServices
 
 
 def _lower_keys(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -51,6 +50,7 @@ class WebhookReceiver:
     answer's ``result``.
     """
 
-    verify: Callable[[Kernel, InboundWebhook], VerifiedWebhook | None] = attrs.field(repr=False)
+    verify: Callable[[KernelServices, InboundWebhook], VerifiedWebhook | None] = attrs.field(
+        repr=False)
     handle: Callable[[Context, VerifiedWebhook], Any] = attrs.field(repr=False)
     description: str = ""

@@ -26,7 +26,7 @@ from erp_core.inbound.declaration import InboundWebhook, VerifiedWebhook, Webhoo
 from erp_core.security.principal import Principal
 
 if TYPE_CHECKING:
-    from erp_core.kernel import Kernel
+    from erp_core.context import KernelServices
 
 MAX_EVENT_ID_LENGTH = 200
 
@@ -62,7 +62,7 @@ class Reception:
         return {"event_id": self.event_id, "duplicate": self.duplicate, "result": self.result}
 
 
-def receivers(kernel: Kernel) -> list[tuple[str, WebhookReceiver]]:
+def receivers(kernel: KernelServices) -> list[tuple[str, WebhookReceiver]]:
     """``(plugin, receiver)`` of every enabled plugin, in dependency order."""
     found = []
     for plugin, items in kernel.contribute("erp_register_webhook_receivers"):
@@ -85,7 +85,7 @@ def _event_id(webhook: InboundWebhook, verified: VerifiedWebhook) -> str:
     return event_id
 
 
-def receive(kernel: Kernel, webhook: InboundWebhook) -> Reception:
+def receive(kernel: KernelServices, webhook: InboundWebhook) -> Reception:
     """Verify ``webhook`` through the plugin owning its account, then handle it once.
 
     Raises ``NotFoundError`` when no enabled plugin owns the account,

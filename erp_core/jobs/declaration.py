@@ -11,7 +11,7 @@ import attrs
 from erp_core.jobs.schedule import Schedule
 
 if TYPE_CHECKING:
-    from erp_core.kernel import Kernel
+    from erp_core.context import KernelServices
 
 DEFAULT_TIMEOUT = dt.timedelta(hours=1)
 
@@ -29,7 +29,7 @@ class Job:
     """
 
     name: str
-    run: Callable[[Kernel], Any] = attrs.field(repr=False)
+    run: Callable[[KernelServices], Any] = attrs.field(repr=False)
     every: dt.timedelta | None = None
     cron: str | None = None
     description: str = ""

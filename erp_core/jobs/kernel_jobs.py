@@ -10,15 +10,15 @@ from erp_core.inbound.receiving import purge_received_webhooks
 from erp_core.jobs.declaration import Job
 
 if TYPE_CHECKING:
-    from erp_core.kernel import Kernel
+    from erp_core.context import KernelServices
 
 
-def purge_idempotency_keys(kernel: Kernel) -> str:
+def purge_idempotency_keys(kernel: KernelServices) -> str:
     purged = kernel.run(lambda ctx: purge_expired_keys(ctx.session))
     return f"{purged} expired idempotency keys purged"
 
 
-def purge_inbound_webhooks(kernel: Kernel) -> str:
+def purge_inbound_webhooks(kernel: KernelServices) -> str:
     purged = kernel.run(lambda ctx: purge_received_webhooks(
         ctx.session, kernel.settings.webhook_retention_days))
     return f"{purged} inbound webhook records purged"

@@ -34,7 +34,7 @@ from erp_core.errors import ErpError, NotFoundError, PluginError
 from erp_core.jobs.declaration import Job, RegisteredJob
 
 if TYPE_CHECKING:
-    from erp_core.kernel import Kernel
+    from erp_core.context import KernelServices
 
 log = logging.getLogger("erp.jobs")
 
@@ -94,7 +94,7 @@ def runner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
 
 
-def registered_jobs(kernel: Kernel) -> dict[str, RegisteredJob]:
+def registered_jobs(kernel: KernelServices) -> dict[str, RegisteredJob]:
     """Every job of the kernel and of the enabled plugins, by full name."""
     from erp_core.jobs.kernel_jobs import KERNEL_JOBS
 
@@ -120,12 +120,12 @@ def registered_jobs(kernel: Kernel) -> dict[str, RegisteredJob]:
     return found
 
 
-def _rows(kernel: Kernel) -> dict[str, sa.Row[Any]]:
+def _rows(kernel: KernelServices) -> dict[str, sa.Row[Any]]:
     with kernel.reading() as connection:
         return {row.name: row for row in connection.execute(sa.select(_TABLE))}
 
 
-def _claim(kernel: Kernel, job: RegisteredJob, due: dt.datetime, runner: str,
+def _claim(kernel: KernelServices, job: RegisteredJob, due: dt.datetime, runner: str,
            now: dt.datetime) -> bool:
     """Take ``due`` for this runner, starting ``now``; false when another runner has it
     (or a run of the job is still under way and not yet past its timeout)."""
@@ -143,7 +143,7 @@ def _claim(kernel: Kernel, job: RegisteredJob, due: dt.datetime, runner: str,
         return taken.rowcount == 1
 
 
-def _execute(kernel: Kernel, job: RegisteredJob, due: dt.datetime | None, runner: str,
+def _execute(kernel: KernelServices, job: RegisteredJob, due: dt.datetime | None, runner: str,
              started: dt.datetime) -> JobRun:
     """Run the job and record how it ended on its row (if this runner still holds it)."""
     clock = time.perf_counter()
@@ -170,7 +170,7 @@ def _execute(kernel: Kernel, job: RegisteredJob, due: dt.datetime | None, runner
     return JobRun(job.name, due, started, finished, outcome, summary, error)
 
 
-def run_due_jobs(kernel: Kernel, now: dt.datetime | None = None) -> list[JobRun]:
+def run_due_jobs(kernel: KernelServices, now: dt.datetime | None = None) -> list[JobRun]:
     """One tick of a job runner: run every job whose latest due time (at ``now``,
     default the clock) has not been claimed yet, and that this runner manages to claim.
     Returns the runs this call made, in the order they ran; a failing job is recorded and
@@ -191,7 +191,7 @@ def run_due_jobs(kernel: Kernel, now: dt.datetime | None = None) -> list[JobRun]
     return runs
 
 
-def run_job(kernel: Kernel, name: str) -> JobRun:
+def run_job(kernel: KernelServices, name: str) -> JobRun:
     """Run one job now, whatever its schedule (``erp jobs run``); the scheduled due times
     are left as they are. Refused while a run of the job is under way elsewhere."""
     jobs = registered_jobs(kernel)
@@ -217,7 +217,7 @@ def run_job(kernel: Kernel, name: str) -> JobRun:
     return _execute(kernel, job, None, runner, now)
 
 
-def job_statuses(kernel: Kernel, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+def job_statuses(kernel: KernelServices, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Each job's schedule, last run and next run (``erp jobs list``)."""
     now = now or utcnow()
     rows = _rows(kernel)

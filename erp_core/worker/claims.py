@@ -77,6 +77,26 @@ def _claimable(now: dt.datetime, limit: int, locking: bool) -> Any:
     return statement.with_for_update(skip_locked=True, of=_EVENTS) if locking else statement
 
 
+def waiting(connection: sa.Connection) -> bool:
+    """Whether undelivered events are free to claim now but none was claimable: each waits
+    behind an earlier event of its record that a worker holds, which is soon delivered."""
+    now = utcnow()
+    return connection.scalar(sa.select(sa.literal(1)).where(
+        _EVENTS.c.published_at.is_(None),
+        sa.or_(_EVENTS.c.claimed_until.is_(None), _EVENTS.c.claimed_until < now),
+        sa.or_(_EVENTS.c.next_attempt_at.is_(None), _EVENTS.c.next_attempt_at <= now))
+        .limit(1)) is not None
+
+
+def extend(connection: sa.Connection, worker: str, ids: Sequence[int], lease_seconds: float
+           ) -> int:
+    """Renew ``worker``'s lease on the events ``ids`` it still holds; return how many."""
+    until = utcnow() + dt.timedelta(seconds=lease_seconds)
+    return connection.execute(sa.update(_EVENTS).where(
+        _among(connection, _EVENTS.c.id, ids), _EVENTS.c.claimed_by == worker,
+        _EVENTS.c.published_at.is_(None)).values(claimed_until=until)).rowcount
+
+
 def _among(connection: sa.Connection, column: Any, ids: Sequence[int]) -> Any:
     """``column IN ids``; on PostgreSQL one array parameter (``= ANY``) rather than a
     statement with hundreds of parameters to build and parse for every batch."""

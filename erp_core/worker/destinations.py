@@ -157,6 +157,11 @@ class SinkDestination:
         return outcomes
 
 
+def futures_behind(outcomes: Sequence[Any]) -> set[Future[Any]]:
+    """The futures the outcomes ``submit`` returned wait on (a sink's events share one)."""
+    return {o.whole if isinstance(o, _Part) else o for o in outcomes}
+
+
 class _Part:
     """One event's outcome out of a sink's whole-batch future."""
 

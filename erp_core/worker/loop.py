@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ from erp_core.worker.destinations import (
     SinkDestination,
     WebhookDestination,
     WebhookSender,
+    futures_behind,
 )
 from erp_core.worker.settings import WorkerSettings
 
@@ -43,6 +44,9 @@ _SINKS = EventSinkAccount.__table__
 _LIVE = (DeliveryState.PENDING.value, DeliveryState.RETRYING.value)
 
 Destination = WebhookDestination | SinkDestination
+WAITING_PAUSE_SECONDS = 0.02
+"""How long a worker pauses when every free event waits behind one another worker is
+delivering: about one delivery, far shorter than an idle worker's poll."""
 
 
 class Worker:
@@ -58,12 +62,16 @@ class Worker:
         self._sender = WebhookSender(self.settings.webhook_timeout_seconds)
         self._sinks: dict[tuple[int, int], Any] = {}
         self._last_purge = 0.0
+        self._waiting = False
 
     # -- the loop --------------------------------------------------------------------
 
     def run(self, stop: threading.Event | None = None) -> None:
-        """Tick until ``stop`` is set; an idle worker waits ``poll_seconds`` between looks.
-        A tick that fails (the database is down) is logged and tried again after a pause."""
+        """Tick until ``stop`` is set. A worker that claimed events looks again at once (a
+        short batch means other workers took the rest, not that the outbox is empty); one
+        that found nothing waits ``poll_seconds``, or a moment when events wait behind
+        another worker's. A tick that fails (the database is down) is logged and tried
+        again after a pause."""
         stop = stop or threading.Event()
         log.info("worker %s started", self.name)
         while not stop.is_set():
@@ -73,8 +81,9 @@ class Worker:
                 log.exception("worker %s: tick failed; trying again", self.name)
                 stop.wait(max(1.0, self.settings.poll_seconds))
                 continue
-            if delivered < self.settings.batch_size:
-                stop.wait(self.settings.poll_seconds)
+            if not delivered:
+                stop.wait(min(WAITING_PAUSE_SECONDS, self.settings.poll_seconds)
+                          if self._waiting else self.settings.poll_seconds)
         log.info("worker %s stopped", self.name)
 
     def tick(self) -> int:
@@ -116,6 +125,7 @@ class Worker:
             batch = claims.claim(connection, self.name, self.settings.batch_size,
                                  self.settings.lease_seconds)
             if not batch:
+                self._waiting = claims.waiting(connection)
                 return 0
             destinations = self._destinations(connection)
         by_target = {d.target: d for d in destinations}
@@ -139,6 +149,7 @@ class Worker:
             for event_id, future in by_target[target].submit(
                     self._pool, self._sender, [c.event for c in items]):
                 futures.append((target, event_id, future))
+        self._hold_lease([c.event.id for c in batch], [future for _, _, future in futures])
         prior = {(c.event.id, t): p for c in batch for t, p in c.prior.items()}
         attempts = [claims.Attempt(event_id, target, future.result(),
                                    prior.get((event_id, target)), self.settings.max_attempts)
@@ -158,6 +169,21 @@ class Worker:
             log.warning("worker %s: %d of %d deliveries failed", self.name, failed,
                         len(attempts))
         return len(batch)
+
+    def _hold_lease(self, ids: list[int], outcomes: Sequence[Any]) -> None:
+        """Wait for a batch's deliveries, renewing its lease every third of the lease while
+        any runs: a slow destination never lets another worker take the batch and deliver
+        it a second time. Only a worker that stops renewing (it died) loses its events."""
+        pending: set[Future[Any]] = futures_behind(outcomes)
+        while pending:
+            _, pending = wait(pending, timeout=self.settings.lease_seconds / 3)
+            if pending:
+                with self.kernel.engine.begin() as connection:
+                    kept = claims.extend(connection, self.name, ids, self.settings.lease_seconds)
+                if kept < len(ids):
+                    log.warning("worker %s: the lease on %d of %d events ran out during their"
+                                " delivery; they may be delivered twice", self.name,
+                                len(ids) - kept, len(ids))
 
     def _destinations(self, connection: sa.Connection) -> list[Destination]:
         found: list[Destination] = [

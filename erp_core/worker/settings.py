@@ -30,10 +30,11 @@ class WorkerSettings:
 
     ``batch_size`` events are claimed at a time under a lease of ``lease_seconds``: a
     worker that dies holding them loses nothing, another takes them once the lease ran
-    out (so the lease must outlast the slowest delivery of a batch). An idle worker looks
-    again every ``poll_seconds``. A failed delivery is tried again after
-    ``backoff_seconds`` doubled per attempt (at most ``backoff_max_seconds``, with
-    random jitter of up to half), and dead-lettered after ``max_attempts``. A webhook
+    out; a live worker renews it every third of the lease while the batch's deliveries
+    run, however slow. An idle worker looks again every ``poll_seconds``. A failed
+    delivery is tried again after ``backoff_seconds`` doubled per attempt (at most
+    ``backoff_max_seconds``, with random jitter of up to half), and dead-lettered after
+    ``max_attempts``. A webhook
     that answers nothing but failures for ``disable_after_seconds`` is switched off.
     Delivered events are kept ``retention_seconds``; purging runs every
     ``purge_interval_seconds``.

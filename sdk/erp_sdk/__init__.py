@@ -5,7 +5,7 @@ Everything listed in ``__all__`` is public and follows semantic versioning with
 after at least one minor release in which the old form emits a ``DeprecationWarning``.
 """
 
-from erp_core.context import Context
+from erp_core.context import Context, KernelServices
 from erp_core.db import NON_NEGATIVE, POSITIVE, Base, Money, Quantity, Rate, UtcDateTime, utcnow
 from erp_core.db.batch import insert_rows
 from erp_core.db.loaded import attach_loaded, keep_loaded
@@ -35,6 +35,7 @@ from erp_core.entities.typed import (
     rate,
     read_body,
     text,
+    timestamp,
     typed_field,
 )
 from erp_core.entities.units import UNIT_OF_MEASURE, UNITS, UnitOfMeasure, check_quantity
@@ -95,6 +96,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "Job",
     "Kernel",
     "KernelDependency",
+    "KernelServices",
     "ListOf",
     "Money",
     "NON_NEGATIVE",
@@ -147,6 +149,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "read_body",
     "register_field_type",
     "text",
+    "timestamp",
     "typed_field",
     "utcnow",
 ]

@@ -3,7 +3,9 @@ installed (entry point ``pytest11``).
 
 Each test gets a database of its own: a SQLite file in the test's temporary directory, or
 a fresh schema in the PostgreSQL database named by ``ERP_TEST_DATABASE_URL`` (dropped
-after the test). Fixtures, all prefixed ``erp_``:
+after the test). A set of plugins is migrated once per test process: later tests asking
+for the same set start from a copy of exactly what its migrations left
+(``erp_sdk.migrated_copies``). Fixtures, all prefixed ``erp_``:
 
 ``erp_database_url``
     the URL of that empty database.
@@ -48,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from erp_core.migrations.check import assert_migrations_match_models
+from erp_sdk import migrated_copies
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -101,23 +104,20 @@ def erp_database_url(tmp_path: Path) -> Iterator[str]:
     if not postgres:
         yield f"sqlite:///{tmp_path / 'erp.db'}"
         return
-    import sqlalchemy as sa
-
     from erp_core.db.engine import normalise_url
 
     schema = f"erp_test_{uuid.uuid4().hex[:12]}"
-    server = normalise_url(postgres)
-    admin = sa.create_engine(server)
+    server = migrated_copies.libpq_url(normalise_url(postgres))
+    with migrated_copies.connect(server) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+        connection.commit()
     try:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         # Every connection of the kernel then creates and finds its tables in the schema.
-        yield server.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        yield normalise_url(postgres).update_query_dict(
+            {"options": f"{migrated_copies.SCHEMA_OPTION}{schema}"}).render_as_string(
             hide_password=False)
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:
-        admin.dispose()
+        migrated_copies.POSTGRES.release_or_drop(server, schema)
 
 
 @pytest.fixture
@@ -131,13 +131,21 @@ def erp_kernel_factory(erp_database_url: str) -> Iterator[Callable[..., Kernel]]
     kernels: list[Kernel] = []
 
     def make(*plugins: str) -> Kernel:
+        # The first kernel of a test starts from a copy of the plugin set's migrated
+        # database when this process made one already (erp_sdk.migrated_copies).
+        key = migrated_copies.key_of(plugins)
+        fresh = not kernels and migrated_copies.is_empty(erp_database_url)
+        copied = fresh and migrated_copies.start_from_copy(key, erp_database_url)
         # The settings ignore ERP_* variables of the environment: a test never touches
         # the database a developer's shell points at.
         kernel = Kernel(Settings.from_env({}, database_url=erp_database_url))
         kernels.append(kernel)
-        kernel.initialise()
-        if plugins:
-            kernel.enable(plugins)
+        if not copied:
+            kernel.initialise()
+            if plugins:
+                kernel.enable(plugins)
+            if fresh:
+                migrated_copies.keep_copy(key, erp_database_url)
         return kernel.boot()
 
     yield make

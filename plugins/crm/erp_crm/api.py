@@ -6,10 +6,10 @@ the customer involved, for instance) so that the CLI and the API obey the same r
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
+import datetime as dt
 from typing import Any
 
+import attrs
 from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery, RawBody
 
@@ -22,49 +22,47 @@ from erp_crm.segments import (
     segment_behaviour,
     segment_members,
 )
-from erp_sdk import KernelDependency, PrincipalDependency, ValidationError
+from erp_sdk import (
+    KernelDependency,
+    PrincipalDependency,
+    body_operation,
+    identifier,
+    read_body,
+    text,
+    timestamp,
+    typed_field,
+)
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body or b"null", parse_float=Decimal)
-    except (ValueError, RecursionError) as exc:
-        raise ValidationError(f"the body is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise ValidationError("the request needs a JSON object as its body")
-    return payload
+@attrs.frozen
+class MergeBody:
+    """The duplicate to merge into the customer of the path."""
+
+    duplicate_id: int = typed_field(identifier())
 
 
-_ID = {"type": "integer", "minimum": 1, "maximum": 2 ** 31 - 1}
-_TEXT = {"type": "string", "minLength": 1}
-MERGE_BODY = {"type": "object", "additionalProperties": False, "required": ["duplicate_id"],
-              "properties": {"duplicate_id": {**_ID, "description": "The duplicate customer"}}}
-INTERACTION_BODY = {
-    "type": "object", "additionalProperties": False, "required": ["kind", "summary"],
-    "properties": {
-        "kind": {"type": "string", "enum": [kind.value for kind in InteractionKind]},
-        "summary": _TEXT,
-        "channel": {"type": ["string", "null"], "maxLength": 40},
-        "outcome": {"type": ["string", "null"], "maxLength": 80},
-        "occurred_at": {"type": "string", "format": "date-time",
-                        "description": "When it happened, with its UTC offset; default now."},
-    }}
+@attrs.frozen
+class InteractionBody:
+    """An interaction to log; ``occurred_at`` defaults to now."""
+
+    kind: str = typed_field(text(choices=[kind.value for kind in InteractionKind]))
+    summary: str = typed_field(text())
+    channel: str | None = typed_field(text(40), default=None, nullable=True)
+    outcome: str | None = typed_field(text(80), default=None, nullable=True)
+    occurred_at: dt.datetime | None = typed_field(timestamp(), default=None, nullable=True)
 
 
 @post("/customers/{customer_id:int}/merge", sync_to_thread=True, status_code=200,
-      opt={"permission": "crm.customer.merge", "request_body": MERGE_BODY},
+      opt={"permission": "crm.customer.merge"}, operation_class=body_operation(MergeBody),
       summary="Merge a duplicate customer into this one",
       description="Body: {\"duplicate_id\": N}. Moves the duplicate's contacts, addresses,"
                   " interactions, tags and purchases here, marks it merged and inactive, and"
                   " returns this customer. All or nothing.")
 def merge(customer_id: FromPath[int], body: RawBody, kernel: KernelDependency,
           principal: PrincipalDependency) -> dict[str, Any]:
-    duplicate_id = _json_object(body).get("duplicate_id")
-    if isinstance(duplicate_id, bool) or not isinstance(duplicate_id, int):
-        raise ValidationError("duplicate_id must be the id of the duplicate customer",
-                              {"duplicate_id": "must be an integer"})
+    data = read_body(MergeBody, body)
     with kernel.context(principal) as ctx:
-        return merge_customers(ctx, customer_id, duplicate_id)
+        return merge_customers(ctx, customer_id, data.duplicate_id)
 
 
 @get("/customers/{customer_id:int}/timeline", sync_to_thread=True,
@@ -79,13 +77,16 @@ def customer_timeline(customer_id: FromPath[int], kernel: KernelDependency,
 
 
 @post("/customers/{customer_id:int}/interactions", sync_to_thread=True, status_code=201,
-      opt={"permission": "crm.interaction.create", "request_body": INTERACTION_BODY},
+      opt={"permission": "crm.interaction.create"},
+      operation_class=body_operation(InteractionBody),
       summary="Log an interaction with a customer",
       description="Body: kind (call, message, ticket, note), summary, and optionally"
                   " channel, outcome, occurred_at. The author is the caller.")
 def create_interaction(customer_id: FromPath[int], body: RawBody, kernel: KernelDependency,
                        principal: PrincipalDependency) -> dict[str, Any]:
-    payload = _json_object(body)
+    data = read_body(InteractionBody, body)
+    payload = {name: value.isoformat() if isinstance(value, dt.datetime) else value
+               for name, value in attrs.asdict(data).items() if value is not None}
     with kernel.context(principal) as ctx:
         return log_interaction(ctx, customer_id, payload)
 
