@@ -120,8 +120,8 @@ def test_cancelling_an_order_gives_its_coupon_use_and_budget_back(erp_client, co
     assert money(again["discount_total"]) == money("5")
 
 
-def test_a_partial_return_gives_back_its_share_of_the_budget(erp_client, promote, place,
-                                                             shop):
+def test_returns_give_back_their_share_of_the_budget_and_the_use_once_all_is_back(
+        erp_client, promote, place, shop):
     campaign = erp_client.post(CAMPAIGNS, json={"name": "r", "budget_amount": "100"}).json()
     promote(name="10 % off", action="percentage_off", percentage="0.10",
             campaign_id=campaign["id"])
@@ -129,17 +129,17 @@ def test_a_partial_return_gives_back_its_share_of_the_budget(erp_client, promote
     assert order["state"] == "confirmed", order
     shipped = erp_client.post(f"{ORDERS}/{order['id']}/ship", json={})
     assert shipped.status_code == 200, shipped.text
-    mug = erp_client.get("/api/v1/orders/order-lines",
-                         params={"order_id": order["id"], "product_id": shop["mug"]}
-                         ).json()["items"][0]
+    lines = {line["product_id"]: line for line in erp_client.get(
+        "/api/v1/orders/order-lines", params={"order_id": order["id"]}).json()["items"]}
 
-    def return_mugs(quantity):
+    def return_units(product, quantity):
         request = erp_client.post("/api/v1/orders/return-requests",
                                   json={"order_id": order["id"], "reason": "too many"})
         assert request.status_code == 201, request.text
         rid = request.json()["id"]
         line = erp_client.post("/api/v1/orders/return-lines",
-                               json={"return_id": rid, "order_line_id": mug["id"],
+                               json={"return_id": rid,
+                                     "order_line_id": lines[shop[product]]["id"],
                                      "quantity": quantity})
         assert line.status_code == 201, line.text
         for step in ("approve", "receive", "refund"):
@@ -147,10 +147,13 @@ def test_a_partial_return_gives_back_its_share_of_the_budget(erp_client, promote
             assert done.status_code == 200, done.text
 
     def spent():
-        return money(erp_client.get(f"{CAMPAIGNS}/{campaign['id']}").json()["spent"])
+        found = erp_client.get(f"{CAMPAIGNS}/{campaign['id']}").json()
+        return money(found["spent"]), found["uses"]
 
-    assert spent() == money("5.42")
-    return_mugs("1")
-    assert spent() == money("4.17")  # a quarter of the mugs' 5.00 came back
-    return_mugs("3")
-    assert spent() == money("0.42")  # all the mugs' discount back, the tea's kept
+    assert spent() == (money("5.42"), 1)
+    return_units("mug", "1")
+    assert spent() == (money("4.17"), 1)  # a quarter of the mugs' 5.00 came back
+    return_units("mug", "3")
+    assert spent() == (money("0.42"), 1)  # all the mugs' discount back, the tea's kept
+    return_units("tea", "1")
+    assert spent() == (0, 0)  # everything back: the order's use of the campaign too
