@@ -7,6 +7,7 @@ first request.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -310,6 +311,16 @@ def _extension(plugin: str, extension: EntityExtension, base: sa.Table) -> Regis
     return RegisteredExtension(plugin=plugin, table=table, key=key, fields=tuple(fields))
 
 
+@functools.cache
+def _schema_class(name: str, fields: tuple[tuple[str, Any], ...], *, optional: bool) -> type:
+    """An entity's generated read or write schema (attrs, frozen), made once per process
+    for a given shape: every kernel booted after the first reuses it (making one compiles
+    its methods)."""
+    return attrs.make_class(name, {
+        field: attrs.field(type=type_, default=None) if optional else attrs.field(type=type_)
+        for field, type_ in fields}, frozen=True)
+
+
 def _entity(full: str, plugin: str, declaration: Entity,
             extensions: list[RegisteredExtension]) -> RegisteredEntity:
     table = _table(declaration.model, plugin)
@@ -374,12 +385,12 @@ def _entity(full: str, plugin: str, declaration: Entity,
                          f" be called {', '.join(sorted(LIST_PARAMETERS))} nor contain '__';"
                          " rename the column or leave it out of `filterable`")
     camel = _camel(full)
-    read_schema = declaration.read_schema or attrs.make_class(
-        f"{camel}Read", {n: attrs.field(type=f.python_type | None if f.nullable else f.python_type)
-                         for n, f in fields.items() if f.readable}, frozen=True)
-    write_schema = declaration.write_schema or attrs.make_class(
-        f"{camel}Write", {n: attrs.field(type=f.python_type, default=None)
-                          for n, f in fields.items() if f.writable}, frozen=True)
+    read_schema = declaration.read_schema or _schema_class(
+        f"{camel}Read", tuple((n, f.python_type | None if f.nullable else f.python_type)
+                              for n, f in fields.items() if f.readable), optional=False)
+    write_schema = declaration.write_schema or _schema_class(
+        f"{camel}Write", tuple((n, f.python_type) for n, f in fields.items() if f.writable),
+        optional=True)
     source: sa.FromClause = table
     for extension in extensions:
         source = source.outerjoin(extension.table, extension.key == table.c.id)

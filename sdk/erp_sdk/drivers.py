@@ -60,6 +60,14 @@ class DriverFailure(ErpError):
     title = "Driver failure"
 
 
+class OutcomeUnknown(DriverFailure):
+    """The remote service may or may not have done what it was asked: the call timed out,
+    the connection broke, or it answered with a server error. Whoever called must find
+    out by asking it (``Carrier.find_shipment``), never by asking again to act."""
+
+    title = "Outcome unknown"
+
+
 # -- shared values -----------------------------------------------------------------------
 
 
@@ -176,14 +184,35 @@ class Parcel:
 
 
 @attrs.frozen
+class CustomsLine:
+    """What one line of a cross-border parcel holds, as a customs declaration needs it:
+    ``value`` is the declared value of the whole line, ``origin_country`` ISO 3166-1."""
+
+    description: str
+    quantity: Decimal = attrs.field(converter=_decimal)
+    value: Amount
+    hs_code: str = ""
+    origin_country: str = attrs.field(default="", converter=str.upper)
+    weight_kg: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
+
+
+@attrs.frozen
 class ShipmentRequest:
-    """What to ship: ``reference`` is the ERP's shipment or order reference."""
+    """What to ship: ``reference`` is the ERP's shipment or order reference.
+
+    ``idempotency_key`` names this purchase: a carrier that is asked twice with the same
+    key books once and answers the same label (send it to the carrier's API where it takes
+    one), and ``find_shipment`` finds the purchase by it. ``is_return``: a return label,
+    from the customer (``sender``) back to the seller (``recipient``)."""
 
     reference: str
     sender: Address
     recipient: Address
     parcels: tuple[Parcel, ...] = attrs.field(converter=_tuple)
     service: str | None = None
+    idempotency_key: str | None = None
+    customs: tuple[CustomsLine, ...] = attrs.field(default=(), converter=_tuple)
+    is_return: bool = False
 
 
 @attrs.frozen
@@ -204,21 +233,31 @@ class ShipmentLabel:
 
 
 class TrackingStatus(enum.StrEnum):
+    """The normalised status of a parcel: ``pending`` is pre-transit (labelled, not yet
+    collected), ``returned`` is on its way back to (or back at) the sender."""
+
     PENDING = "pending"
     IN_TRANSIT = "in_transit"
     OUT_FOR_DELIVERY = "out_for_delivery"
     DELIVERED = "delivered"
+    FAILED_ATTEMPT = "failed_attempt"
     EXCEPTION = "exception"
     RETURNED = "returned"
 
 
 @attrs.frozen
 class TrackingEvent:
+    """One scan of a parcel. ``event_id`` is the carrier's id of the event (empty: the
+    ERP derives one from the other fields), ``raw`` what the carrier said, as it said it
+    (JSON values), kept beside the normalised ``status``."""
+
     tracking_number: str
     status: TrackingStatus = attrs.field(converter=TrackingStatus)
     at: dt.datetime
     location: str = ""
     description: str = ""
+    event_id: str = ""
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, hash=False)
 
 
 @runtime_checkable
@@ -237,6 +276,42 @@ class Carrier(Protocol):
     def parse_tracking_webhook(self, request: WebhookRequest) -> Sequence[TrackingEvent]:
         """The tracking events in a webhook the carrier sent; raises ``WebhookRejected``
         when it is not authentic."""
+
+    def find_shipment(self, idempotency_key: str) -> ShipmentLabel | None:
+        """The label bought with ``idempotency_key`` (see ``ShipmentRequest``), or
+        ``None`` when the carrier has none: how a purchase whose answer was lost
+        (``OutcomeUnknown``) is resolved without buying again."""
+
+    def void_shipment(self, tracking_number: str) -> None:
+        """Cancel an unused label so it is not charged; ``DriverFailure`` when the carrier
+        refuses (a parcel already collected)."""
+
+
+@attrs.frozen
+class FreightInvoiceLine:
+    """One charge of a carrier's invoice: the parcel it is for and what it costs."""
+
+    tracking_number: str
+    amount: Amount
+    description: str = ""
+
+
+@attrs.frozen
+class FreightInvoice:
+    """A carrier's invoice for shipping, as its API reports it."""
+
+    number: str
+    invoice_date: dt.date
+    currency: str = attrs.field(converter=str.upper)
+    lines: tuple[FreightInvoiceLine, ...] = attrs.field(converter=_tuple)
+
+
+@runtime_checkable
+class CarrierInvoices(Protocol):
+    """A carrier whose API lists its invoices (optional, beside ``Carrier``)."""
+
+    def fetch_invoices(self, since: dt.date) -> Sequence[FreightInvoice]:
+        """The invoices issued on or after ``since``, oldest first."""
 
 
 # -- payment providers -------------------------------------------------------------------

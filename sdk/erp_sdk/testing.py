@@ -29,6 +29,8 @@ for the same set start from a copy of exactly what its migrations left
 between the tables the plugin's migrations create and the ones its models declare.
 ``serve(app)`` serves an app for real (uvicorn on a free local port, in a thread) and
 yields its base URL, for tests whose behaviour is about HTTP itself.
+``CarrierDriverConformance``: the tests every carrier driver passes, inherited by a
+test class of the driver's own suite (see ``erp_sdk.conformance``).
 ``wait_for_lock_waiters(kernel)`` returns once another session of the PostgreSQL
 database waits for a lock, for tests that hold a lock until a concurrent transaction
 queues behind it.
@@ -51,6 +53,7 @@ import pytest
 
 from erp_core.migrations.check import assert_migrations_match_models
 from erp_sdk import migrated_copies
+from erp_sdk.conformance import CarrierDriverConformance
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -59,8 +62,9 @@ if TYPE_CHECKING:
     from erp_core.kernel import Kernel
     from erp_core.security.principal import Principal
 
-__all__ = ["ADMIN_ROLE", "DATABASE_URL_VARIABLE", "assert_migrations_match_models", "serve",
-           "wait_for_lock_waiters"]
+__all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py checks)
+           "ADMIN_ROLE", "CarrierDriverConformance", "DATABASE_URL_VARIABLE",
+           "assert_migrations_match_models", "serve", "wait_for_lock_waiters"]
 
 DATABASE_URL_VARIABLE = "ERP_TEST_DATABASE_URL"
 """The environment variable naming a PostgreSQL database to test on instead of SQLite."""

@@ -58,6 +58,8 @@ class TableRateCarrier:
         self._tracking = TrackingLog()
         self._bookings: dict[str, tuple[ShipmentRequest, ShipmentLabel]] = {}
         self._references: dict[str, str] = {}
+        self._by_key: dict[str, str] = {}
+        self._voided: set[str] = set()
 
     @property
     def name(self) -> str:
@@ -98,6 +100,8 @@ class TableRateCarrier:
                               label_format="txt")
         self._bookings[request.reference] = (request, label)
         self._references[tracking_number] = request.reference
+        if request.idempotency_key:
+            self._by_key[request.idempotency_key] = request.reference
         self._tracking.record([TrackingEvent(
             tracking_number=tracking_number, status=TrackingStatus.PENDING, at=self._clock(),
             description=f"label created for {request.reference}")])
@@ -122,6 +126,29 @@ class TableRateCarrier:
         events = read_tracking_events(request.body)
         self._tracking.record(events)
         return events
+
+    def find_shipment(self, idempotency_key: str) -> ShipmentLabel | None:
+        """The label booked with ``idempotency_key`` by this instance (or under that
+        reference), ``None`` when there is none or it was voided."""
+        reference = self._by_key.get(idempotency_key, idempotency_key)
+        booked = self._bookings.get(reference)
+        if booked is None or booked[1].tracking_number in self._voided:
+            return None
+        return booked[1]
+
+    def void_shipment(self, tracking_number: str) -> None:
+        """Cancel a label this instance booked; ``DriverFailure`` for one it does not
+        know or whose parcel has moved past pre-transit."""
+        if tracking_number not in self._references:
+            raise DriverFailure(f"{self.name} knows no label {tracking_number!r}")
+        events = self._tracking.events(tracking_number)
+        if any(event.status != TrackingStatus.PENDING for event in events):
+            raise DriverFailure(f"{self.name} cannot void {tracking_number}: the parcel has"
+                                " been collected")
+        self._voided.add(tracking_number)
+        reference = self._references[tracking_number]
+        self._bookings.pop(reference, None)
+        self._by_key = {k: v for k, v in self._by_key.items() if v != reference}
 
     def _tracking_number(self, reference: str) -> str:
         """Prefix, 12 digits from a hash of carrier and reference, and a Luhn check digit:

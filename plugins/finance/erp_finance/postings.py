@@ -1,0 +1,75 @@
+"""The documents of other plugins that post themselves, in their own transactions.
+
+Each subscriber runs after the transition, in its transaction: if posting is refused (a
+closed period, a missing rate), the shipment, the return or the count is refused with
+it, and nothing is half-written. Until the books are set up, nothing is posted (the
+``finance.book_stock_moves`` job books the stock moves made meanwhile once they are).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from erp_finance.accounts import Books
+from erp_finance.invoices import InvoiceOn, credit_note_for_return, invoice_order, invoice_policy
+from erp_finance.stock import book_moves_of
+from erp_orders.returns import ReturnLine
+from erp_sdk import Context, TransitionEvent, on_transition
+
+AFTER_THE_OWNER = 600
+"""After the owning plugin's own reactions (priority 500), which make the stock moves."""
+
+
+def _books_set_up(ctx: Context) -> bool:
+    return ctx.session.scalar(sa.select(Books.id).limit(1)) is not None
+
+
+@on_transition("orders.order", "ship", priority=AFTER_THE_OWNER)
+def invoice_and_cost_the_shipment(ctx: Context, event: TransitionEvent) -> None:
+    """Book the shipment's cost of goods sold and, by the channel's policy (on shipment
+    by default), invoice what it shipped."""
+    if not _books_set_up(ctx):
+        return
+    book_moves_of(ctx.session, [f"orders.order:{event.record_id}"])
+    policy = invoice_policy(ctx.session, event.record["channel_id"])
+    if policy is None or policy.invoice_on == InvoiceOn.SHIPMENT:
+        invoice_order(ctx.session, event.record_id, shipped_only=True)
+
+
+@on_transition("orders.order", "approve", priority=AFTER_THE_OWNER)
+def invoice_on_confirmation(ctx: Context, event: TransitionEvent) -> None:
+    """Channels whose policy says so invoice the whole order once it is approved."""
+    if not _books_set_up(ctx):
+        return
+    policy = invoice_policy(ctx.session, event.record["channel_id"])
+    if policy is not None and policy.invoice_on == InvoiceOn.CONFIRMATION:
+        invoice_order(ctx.session, event.record_id, shipped_only=False)
+
+
+@on_transition("orders.return_request", "receive", priority=AFTER_THE_OWNER)
+def cost_the_returned_goods(ctx: Context, event: TransitionEvent) -> None:
+    """Goods back: stock up at the move's cost, cost of goods sold down at the cost they
+    went out at (see ``stock``)."""
+    if not _books_set_up(ctx):
+        return
+    lines = ctx.session.scalars(sa.select(ReturnLine.id).where(
+        ReturnLine.return_id == event.record_id)).all()
+    book_moves_of(ctx.session, [f"orders.return_line:{line}" for line in lines])
+
+
+@on_transition("orders.return_request", "refund", priority=AFTER_THE_OWNER)
+def credit_the_refund(ctx: Context, event: TransitionEvent) -> None:
+    if _books_set_up(ctx):
+        credit_note_for_return(ctx.session, event.record_id)
+
+
+@on_transition("inventory.count", "post", priority=AFTER_THE_OWNER)
+def book_the_count_variance(ctx: Context, event: TransitionEvent) -> None:
+    if _books_set_up(ctx):
+        book_moves_of(ctx.session, [f"inventory.count:{event.record_id}"])
+
+
+@on_transition("inventory.transfer", None, priority=AFTER_THE_OWNER)
+def book_the_transfer(ctx: Context, event: TransitionEvent) -> None:
+    if event.transition in ("ship", "receive") and _books_set_up(ctx):
+        book_moves_of(ctx.session, [f"inventory.transfer:{event.record_id}"])

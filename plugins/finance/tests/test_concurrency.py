@@ -1,0 +1,87 @@
+"""Eight posters at once on PostgreSQL: numbers without gaps or duplicates, chains intact,
+and the database itself refusing an unbalanced entry at commit."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import TODAY
+from erp_finance.accounts import account_by_code
+from erp_finance.integrity import verify_chains
+from erp_finance.ledger import Entry, EntryDraft, EntryLine, LineDraft, post_entry
+
+pytestmark = pytest.mark.postgres
+
+POSTERS = 8
+EACH = 12
+
+
+@pytest.fixture
+def postgres_books(books, erp_database_url):
+    if not erp_database_url.startswith("postgresql"):
+        pytest.skip("needs ERP_TEST_DATABASE_URL (PostgreSQL)")
+    return books
+
+
+class Rollback(Exception):
+    pass
+
+
+def test_eight_concurrent_posters_leave_no_gap_and_no_duplicate(postgres_books):
+    kernel = postgres_books
+    with kernel.transaction() as session:
+        bank, sales = account_by_code(session, "1100").id, account_by_code(session, "4100").id
+    errors: list[BaseException] = []
+    start = threading.Barrier(POSTERS)
+
+    def poster(index: int) -> None:
+        try:
+            start.wait()
+            for attempt in range(EACH):
+                amount = Decimal(index * 100 + attempt + 1)
+                draft = EntryDraft("SAL", TODAY, [LineDraft(bank, debit=amount),
+                                                  LineDraft(sales, credit=amount)])
+                try:
+                    with kernel.transaction() as session:
+                        post_entry(session, draft)
+                        if attempt % 5 == 4:  # a poster that fails after taking a number
+                            raise Rollback
+                except Rollback:
+                    pass
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=poster, args=(i,)) for i in range(POSTERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    with kernel.transaction() as session:
+        numbers = sorted(session.scalars(sa.select(Entry.number)))
+        unbalanced = session.scalar(sa.select(sa.func.count()).select_from(
+            sa.select(EntryLine.entry_id).group_by(EntryLine.entry_id).having(
+                sa.func.sum(EntryLine.debit) != sa.func.sum(EntryLine.credit)).subquery()))
+        assert verify_chains(session).ok
+    kept = POSTERS * (EACH - EACH // 5)
+    assert numbers == list(range(1, kept + 1))
+    assert unbalanced == 0
+
+
+def test_the_database_refuses_to_commit_an_unbalanced_entry(postgres_books):
+    kernel = postgres_books
+    with pytest.raises(sa.exc.IntegrityError, match="does not balance"), \
+            kernel.transaction() as session:
+        posted = post_entry(session, EntryDraft("GEN", TODAY, [
+            LineDraft(account_by_code(session, "1100").id, debit=Decimal("5.00")),
+            LineDraft(account_by_code(session, "3100").id, credit=Decimal("5.00"))]))
+        line = {c.name: getattr(session.scalars(sa.select(EntryLine).where(
+            EntryLine.entry_id == posted.id)).first(), c.name)
+            for c in EntryLine.__table__.columns if c.name not in ("id", "sequence")}
+        session.execute(sa.insert(EntryLine.__table__).values(
+            {**line, "sequence": 9, "debit": Decimal("1.00"), "credit": Decimal(0),
+             "amount_currency": Decimal("1.00")}))

@@ -1,0 +1,1 @@
+"""Logistics: shipments with packages, carriers chosen by rules, labels, tracking, freight."""
