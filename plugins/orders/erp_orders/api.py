@@ -57,6 +57,7 @@ class PlaceOrder:
     shipping_amount: Decimal = typed_field(money("non_negative"), default=Decimal(0))
     notes: str | None = typed_field(text(), default=None, nullable=True)
     confirm: bool = typed_field(boolean(), default=False)
+    coupon_codes: tuple[str, ...] = typed_field(ListOf(text(64), max_items=10), default=())
 
 
 def _address(address: Address | None) -> dict[str, Any] | None:
@@ -74,7 +75,7 @@ def place(body: RawBody, kernel: KernelDependency,
         external_reference=data.external_reference, warehouse_id=data.warehouse_id,
         currency=data.currency, shipping_address=_address(data.shipping_address),
         billing_address=_address(data.billing_address), shipping_amount=data.shipping_amount,
-        notes=data.notes)
+        notes=data.notes, coupon_codes=data.coupon_codes)
     with kernel.context(principal) as ctx:
         placed = placing.place(ctx, request)
         order_id, created = placed.id, placed.created

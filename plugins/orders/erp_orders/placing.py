@@ -20,8 +20,10 @@ from erp_crm.customers import Customer
 from erp_inventory.catalogue import Product
 from erp_orders.channel import Channel
 from erp_orders.line_rules import check_line
-from erp_orders.money import line_amounts, order_amounts
+from erp_orders.money import ZERO, line_amounts, order_amounts
 from erp_orders.order import ADDRESS_FIELDS, Order, OrderLine
+from erp_orders.pricing import Cart, CartLine, price_cart
+from erp_orders.totals import add_gift_lines
 from erp_sdk import (
     Context,
     ListOf,
@@ -66,6 +68,7 @@ class OrderRequest:
     billing_address: Mapping[str, Any] | None = None
     shipping_amount: Decimal = typed_field(money("non_negative"), default=Decimal(0))
     notes: str | None = typed_field(text(), default=None, nullable=True)
+    coupon_codes: Sequence[str] = typed_field(ListOf(text(64), max_items=10), default=())
 
 
 _INSERT_LINES = sa.insert(OrderLine.__table__)
@@ -158,17 +161,32 @@ def place(ctx: Context, request: OrderRequest) -> PlacedOrder:
         unit_price = product.list_price if line.unit_price is None else line.unit_price
         check_line(product, currency, line.quantity, unit_price, line.discount,
                    f"lines[{number}].")
-        amounts = line_amounts(line.quantity, unit_price, line.discount, line.tax_rate)
         rows.append({"product_id": product.id, "sku": product.sku,
                      "description": product.name, "quantity": line.quantity,
                      "unit_price": unit_price, "discount": line.discount,
-                     "tax_rate": line.tax_rate, "line_net": amounts.net,
-                     "line_tax": amounts.tax, "line_total": amounts.total})
-    totals = order_amounts(((r["quantity"], r["unit_price"], r["discount"], r["tax_rate"])
-                            for r in rows), request.shipping_amount)
+                     "tax_rate": line.tax_rate})
+    now = utcnow()
+    coupon_codes = tuple(dict.fromkeys(code.strip().upper() for code in request.coupon_codes
+                                       if code.strip()))
+    cart = Cart(request.channel_id, request.customer_id, currency, now,
+                tuple(CartLine(r["product_id"], r["quantity"], r["unit_price"], r["discount"],
+                               r["tax_rate"], products[r["product_id"]].category_id)
+                      for r in rows),
+                request.shipping_amount, coupon_codes)
+    pricing = price_cart(ctx, cart)
+    for row, discount in zip(rows, pricing.line_discounts if pricing else (), strict=False):
+        row["promotion_discount"] = discount
+    for row in rows:
+        amounts = line_amounts(row["quantity"], row["unit_price"], row["discount"],
+                               row["tax_rate"], row.setdefault("promotion_discount", ZERO))
+        row.update(line_net=amounts.net, line_tax=amounts.tax, line_total=amounts.total,
+                   gift=False)
+    shipping_discount = pricing.shipping_discount if pricing else ZERO
+    totals = order_amounts(((r["quantity"], r["unit_price"], r["discount"], r["tax_rate"],
+                             r["promotion_discount"]) for r in rows),
+                           request.shipping_amount, shipping_discount)
     ship = _address(request.shipping_address, parties, "ship")
     bill = _address(request.billing_address, parties, "bill") or ship
-    now = utcnow()
     asked = {} if "warehouse_id" in vouched else {"warehouse_id": warehouse_id}
     created = ctx.records("orders.order").create({
         "external_reference": request.external_reference, **asked,
@@ -177,11 +195,21 @@ def place(ctx: Context, request: OrderRequest) -> PlacedOrder:
         **{f"ship_{k}": v for k, v in ship.items()}, **{f"bill_{k}": v for k, v in bill.items()},
     }, computed={**vouched, "placed_at": now, "subtotal": totals.subtotal,
                  "discount_total": totals.discount_total, "tax_total": totals.tax_total,
-                 "total": totals.total})
+                 "total": totals.total, "shipping_discount": shipping_discount,
+                 "order_discount": pricing.order_discount if pricing else ZERO,
+                 "coupon_codes": list(coupon_codes) or None})
     order_id = created["id"]
-    ctx.session.execute(_INSERT_LINES, [
-        {**row, "order_id": order_id, "version": 1, "created_at": now, "updated_at": now,
-         "quantity_shipped": Decimal(0), "quantity_returned": Decimal(0)} for row in rows])
+    values = [{**row, "order_id": order_id, "version": 1, "created_at": now, "updated_at": now,
+               "quantity_shipped": ZERO, "quantity_returned": ZERO} for row in rows]
+    if pricing is None:
+        ctx.session.execute(_INSERT_LINES, values)
+    else:
+        line_ids = list(ctx.session.scalars(
+            _INSERT_LINES.returning(OrderLine.id, sort_by_parameter_order=True), values))
+        add_gift_lines(ctx, order_id, pricing, [r["tax_rate"] for r in rows])
+        ctx.session.flush()
+        ctx.kernel.hook.erp_orders_order_priced(ctx=ctx, order_id=order_id,
+                                                line_ids=line_ids, pricing=pricing)
     # The lines leave the order's row as its create returned it (totals were computed).
     ctx.emit("orders.order.placed", "orders.order", order_id, {"id": order_id, "record": created})
     return PlacedOrder(order_id, True, created)

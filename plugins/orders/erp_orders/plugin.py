@@ -17,7 +17,8 @@ manifest = PluginManifest(
              "warehouse_change", "metrics"),
 )
 
-TOTALS = ["subtotal", "discount_total", "tax_total", "total"]
+TOTALS = ["subtotal", "discount_total", "tax_total", "total", "shipping_discount",
+          "order_discount"]
 
 
 @hookimpl
@@ -47,7 +48,8 @@ def erp_register_entities():
                description="Sales orders; amounts are rounded half up per line (see docs)."),
         Entity("order_line", OrderLine, filterable=["order_id", "product_id", "sku"],
                read_only=["sku", "description", "line_net", "line_tax", "line_total",
-                          "quantity_shipped", "quantity_returned"]),
+                          "quantity_shipped", "quantity_returned", "promotion_discount",
+                          "gift"]),
         Entity("review_policy", ReviewPolicy, filterable=["rule"]),
         *returns.ENTITIES,
         *tickets.ENTITIES,

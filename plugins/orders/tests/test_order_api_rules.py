@@ -225,6 +225,10 @@ def test_an_order_approved_at_once_has_no_review_reasons(erp_client, shop):
 
 ORD0003 = next((Path(erp_orders.__file__).parent / "migrations" / "versions")
                .glob("ord0003_*.py"))
+ORD0004 = next((Path(erp_orders.__file__).parent / "migrations" / "versions")
+               .glob("ord0004_*.py"))
+ORD0005 = next((Path(erp_orders.__file__).parent / "migrations" / "versions")
+               .glob("ord0005_*.py"))
 
 
 def test_upgrading_keeps_review_reasons_stored_as_text(erp_client, kernel, shop):
@@ -234,13 +238,17 @@ def test_upgrading_keeps_review_reasons_stored_as_text(erp_client, kernel, shop)
         ctx.records("orders.review_policy").create({"rule": "large_amount", "threshold": "30"})
     reviewed = place(erp_client, shop, ("mug", "3"), confirm=True)["id"]
     plain = place(erp_client, shop, ("tea", "1"), confirm=True)["id"]
-    spec = importlib.util.spec_from_file_location("ord0003", ORD0003)
-    assert spec is not None and spec.loader is not None
-    revision = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(revision)
+    revisions = []
+    for path in (ORD0005, ORD0004, ORD0003):  # the later revisions are undone first
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None and spec.loader is not None
+        revision = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(revision)
+        revisions.append(revision)
     with kernel.engine.begin() as connection:
         with Operations.context(MigrationContext.configure(connection)):
-            revision.downgrade()
+            for revision in revisions:
+                revision.downgrade()
         connection.execute(sa.text("UPDATE alembic_version_orders SET version_num = 'ord0002'"))
         stored = dict(connection.execute(sa.text(
             "SELECT id, review_reasons FROM orders_order")).all())
@@ -269,3 +277,15 @@ def test_the_timeline_uses_the_field_names_of_the_history(erp_client, shop):
     assert [(e["entity"], e["action"]) for e in timeline] == [
         ("orders.order", "created"), ("orders.order_line", "updated"),
         ("orders.order", "confirm"), ("orders.order", "approve")]
+
+
+def test_patching_the_shipping_amount_of_a_draft_updates_its_totals(erp_client, shop):
+    order = place(erp_client, shop, ("tea", "2"))  # 2 x 4.20, no tax
+    assert order["total"] == "8.4000"
+
+    patched = erp_client.patch(f"{ORDERS}/{order['id']}", json={"shipping_amount": "5.90"},
+                               headers={"If-Match": f'"{order["version"]}"'})
+
+    assert patched.status_code == 200, patched.text
+    stored = erp_client.get(f"{ORDERS}/{order['id']}").json()
+    assert (stored["shipping_amount"], stored["total"]) == ("5.9000", "14.3000")

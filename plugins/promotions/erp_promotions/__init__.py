@@ -1,0 +1,1 @@
+"""Promotions: discounts, coupons and budgets applied to orders through their pricing hook."""
