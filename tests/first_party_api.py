@@ -21,7 +21,8 @@ from litestar.testing import TestClient
 from erp_core.api.app import create_app
 from erp_core.kernel import Kernel
 
-FIRST_PARTY = ("inventory", "orders", "crm", "supply")
+FIRST_PARTY = ("inventory", "orders", "crm", "finance", "logistics", "supply", "reports",
+               "promotions")
 OPENAPI = "/schema/openapi.json"
 
 __all__ = ["full_admin_headers", "full_app", "full_client", "full_document", "full_kernel",
