@@ -191,3 +191,15 @@ def test_a_new_field_type_is_one_registered_class(upper_code):
     with pytest.raises(FieldValueError, match="upper-case"):
         field.from_json("abc")
     assert field.json_schema() == {"type": "string", "pattern": "^[A-Z]+$"}
+
+
+def test_a_json_field_declared_optional_takes_the_shape_of_its_value():
+    from erp_core.entities.field_types import FieldValueError, Json
+    from erp_orders.order import Order  # coupon_codes: Mapped[list[str] | None]
+
+    codes = Json.for_column(Order.__table__.c.coupon_codes)
+    assert codes.shape == "list_of_text"
+    assert codes.from_json(["A", "B"]) == ["A", "B"]
+    for wrong in ("not a list", [1, 2]):
+        with pytest.raises(FieldValueError):
+            codes.from_json(wrong)

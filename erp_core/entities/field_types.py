@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import types
 import typing
 from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
@@ -526,6 +527,10 @@ def _declared_shape(column: sa.Column[Any]) -> str | None:
             except Exception:  # an annotation naming what only type checkers import
                 return None
             inner = typing.get_args(hint)[0] if typing.get_args(hint) else hint
+            if typing.get_origin(inner) in (typing.Union, types.UnionType):
+                # Mapped[list[str] | None]: the shape of its value when there is one
+                present = [arg for arg in typing.get_args(inner) if arg is not type(None)]
+                inner = present[0] if len(present) == 1 else None
             origin = typing.get_origin(inner)
             if origin is dict:
                 return "object"
