@@ -328,6 +328,11 @@ class Kernel:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _after_commit(self, session: Session) -> None:
+        """React to the events of a committed transaction; a released savepoint (which
+        SQLAlchemy also reports as a commit) commits nothing, so its events wait for
+        the transaction around it."""
+        if session.in_nested_transaction():
+            return
         events = [event for _transaction, event in session.info.pop(PENDING_EVENTS, [])]
         if events and self.pm is not None:
             try:

@@ -326,6 +326,19 @@ def test_erp_on_commit_receives_the_events_of_one_transaction_together_in_order(
         ("desk.ticket.start", first)]]
 
 
+def test_erp_on_commit_waits_for_the_outer_commit_when_a_savepoint_is_released(desk):
+    """Releasing a savepoint commits nothing: the events written inside it are heard once,
+    with the rest of the transaction, when the transaction commits."""
+    with desk.context() as ctx:
+        records = ctx.records("desk.ticket")
+        with ctx.session.begin_nested():
+            first = records.create({"title": "one", "customer_id": 7})["id"]
+        assert commits() == [], "a released savepoint is not a commit"
+        second = records.create({"title": "two", "customer_id": 7})["id"]
+    assert [[(e.name, e.record_id) for e in batch] for batch in commits()] == [[
+        ("desk.ticket.created", first), ("desk.ticket.created", second)]]
+
+
 def test_erp_on_commit_is_not_called_for_a_transaction_without_events(desk):
     ticket_id = open_ticket(desk)
     commits().clear()
