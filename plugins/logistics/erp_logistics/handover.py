@@ -10,6 +10,9 @@ is refused until the labels are voided, so no paid label is forgotten."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import sqlalchemy as sa
 
 from erp_logistics.carriers import CarrierAccount
@@ -33,6 +36,16 @@ from erp_sdk import (
 
 SHIPMENT = "logistics.shipment"
 ORDER = "orders.order"
+
+
+DAY_QUANTUM = Decimal("0.0001")
+
+
+def days_between(start: dt.datetime, end: dt.datetime) -> Decimal:
+    """Exact days from ``start`` to ``end``, to a ten-thousandth (no float on the way)."""
+    delta = end - start
+    seconds = Decimal(delta.days * 86400 + delta.seconds) + Decimal(delta.microseconds).scaleb(-6)
+    return (seconds / 86400).quantize(DAY_QUANTUM)
 
 
 def _system(ctx: Context, why: str) -> Context:
@@ -120,7 +133,11 @@ def deliver_the_order(ctx: Context, event: TransitionEvent) -> None:
     assert shipment is not None
     if shipment.delivered_at is None:
         shipment.delivered_at = utcnow()
-        ctx.session.flush()
+    if shipment.handed_over_at is not None:
+        shipment.transit_days = days_between(shipment.handed_over_at, shipment.delivered_at)
+        if shipment.promised_transit_days is not None:
+            shipment.on_time = shipment.transit_days <= shipment.promised_transit_days
+    ctx.session.flush()
     if shipment.kind != ShipmentKind.OUTBOUND:
         return
     state = ctx.session.scalar(sa.select(Order.state).where(Order.id == shipment.order_id))
