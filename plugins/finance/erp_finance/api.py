@@ -19,6 +19,7 @@ from erp_finance.integrity import verify_chains
 from erp_finance.invoices import Invoice
 from erp_finance.journals import ensure_sequences
 from erp_finance.ledger import Entry, EntryDraft, LineDraft, entry_lines, post_entry, reverse_entry
+from erp_finance.payables import Payable, pay_payable
 from erp_finance.payments import (
     PaymentDirection,
     PaymentDraft,
@@ -32,6 +33,7 @@ from erp_finance.requests import (
     FiscalYearRequest,
     LockDateRequest,
     MatchRequest,
+    PayablePaymentRequest,
     PaymentRequest,
     RateRequest,
     ReverseRequest,
@@ -272,6 +274,24 @@ def refund_invoice(invoice_id: FromPath[int], kernel: KernelDependency,
     return refund_credit_note(kernel, principal, invoice_id)
 
 
+@post("/payables/{payable_id:int}/pay", sync_to_thread=True, status_code=201,
+      operation_class=body_operation(PayablePaymentRequest),
+      opt={"permission": "finance.payment.record"},
+      summary="Pay (part of) a supplier bill or carrier invoice from the bank or cash")
+def pay_a_payable(payable_id: FromPath[int], body: RawBody, kernel: KernelDependency,
+                  principal: PrincipalDependency) -> dict[str, Any]:
+    data = read_body(PayablePaymentRequest, body)
+    with kernel.context(principal) as ctx:
+        paid = pay_payable(ctx.session, payable_id, data.amount, _day(data.date),
+                           AccountRole.BANK if data.account == "bank" else AccountRole.CASH,
+                           data.reference)
+        payable = ctx.session.get(Payable, payable_id)
+        ctx.audit("finance.payable", payable_id, "pay", None,
+                  {"amount": f"{paid.amount:f}", "residual": f"{payable.residual:f}"})
+        return {"payable_id": payable_id, "number": payable.number, "amount": paid.amount,
+                "residual": payable.residual, "entry_id": paid.entry_id}
+
+
 @get("/orders/{order_id:int}/billing", sync_to_thread=True,
      opt={"permission": "finance.invoice.read"},
      summary="An order's invoices and credit notes and what is paid")
@@ -339,7 +359,7 @@ def _respond(name: str, statement: dict[str, Any], format: str) -> Any:
 
 @get("/statements/{name:str}", sync_to_thread=True, opt=STATEMENT,
      summary="A statement: trial-balance, profit-and-loss, balance-sheet, cash-flow,"
-             " general-ledger, aging, margins")
+             " general-ledger, receivable-aging (aging), payable-aging, margins")
 def statement(name: FromPath[str], kernel: KernelDependency, principal: PrincipalDependency,
               date_from: FromQuery[dt.date | None] = None,
               date_to: FromQuery[dt.date | None] = None,
@@ -369,17 +389,21 @@ def statement(name: FromPath[str], kernel: KernelDependency, principal: Principa
             result = statements.general_ledger(session, first, last, account, filters)
         elif name == "cash-flow":
             result = statements.cash_flow(session, first, last, filters)
-        elif name == "aging":
+        elif name in ("aging", "receivable-aging"):
             result = statements.receivable_aging(session, last)
+        elif name == "payable-aging":
+            result = statements.payable_aging(session, last)
         elif name == "margins":
             result = statements.margins(session, first, last, by, filters)
         else:
             raise NotFoundError(f"no statement {name!r}: trial-balance, profit-and-loss,"
-                                " balance-sheet, cash-flow, general-ledger, aging, margins")
+                                " balance-sheet, cash-flow, general-ledger, receivable-aging"
+                                " (aging), payable-aging, margins")
     return _respond(name, result, format)
 
 
 ROUTES = [setup, post_manual_entry, reverse, entry_with_lines, new_fiscal_year, close_year,
           close_period, reopen_period, lock_period, lock_date, enter_rate, new_payment,
-          match_payment, take_invoice_payment, authorize_invoice_payment, refund_invoice,
+          match_payment, pay_a_payable, take_invoice_payment, authorize_invoice_payment,
+          refund_invoice,
           order_billing, revalue, book_stock, verify, statement]

@@ -26,6 +26,7 @@ def erp_register_entities():
     from erp_finance.invoices import Invoice, InvoiceLine, InvoicePolicy
     from erp_finance.journals import Journal
     from erp_finance.ledger import Entry, EntryLine
+    from erp_finance.payables import Payable, PayablePayment
     from erp_finance.payments import Payment, PaymentMatch
     from erp_finance.periods import FiscalYear, Period
     from erp_finance.providers import PaymentAccount, PaymentAuthorization
@@ -65,6 +66,13 @@ def erp_register_entities():
         Entity("payment", Payment, operations=READ_ONLY,
                filterable=["customer_id", "direction", "reference", "date", "provider"],
                sortable=["date"]),
+        Entity("payable", Payable, operations=READ_ONLY,
+               filterable=["creditor", "supplier_id", "number", "origin", "due_date",
+                           "currency"], sortable=["date", "due_date"],
+               description="What is owed to suppliers and carriers: their bills and"
+                           " invoices' open amounts, paid through /finance/payables/{id}/pay."),
+        Entity("payable_payment", PayablePayment, operations=READ_ONLY,
+               filterable=["payable_id", "date"]),
         Entity("payment_account", PaymentAccount, write_only=["secrets"],
                filterable=["name", "driver", "active"],
                description="A payment provider account: its erp.payment_providers driver,"

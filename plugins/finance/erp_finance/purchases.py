@@ -11,6 +11,9 @@ approved). Both go to the purchases journal and owe the amount on payables.
   was billed as freight variance, both with the line's order as a dimension (so the
   order's margin carries its freight), against payable (the total); any difference
   between the total and the lines' billed amounts is freight variance too.
+
+Each also opens a payable (``payables``) for its total: the bill due on its due date, the
+carrier invoice on its date.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from erp_finance.accounts import AccountRole, Books, role_accounts
 from erp_finance.currencies import rate_on
 from erp_finance.ledger import EntryDraft, LineDraft, PostedEntry, post_entry
 from erp_finance.money import ZERO, cents
+from erp_finance.payables import PayableDraft, open_payable
 from erp_sdk import Context, TransitionEvent, on_transition
 
 PURCHASES_JOURNAL = "PUR"
@@ -56,9 +60,16 @@ def book_supplier_bill(ctx: Context, bill: dict[str, Any]) -> PostedEntry:
                            label="input tax"))
     lines.append(_line(roles[AccountRole.PAYABLE], -total, rate, partner_id=partner,
                        label=f"bill {bill['number']}"))
-    return post_entry(session, EntryDraft(PURCHASES_JOURNAL, day, lines, currency=currency,
-                                          ref=str(bill["number"])[:120],
-                                          origin=f"supply.bill:{bill['id']}"))
+    origin = f"supply.bill:{bill['id']}"
+    posted = post_entry(session, EntryDraft(PURCHASES_JOURNAL, day, lines, currency=currency,
+                                            ref=str(bill["number"])[:120], origin=origin))
+    if total > 0:
+        open_payable(session, PayableDraft(
+            origin, str(bill["number"])[:120],
+            f"supplier {partner}", day,
+            _day(bill.get("due_date") or day), currency, rate, total, posted.id,
+            supplier_id=partner))
+    return posted
 
 
 def book_carrier_invoice(ctx: Context, invoice: dict[str, Any]) -> PostedEntry:
@@ -84,9 +95,14 @@ def book_carrier_invoice(ctx: Context, invoice: dict[str, Any]) -> PostedEntry:
         lines.append(_line(roles[AccountRole.FREIGHT_VARIANCE], total - billed_sum, rate,
                            label="not allocated to a shipment"))
     lines.append(_line(roles[AccountRole.PAYABLE], -total, rate, label=label))
-    return post_entry(session, EntryDraft(PURCHASES_JOURNAL, day, lines, currency=currency,
-                                          ref=str(invoice["number"])[:120],
-                                          origin=f"logistics.carrier_invoice:{invoice['id']}"))
+    origin = f"logistics.carrier_invoice:{invoice['id']}"
+    posted = post_entry(session, EntryDraft(PURCHASES_JOURNAL, day, lines, currency=currency,
+                                            ref=str(invoice["number"])[:120], origin=origin))
+    if total > 0:
+        open_payable(session, PayableDraft(
+            origin, str(invoice["number"])[:120], str(invoice["carrier"])[:120], day, day,
+            currency, rate, total, posted.id))
+    return posted
 
 
 def _books_set_up(ctx: Context) -> bool:
@@ -94,7 +110,7 @@ def _books_set_up(ctx: Context) -> bool:
 
 
 BILL_FIELDS = ("id", "number", "supplier_id", "currency", "untaxed_amount", "tax_amount",
-               "total", "bill_date")
+               "total", "bill_date", "due_date")
 CARRIER_INVOICE_FIELDS = ("id", "number", "carrier", "currency", "total", "invoice_date")
 CARRIER_LINE_FIELDS = ("shipment_id", "order_id", "billed_amount", "quoted_amount")
 

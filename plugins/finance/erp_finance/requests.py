@@ -125,6 +125,16 @@ class PaymentRequest:
 
 
 @attrs.frozen
+class PayablePaymentRequest:
+    """Pay a payable (all that is open when ``amount`` is null) from ``bank`` or ``cash``."""
+
+    date: str = typed_field(DATE)
+    amount: Decimal | None = typed_field(money("positive"), default=None, nullable=True)
+    account: str = typed_field(text(8, choices=["bank", "cash"]), default="bank")
+    reference: str | None = typed_field(text(120), default=None, nullable=True)
+
+
+@attrs.frozen
 class MatchRequest:
     invoice_id: int = typed_field(identifier())
     amount: Decimal | None = typed_field(money("positive"), default=None, nullable=True)

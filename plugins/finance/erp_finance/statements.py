@@ -1,5 +1,5 @@
 """Statements for any date range: trial balance, general ledger, profit and loss, balance
-sheet, receivable aging, margin per order and per product.
+sheet, receivable and payable aging, margin per order and per product.
 
 Without analytic filters a balance up to a day is read from the per-period balances
 (whole periods: a few rows per account) plus the lines of the one period the day falls
@@ -30,6 +30,7 @@ from erp_finance.accounts import (
 from erp_finance.invoices import Invoice, InvoiceKind
 from erp_finance.ledger import ANALYTIC_DIMENSIONS, Entry, EntryLine, PeriodBalance
 from erp_finance.money import ZERO
+from erp_finance.payables import Payable
 from erp_finance.periods import Period
 
 Totals = dict[int, tuple[Decimal, Decimal]]
@@ -226,6 +227,25 @@ def receivable_aging(session: Session, day: dt.date) -> dict[str, Any]:
             for customer, amounts in sorted(customers.items())]
     return {"date": day, "rows": rows,
             "total": sum((row["total"] for row in rows), ZERO)}
+
+
+def payable_aging(session: Session, day: dt.date) -> dict[str, Any]:
+    """Open payables per creditor (supplier or carrier) and currency, by days overdue."""
+    creditors: dict[tuple[str, int | None, str], dict[str, Decimal]] = {}
+    buckets = [name for _, name in AGING_BUCKETS] + ["over_90"]
+    for payable in session.scalars(sa.select(Payable).where(Payable.residual != 0,
+                                                            Payable.date <= day)):
+        key = (payable.creditor, payable.supplier_id, payable.currency)
+        row = creditors.setdefault(key, dict.fromkeys(buckets, ZERO))
+        row[_bucket((day - payable.due_date).days)] += payable.residual
+    rows = [{"creditor": creditor, "supplier_id": supplier, "currency": currency, **amounts,
+             "total": sum(amounts.values(), ZERO)}
+            for (creditor, supplier, currency), amounts in sorted(
+                creditors.items(), key=lambda item: (item[0][0], item[0][2]))]
+    totals: dict[str, Decimal] = {}
+    for row in rows:
+        totals[row["currency"]] = totals.get(row["currency"], ZERO) + row["total"]
+    return {"date": day, "rows": rows, "totals": totals}
 
 
 def margins(session: Session, first: dt.date, last: dt.date, by: str = "order_id",
