@@ -292,6 +292,21 @@ def pay_a_payable(payable_id: FromPath[int], body: RawBody, kernel: KernelDepend
                 "residual": payable.residual, "entry_id": paid.entry_id}
 
 
+@get("/invoices/{invoice_id:int}/pdf", sync_to_thread=True,
+     opt={"permission": "finance.invoice.read"}, media_type="application/pdf",
+     summary="An invoice or credit note as a PDF document",
+     description="Company, customer and billing address, number, dates, lines, taxes per"
+                 " rate, totals, what is paid and open.")
+def invoice_pdf(invoice_id: FromPath[int], kernel: KernelDependency,
+                principal: PrincipalDependency) -> Response[bytes]:
+    from erp_finance.invoice_pdf import MEDIA_TYPE, invoice_document, render_invoice_pdf
+
+    with kernel.context(principal) as ctx:
+        document = invoice_document(ctx.session, invoice_id)
+    return Response(render_invoice_pdf(document), media_type=MEDIA_TYPE, headers={
+        "Content-Disposition": f'inline; filename="{document["number"].replace("/", "-")}.pdf"'})
+
+
 @get("/orders/{order_id:int}/billing", sync_to_thread=True,
      opt={"permission": "finance.invoice.read"},
      summary="An order's invoices and credit notes and what is paid")
@@ -406,4 +421,4 @@ ROUTES = [setup, post_manual_entry, reverse, entry_with_lines, new_fiscal_year, 
           close_period, reopen_period, lock_period, lock_date, enter_rate, new_payment,
           match_payment, pay_a_payable, take_invoice_payment, authorize_invoice_payment,
           refund_invoice,
-          order_billing, revalue, book_stock, verify, statement]
+          invoice_pdf, order_billing, revalue, book_stock, verify, statement]
