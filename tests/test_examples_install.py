@@ -30,6 +30,8 @@ EXAMPLES = {
     "carrier-tablerate": ("carrier", "tablerate", "erp-carrier-tablerate",
                           "erp_carrier_tablerate"),
     "payment-cod": ("payment_provider", "cod", "erp-payment-cod", "erp_payment_cod"),
+    "payment-tillpoint": ("payment_provider", "tillpoint", "erp-payment-tillpoint",
+                          "erp_payment_tillpoint"),
     "channel-webstore": ("sales_channel", "webstore", "erp-channel-webstore",
                          "erp_channel_webstore"),
 }

@@ -347,10 +347,15 @@ class PaymentResult:
 
 @attrs.frozen
 class PaymentNotification:
+    """A payment's status change the provider pushed. ``event_id`` is the provider's id of
+    the event, by which a notification sent again is recognised (empty: the body's hash
+    stands for it)."""
+
     provider_reference: str
     status: PaymentStatus = attrs.field(converter=PaymentStatus)
     amount: Amount
     at: dt.datetime
+    event_id: str = ""
 
 
 @runtime_checkable
@@ -369,6 +374,56 @@ class PaymentProvider(Protocol):
     def parse_notification(self, request: WebhookRequest) -> PaymentNotification:
         """A payment status change the provider sent; raises ``WebhookRejected`` when it is
         not authentic."""
+
+
+class PayoutLineKind(enum.StrEnum):
+    """What a line of a payout is: money the provider took for the seller (``sale``), gave
+    back to a buyer (``refund``), charged (``fee``), held back (``reserve``: negative) or
+    let go of a reserve held before (``reserve_release``: positive), or anything else it
+    booked (``adjustment``)."""
+
+    SALE = "sale"
+    REFUND = "refund"
+    FEE = "fee"
+    RESERVE = "reserve"
+    RESERVE_RELEASE = "reserve_release"
+    ADJUSTMENT = "adjustment"
+
+
+@attrs.frozen
+class PayoutLine:
+    """One line of a payout, signed as it moves the seller's money: a sale and a reserve
+    release positive, a refund, a fee and a reserve negative. ``payment_reference`` is the
+    provider's reference of the payment it concerns (as ``PaymentResult`` gave it), when
+    it concerns one; ``order_reference`` the seller's reference the payment was made for
+    (``PaymentRequest.reference``: an invoice or order number), when the provider knows it."""
+
+    kind: PayoutLineKind = attrs.field(converter=PayoutLineKind)
+    amount: Decimal = attrs.field(converter=_decimal)
+    payment_reference: str = ""
+    order_reference: str = ""
+    description: str = ""
+
+
+@attrs.frozen
+class Payout:
+    """A transfer from a provider or marketplace to the seller's bank: its lines add up to
+    ``amount``, the money that arrives."""
+
+    payout_id: str
+    arrival_date: dt.date
+    currency: str = attrs.field(converter=str.upper)
+    amount: Decimal = attrs.field(converter=_decimal)
+    lines: tuple[PayoutLine, ...] = attrs.field(converter=_tuple)
+
+
+@runtime_checkable
+class PaymentPayouts(Protocol):
+    """A payment provider whose API lists its payouts (optional, beside
+    ``PaymentProvider``)."""
+
+    def fetch_payouts(self, since: dt.date) -> Sequence[Payout]:
+        """The payouts arriving on or after ``since``, oldest first."""
 
 
 # -- sales channels ----------------------------------------------------------------------

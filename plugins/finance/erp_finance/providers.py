@@ -211,7 +211,10 @@ def verify_payment_webhook(kernel: Kernel, webhook: InboundWebhook) -> VerifiedW
                                  secrets=account.secrets)
     notification = driver.parse_notification(WebhookRequest(headers=webhook.headers,
                                                              body=webhook.body))
-    return VerifiedWebhook((account.name, notification))
+    # The provider's event id, where it gives one, recognises a notification sent again
+    # even with another body (a new timestamp); without one the body's hash does.
+    return VerifiedWebhook((account.name, notification),
+                           event_id=getattr(notification, "event_id", "") or None)
 
 
 def record_notified_payment(ctx: Context, verified: VerifiedWebhook) -> dict[str, Any]:
