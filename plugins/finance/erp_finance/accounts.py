@@ -77,6 +77,7 @@ class AccountRole(enum.StrEnum):
     FREIGHT_VARIANCE = "freight_variance"
     PAYMENT_FEES = "payment_fees"
     PROVIDER_CLEARING = "provider_clearing"
+    PROVIDER_RESERVE = "provider_reserve"
     BANK = "bank"
     CASH = "cash"
     EXCHANGE_GAIN = "fx_gain"

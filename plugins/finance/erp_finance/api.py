@@ -35,6 +35,8 @@ from erp_finance.requests import (
     MatchRequest,
     PayablePaymentRequest,
     PaymentRequest,
+    PayoutCsvRequest,
+    PayoutImportRequest,
     RateRequest,
     ReverseRequest,
     SetupRequest,
@@ -307,6 +309,40 @@ def invoice_pdf(invoice_id: FromPath[int], kernel: KernelDependency,
         "Content-Disposition": f'inline; filename="{document["number"].replace("/", "-")}.pdf"'})
 
 
+@post("/payouts/import", sync_to_thread=True, status_code=201,
+      operation_class=body_operation(PayoutImportRequest),
+      opt={"permission": "finance.payment.record"},
+      summary="Import a payment account's payouts from its provider: split, post, match")
+def import_payouts_from_provider(body: RawBody, kernel: KernelDependency,
+                                 principal: PrincipalDependency) -> dict[str, Any]:
+    from erp_finance.providers import import_provider_payouts
+
+    data = read_body(PayoutImportRequest, body)
+    return import_provider_payouts(kernel, principal, data.account, _day(data.since))
+
+
+@post("/payouts/import-csv", sync_to_thread=True, status_code=201,
+      operation_class=body_operation(PayoutCsvRequest),
+      opt={"permission": "finance.payment.record"},
+      summary="Import payouts from a marketplace's CSV report: split, post, match")
+def import_payouts_from_csv(body: RawBody, kernel: KernelDependency,
+                            principal: PrincipalDependency) -> dict[str, Any]:
+    from erp_finance.payouts import import_payouts, payouts_from_csv
+    from erp_finance.providers import PaymentAccount
+
+    data = read_body(PayoutCsvRequest, body)
+    payouts = payouts_from_csv(data.csv)
+    with kernel.context(principal) as ctx:
+        if ctx.session.scalar(sa.select(PaymentAccount.id).where(
+                PaymentAccount.name == data.account)) is None:
+            raise NotFoundError(f"no payment account {data.account!r}")
+        result = import_payouts(ctx.session, data.account, payouts, "csv")
+        for item in result["imported"]:
+            ctx.audit("finance.payout", item["id"], "import", None,
+                      {"payout_id": item["payout_id"], "amount": f"{item['amount']:f}"})
+        return result
+
+
 @get("/orders/{order_id:int}/billing", sync_to_thread=True,
      opt={"permission": "finance.invoice.read"},
      summary="An order's invoices and credit notes and what is paid")
@@ -420,5 +456,5 @@ def statement(name: FromPath[str], kernel: KernelDependency, principal: Principa
 ROUTES = [setup, post_manual_entry, reverse, entry_with_lines, new_fiscal_year, close_year,
           close_period, reopen_period, lock_period, lock_date, enter_rate, new_payment,
           match_payment, pay_a_payable, take_invoice_payment, authorize_invoice_payment,
-          refund_invoice,
-          invoice_pdf, order_billing, revalue, book_stock, verify, statement]
+          refund_invoice, invoice_pdf, import_payouts_from_provider, import_payouts_from_csv,
+          order_billing, revalue, book_stock, verify, statement]

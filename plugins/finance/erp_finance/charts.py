@@ -54,6 +54,7 @@ GENERIC = [
     _t("1100", "Bank", None, A, K.BANK, "1000"),
     _t("1110", "Cash", None, A, K.CASH, "1000"),
     _t("1150", "Payment provider clearing", None, A, K.BANK, "1000"),
+    _t("1160", "Reserves held by payment providers", None, A, K.OTHER, "1000"),
     _t("1200", "Accounts receivable", None, A, K.RECEIVABLE, "1000"),
     _t("1300", "Stock", None, A, K.STOCK, "1000"),
     _t("1310", "Goods in transit", None, A, K.STOCK, "1000"),
@@ -91,6 +92,7 @@ GENERIC_ROLES = {
     AccountRole.STOCK_WRITE_OFF: "5250", AccountRole.GOODS_RECEIVED_NOT_INVOICED: "2150",
     AccountRole.FREIGHT: "5300", AccountRole.FREIGHT_VARIANCE: "5310",
     AccountRole.PAYMENT_FEES: "6100", AccountRole.PROVIDER_CLEARING: "1150",
+    AccountRole.PROVIDER_RESERVE: "1160",
     AccountRole.BANK: "1100", AccountRole.CASH: "1110", AccountRole.EXCHANGE_GAIN: "4900",
     AccountRole.EXCHANGE_LOSS: "6900", AccountRole.UNREALIZED_EXCHANGE: "2900",
     AccountRole.ROUNDING: "6950", AccountRole.RETAINED_EARNINGS: "3200",
@@ -150,7 +152,8 @@ CN_SMALL_ROLES = {
     AccountRole.STOCK_VARIANCE: "1901", AccountRole.STOCK_WRITE_OFF: "5711",
     AccountRole.GOODS_RECEIVED_NOT_INVOICED: "220202", AccountRole.FREIGHT: "560101",
     AccountRole.FREIGHT_VARIANCE: "560102", AccountRole.PAYMENT_FEES: "560103",
-    AccountRole.PROVIDER_CLEARING: "1012", AccountRole.BANK: "1002",
+    AccountRole.PROVIDER_CLEARING: "1012", AccountRole.PROVIDER_RESERVE: "1221",
+    AccountRole.BANK: "1002",
     AccountRole.CASH: "1001", AccountRole.EXCHANGE_GAIN: "560301",
     AccountRole.EXCHANGE_LOSS: "560301", AccountRole.UNREALIZED_EXCHANGE: "2241",
     AccountRole.ROUNDING: "560302", AccountRole.RETAINED_EARNINGS: "3104",
@@ -162,6 +165,34 @@ JOURNALS = [("SAL", "Sales", JournalKind.SALES), ("PUR", "Purchases", JournalKin
             ("BNK", "Bank", JournalKind.BANK), ("CSH", "Cash", JournalKind.CASH),
             ("STK", "Stock", JournalKind.STOCK), ("GEN", "General", JournalKind.GENERAL)]
 RECONCILABLE_KINDS = {AccountKind.RECEIVABLE, AccountKind.PAYABLE}
+
+
+def add_missing_role_accounts(session: Session) -> list[str]:
+    """Books set up from an older version of their template lack the accounts and roles
+    added since: add them (the template's codes and names) and return the roles added."""
+    settings = session.scalar(sa.select(Books).limit(1))
+    if settings is None:
+        raise ValidationError("the books are not set up", {"books": "set up the books first"})
+    accounts, roles = TEMPLATES[settings.template]
+    present = set(session.scalars(sa.select(RoleAccount.role)))
+    missing = {role: code for role, code in roles.items() if role not in present}
+    if not missing:
+        return []
+    ids = dict(session.execute(sa.select(Account.code, Account.id)).all())
+    for item in accounts:
+        if item.code in ids or item.code not in missing.values():
+            continue
+        account = Account(code=item.code, name=item.name, name_en=item.name_en,
+                          type=item.type, kind=item.kind, postable=item.postable,
+                          parent_id=ids.get(item.parent) if item.parent else None,
+                          reconcilable=item.kind in RECONCILABLE_KINDS, active=True, version=1)
+        session.add(account)
+        session.flush()
+        ids[item.code] = account.id
+    session.add_all(RoleAccount(role=role, account_id=ids[code]) for role, code in missing.items())
+    session.flush()
+    session.info.pop("finance.roles", None)
+    return sorted(missing)
 
 
 def setup_books(session: Session, template: str, *, currency: str, year: int,

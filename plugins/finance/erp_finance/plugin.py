@@ -28,6 +28,7 @@ def erp_register_entities():
     from erp_finance.ledger import Entry, EntryLine
     from erp_finance.payables import Payable, PayablePayment
     from erp_finance.payments import Payment, PaymentMatch
+    from erp_finance.payouts import ProviderPayout, ProviderPayoutLine
     from erp_finance.periods import FiscalYear, Period
     from erp_finance.providers import PaymentAccount, PaymentAuthorization
     from erp_finance.taxes import TaxRule
@@ -79,6 +80,13 @@ def erp_register_entities():
                            " settings and secrets (never returned)."),
         Entity("payment_authorization", PaymentAuthorization, operations=READ_ONLY,
                filterable=["account", "invoice_id", "status"]),
+        Entity("payout", ProviderPayout, operations=READ_ONLY,
+               filterable=["account", "payout_id", "arrival_date", "currency", "source"],
+               sortable=["arrival_date"],
+               description="Imported payouts of payment providers and marketplaces: sales,"
+                           " refunds, fees, reserves and what stayed unmatched."),
+        Entity("payout_line", ProviderPayoutLine, operations=READ_ONLY,
+               filterable=["payout_id", "kind", "invoice_id", "payment_id"]),
         Entity("payment_match", PaymentMatch, collection="payment_matches",
                operations=READ_ONLY, filterable=["payment_id", "invoice_id"]),
     ]

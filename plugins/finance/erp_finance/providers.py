@@ -11,6 +11,7 @@ the provider's reference (unique per account), so a retry records nothing twice.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -41,7 +42,13 @@ from erp_sdk import (
     WebhookReceiver,
     utcnow,
 )
-from erp_sdk.drivers import Amount, PaymentRequest, PaymentStatus, WebhookRequest
+from erp_sdk.drivers import (
+    Amount,
+    PaymentPayouts,
+    PaymentRequest,
+    PaymentStatus,
+    WebhookRequest,
+)
 
 
 class PaymentAccount(RecordMixin, Base):
@@ -195,6 +202,22 @@ def authorize_invoice(kernel: Kernel, principal: Principal, account_name: str,
                 "message": result.message}
 
     return kernel.run(work, principal)
+
+
+def import_provider_payouts(kernel: Kernel, principal: Principal, account_name: str,
+                            since: dt.date) -> dict[str, Any]:
+    """Fetch the account's payouts arriving on or after ``since`` from its provider and
+    import those not imported yet (``payouts``)."""
+    from erp_finance.payouts import import_payouts
+
+    principal.require("finance.payment.record")
+    driver, account = _driver(kernel, account_name)
+    if not isinstance(driver, PaymentPayouts):
+        raise ConflictError(f"the {account.driver} driver of {account.name} does not list"
+                            " payouts: import them from a CSV file")
+    payouts = driver.fetch_payouts(since)
+    return kernel.run(lambda ctx: import_payouts(ctx.session, account.name, payouts,
+                                                 "provider"), principal)
 
 
 def verify_payment_webhook(kernel: Kernel, webhook: InboundWebhook) -> VerifiedWebhook | None:

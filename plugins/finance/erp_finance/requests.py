@@ -135,6 +135,24 @@ class PayablePaymentRequest:
 
 
 @attrs.frozen
+class PayoutImportRequest:
+    """Import a payment account's payouts arriving on or after ``since`` from its
+    provider."""
+
+    account: str = typed_field(text(60))
+    since: str = typed_field(DATE)
+
+
+@attrs.frozen
+class PayoutCsvRequest:
+    """Import payouts from a marketplace's CSV report (see the finance docs for its
+    columns), booked on the payment account ``account``."""
+
+    account: str = typed_field(text(60))
+    csv: str = typed_field(text(5_000_000))
+
+
+@attrs.frozen
 class MatchRequest:
     invoice_id: int = typed_field(identifier())
     amount: Decimal | None = typed_field(money("positive"), default=None, nullable=True)
