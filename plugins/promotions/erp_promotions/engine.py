@@ -132,6 +132,8 @@ def why_not(rule: Rule, cart: Cart, shopper: Shopper, *, drafts: bool = False,
     (``bases``: the lines' bases, when the caller has them already)."""
     if rule.status != PromotionStatus.ACTIVE and not (drafts and rule.status == "draft"):
         return f"the promotion is {rule.status}"
+    if rule.campaign_currency and rule.campaign_currency != cart.currency:
+        return f"its campaign is in {rule.campaign_currency}, the order in {cart.currency}"
     if rule.starts_on or rule.ends_on:
         day = rule.local_date(cart.placed_at)
         if rule.starts_on and day < rule.starts_on:

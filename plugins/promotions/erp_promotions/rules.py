@@ -4,6 +4,9 @@ The automatic promotions that are active are few next to the coupon ones (200 of
 in the benchmark): they are selected by the ``(automatic, status)`` index and kept with
 ``ctx.cached`` until a promotion changes; coupon promotions are loaded by the codes a
 cart brings. Budgets and uses are never kept: they are taken by conditional updates.
+A rule carries its campaign's currency, which never changes once the campaign exists
+(``erp_promotions.checks``): so the campaigns, whose budget columns every order writes,
+are not among the tables the cache watches.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import sqlalchemy as sa
 
 from erp_inventory.catalogue import Product
 from erp_promotions.coupon import Coupon, normalise_code
-from erp_promotions.promotion import Action, Promotion, PromotionStatus, Target
+from erp_promotions.promotion import Action, Campaign, Promotion, PromotionStatus, Target
 from erp_sdk import Context
 
 ZERO = Decimal(0)
@@ -65,6 +68,7 @@ class Rule:
     per_customer_limit: int | None
     coupon_id: int | None = None
     coupon_code: str | None = None
+    campaign_currency: str | None = None  # its amounts and budget are in it
 
     @property
     def phase(self) -> int:
@@ -95,9 +99,16 @@ _COLUMNS = (Promotion.id, Promotion.name, Promotion.status, Promotion.automatic,
             Promotion.channel_ids, Promotion.customer_tiers, Promotion.segment_ids,
             Promotion.product_ids, Promotion.category_ids, Promotion.min_subtotal,
             Promotion.min_quantity, Promotion.first_order, Promotion.starts_on,
-            Promotion.ends_on, Promotion.timezone, Promotion.per_customer_limit)
-_SELECT = sa.select(*_COLUMNS).select_from(Promotion).outerjoin(
-    Product, Product.id == Promotion.gift_product_id)
+            Promotion.ends_on, Promotion.timezone, Promotion.per_customer_limit,
+            Campaign.currency.label("campaign_currency"))
+
+
+def _with_gift_and_campaign(statement: sa.Select) -> sa.Select:
+    return statement.outerjoin(Product, Product.id == Promotion.gift_product_id).outerjoin(
+        Campaign, Campaign.id == Promotion.campaign_id)
+
+
+_SELECT = _with_gift_and_campaign(sa.select(*_COLUMNS).select_from(Promotion))
 
 
 def rule_from_row(row: Any, coupon_id: int | None = None, coupon_code: str | None = None
@@ -110,7 +121,7 @@ def rule_from_row(row: Any, coupon_id: int | None = None, coupon_code: str | Non
                 _ids(row.customer_tiers), _ids(row.segment_ids), _ids(row.product_ids),
                 _ids(row.category_ids), row.min_subtotal, row.min_quantity, row.first_order,
                 row.starts_on, row.ends_on, row.timezone, row.per_customer_limit,
-                coupon_id, coupon_code)
+                coupon_id, coupon_code, row.campaign_currency)
 
 
 def automatic_rules(ctx: Context) -> tuple[Rule, ...]:
@@ -137,10 +148,9 @@ def coupon_rules(ctx: Context, codes: Sequence[str]) -> CouponLookup:
     wanted = sorted({normalise_code(code) for code in codes if code.strip()})
     if not wanted:
         return CouponLookup((), ())
-    rows = ctx.session.execute(
+    rows = ctx.session.execute(_with_gift_and_campaign(
         sa.select(*_COLUMNS, Coupon.id.label("coupon_id"), Coupon.code)
-        .select_from(Coupon).join(Promotion, Promotion.id == Coupon.promotion_id)
-        .outerjoin(Product, Product.id == Promotion.gift_product_id)
+        .select_from(Coupon).join(Promotion, Promotion.id == Coupon.promotion_id))
         .where(Coupon.code.in_(wanted), Coupon.active.is_(True)).order_by(Coupon.id)).all()
     found = {row.code for row in rows}
     return CouponLookup(tuple(rule_from_row(row, row.coupon_id, row.code) for row in rows),

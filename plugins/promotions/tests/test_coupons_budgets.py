@@ -194,3 +194,32 @@ def test_patching_a_draft_orders_codes_prices_it_again_and_a_bad_code_writes_not
     assert removed.status_code == 200, removed.text
     assert money(erp_client.get(url).json()["discount_total"]) == 0
     assert used(erp_client, five["id"]) == 0
+
+
+def test_a_code_of_a_campaign_in_another_currency_takes_nothing_from_its_budget(
+        erp_client, coupon, place, shop):
+    campaign = erp_client.post(CAMPAIGNS, json={"name": "euros", "budget_amount": "50"}).json()
+    code = coupon("EUROS", campaign_id=campaign["id"])
+    dollars = erp_client.post("/api/v1/inventory/products",
+                              json={"sku": "CUP-US", "name": "Cup", "list_price": "8.00",
+                                    "currency": "USD"}).json()
+    shop["cup"] = dollars["id"]
+
+    order = place(("cup", "1"), currency="USD", coupon_codes=["EUROS"])
+
+    assert money(order["discount_total"]) == 0
+    assert used(erp_client, code["id"]) == 0
+    after = erp_client.get(f"{CAMPAIGNS}/{campaign['id']}").json()
+    assert (money(after["spent"]), after["uses"]) == (0, 0)
+
+
+def test_a_campaigns_currency_is_an_iso_code_that_never_changes(erp_client):
+    assert erp_client.post(CAMPAIGNS, json={"name": "x", "currency": "eur"}).status_code == 422
+    campaign = erp_client.post(CAMPAIGNS, json={"name": "y", "currency": "EUR"}).json()
+
+    changed = erp_client.patch(f"{CAMPAIGNS}/{campaign['id']}", json={"currency": "USD"},
+                               headers={"If-Match": f'"{campaign["version"]}"'})
+
+    assert changed.status_code == 422, changed.text
+    assert changed.json()["errors"] == {"currency": "cannot change"}
+    assert erp_client.get(f"{CAMPAIGNS}/{campaign['id']}").json()["currency"] == "EUR"
