@@ -15,7 +15,6 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import attrs
 import sqlalchemy as sa
@@ -26,6 +25,7 @@ from erp_promotions.promotion import Action, Campaign, Promotion, PromotionStatu
 from erp_sdk import Context
 
 ZERO = Decimal(0)
+PERCENT = 10_000  # percentages, amounts and quantities in ten-thousandths (4 decimals)
 
 
 def _ids(values: Iterable[Any] | None) -> frozenset[Any]:
@@ -70,8 +70,15 @@ class Rule:
     coupon_code: str | None = None
     campaign_currency: str | None = None  # its amounts and budget are in it
 
-    @property
-    def phase(self) -> int:
+    # Worked out once, when the rule is built (the cache keeps automatic rules built):
+    # every evaluation of a cart reads them for each rule of each option it tries.
+    phase: int = attrs.field(init=False, eq=False, repr=False)
+    application_order: tuple[int, int, int] = attrs.field(init=False, eq=False, repr=False)
+    percent: int = attrs.field(init=False, eq=False, repr=False)
+    amount_units: int = attrs.field(init=False, eq=False, repr=False)
+
+    @phase.default
+    def _phase(self) -> int:
         """Item discounts come first, then order ones, then shipping, then gifts."""
         if self.action == Action.FREE_SHIPPING:
             return 2
@@ -82,12 +89,24 @@ class Rule:
             return 1
         return 0
 
+    @application_order.default
+    def _application_order(self) -> tuple[int, int, int]:
+        """Within an option: by phase, then the highest priority, then the lowest id."""
+        return (self.phase, -self.priority, self.id)
+
+    @percent.default
+    def _percent(self) -> int:
+        """The percentage in ten-thousandths (all of it when the rule gives none)."""
+        return int((self.percentage if self.percentage is not None else 1) * PERCENT)
+
+    @amount_units.default
+    def _amount_units(self) -> int:
+        """The amount in ten-thousandths of the currency."""
+        return int((self.amount or ZERO) * PERCENT)
+
     @property
     def selects_lines(self) -> bool:
         return bool(self.product_ids or self.category_ids)
-
-    def local_date(self, moment: dt.datetime) -> dt.date:
-        return moment.astimezone(ZoneInfo(self.timezone)).date()
 
 
 _COLUMNS = (Promotion.id, Promotion.name, Promotion.status, Promotion.automatic,
@@ -144,14 +163,19 @@ class CouponLookup:
     unknown: tuple[str, ...]
 
 
+# Built once: every priced cart with a code runs it.
+_BY_CODES = _with_gift_and_campaign(
+    sa.select(*_COLUMNS, Coupon.id.label("coupon_id"), Coupon.code)
+    .select_from(Coupon).join(Promotion, Promotion.id == Coupon.promotion_id)).where(
+    Coupon.code.in_(sa.bindparam("codes", expanding=True)),
+    Coupon.active.is_(True)).order_by(Coupon.id)
+
+
 def coupon_rules(ctx: Context, codes: Sequence[str]) -> CouponLookup:
     wanted = sorted({normalise_code(code) for code in codes if code.strip()})
     if not wanted:
         return CouponLookup((), ())
-    rows = ctx.session.execute(_with_gift_and_campaign(
-        sa.select(*_COLUMNS, Coupon.id.label("coupon_id"), Coupon.code)
-        .select_from(Coupon).join(Promotion, Promotion.id == Coupon.promotion_id))
-        .where(Coupon.code.in_(wanted), Coupon.active.is_(True)).order_by(Coupon.id)).all()
+    rows = ctx.session.execute(_BY_CODES, {"codes": wanted}).all()
     found = {row.code for row in rows}
     return CouponLookup(tuple(rule_from_row(row, row.coupon_id, row.code) for row in rows),
                         tuple(code for code in wanted if code not in found))
