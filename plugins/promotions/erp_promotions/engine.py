@@ -224,6 +224,7 @@ class _Running:
         self.shipping_left = cart.shipping_amount
         self.taken: list[tuple[int, int | None, str, int | Decimal]] = []
         self.by_rule: dict[int, int] = {}
+        self.order_level = 0  # what order discounts took off the lines
         self.shipping_by_rule: dict[int, Decimal] = {}
         self.gifts: list[tuple[int, int, Decimal]] = []
 
@@ -247,6 +248,8 @@ class _Running:
                 took += amount
         if took:
             self.by_rule[rule_id] = self.by_rule.get(rule_id, 0) + took
+            if level == "order":
+                self.order_level += took
 
     def take_shipping(self, rule: Rule, amount: Decimal) -> None:
         amount = min(amount, self.shipping_left)
@@ -255,10 +258,14 @@ class _Running:
             self.taken.append((rule.id, None, "shipping", amount))
             self.shipping_by_rule[rule.id] = self.shipping_by_rule.get(rule.id, ZERO) + amount
 
-    def spread(self, rule: Rule, lines: Sequence[int], amount: int, level: str) -> None:
-        """``amount`` minor units over ``lines`` by largest remainder on what they cost."""
+    def spread(self, rule: Rule, lines: Sequence[int], level: str, *, amount: int = 0,
+               percent: int | None = None) -> None:
+        """``amount`` minor units, or ``percent`` (ten-thousandths) of what ``lines``
+        still cost, over them by largest remainder on what they cost."""
         weights = [self.left[i] for i in lines]
         total = sum(weights)
+        if percent is not None:
+            amount = total * percent // PERCENT
         amount = min(amount, total)
         if amount <= 0:
             return
@@ -294,9 +301,10 @@ def _apply(rule: Rule, run: _Running, cart: Cart) -> None:
     amount = rule.amount_units
     per_unit = run.per_unit
     if rule.phase == 1:
-        total = sum(run.left[i] for i in eligible)
-        run.spread(rule, eligible, total * pct // PERCENT if action == Action.PERCENTAGE_OFF
-                   else amount * per_unit // PERCENT, "order")
+        if action == Action.PERCENTAGE_OFF:
+            run.spread(rule, eligible, "order", percent=pct)
+        else:
+            run.spread(rule, eligible, "order", amount=amount * per_unit // PERCENT)
         return
     if action == Action.FIXED_PRICE:
         run.take_lines(rule, eligible, [
@@ -318,14 +326,13 @@ def _apply(rule: Rule, run: _Running, cart: Cart) -> None:
         return
     if action == Action.PERCENTAGE_OFF:
         if rule.allocation == Allocation.ACROSS:
-            total = sum(run.left[i] for i in eligible)
-            run.spread(rule, eligible, total * pct // PERCENT, "item")
+            run.spread(rule, eligible, "item", percent=pct)
         else:
             run.take_lines(rule, eligible, [_half_up(run.left[i] * pct, PERCENT)
                                             for i in eligible], "item")
         return
     if rule.allocation == Allocation.ACROSS:
-        run.spread(rule, eligible, amount * per_unit // PERCENT, "item")
+        run.spread(rule, eligible, "item", amount=amount * per_unit // PERCENT)
     else:
         run.take_lines(rule, eligible, [
             _half_up(amount * run.quantities[i] * per_unit, PERCENT * PERCENT)
@@ -431,18 +438,11 @@ def evaluate(cart: Cart, rules: Sequence[Rule], shopper: Shopper, *,
             verdicts[rule.id] = Verdict(rule, False, reason=(
                 "it is exclusive and the other promotions together come first"
                 " (higher priority or worth more to the customer)"))
-    per_line = [0] * len(cart.lines)
-    order_level = 0
-    shipping = ZERO
-    for _, line, level, amount in run.taken:
-        if line is None:
-            shipping += amount
-        else:
-            per_line[line] += amount
-            if level == "order":
-                order_level += amount
     unit = run.unit
+    per_line = (unit * (base - left) for base, left in zip(index.minor_bases, run.left,
+                                                           strict=True))
     applied = tuple(rule for rule in chosen if verdicts[rule.id].applied)
-    return Outcome(tuple(unit * amount for amount in per_line), unit * order_level, shipping,
+    return Outcome(tuple(per_line), unit * run.order_level,
+                   sum(run.shipping_by_rule.values(), ZERO),
                    tuple(run.gifts), applied, tuple(verdicts[key] for key in sorted(verdicts)),
                    {rule.id: run.discount(rule.id) for rule in applied}, unit, tuple(run.taken))
