@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -116,6 +117,7 @@ class LineIndex:
         self.units: dict[int, int] = {}
         self.subtotals: dict[int | None, Decimal] = {}
         self.days: dict[str, dt.date] = {}
+        self.factors: dict[int, dict[int, int]] = {}
 
     def lines_of(self, rule: Rule) -> list[int]:
         if not rule.selects_lines:
@@ -147,6 +149,18 @@ class LineIndex:
             units = self.units[rule.id] = sum(int(lines[i].quantity)
                                               for i in self.lines_of(rule))
         return units
+
+    def per_unit_factors(self, rule: Rule) -> dict[int, int]:
+        """Per line of the rule, the common multiple of the lines' quantities divided by
+        its own: an amount times it is in proportion to that amount per unit, in whole
+        numbers, so lines compare by unit price exactly."""
+        factors = self.factors.get(rule.id)
+        if factors is None:
+            lines = self.lines_of(rule)
+            common = math.lcm(*(self.quantities[i] or 1 for i in lines))
+            factors = self.factors[rule.id] = {i: common // (self.quantities[i] or 1)
+                                               for i in lines}
+        return factors
 
     def local_date(self, timezone: str) -> dt.date:
         day = self.days.get(timezone)
@@ -345,7 +359,11 @@ def _buy_x_get_y(rule: Rule, run: _Running, cart: Cart, eligible: list[int],
     units = run.index.units_of(rule)
     if rule.get_product_id is None:
         groups = units // (buy + get)
-        targets = sorted(eligible, key=lambda i: (run.unit_price_left(i), i))  # cheapest first
+        per_unit_of = run.index.per_unit_factors(rule)
+        left = run.left
+        # cheapest unit first (exactly: what is left times the line's factor), then the
+        # earlier line (a stable sort keeps it)
+        targets = sorted(eligible, key=lambda i: left[i] * per_unit_of[i])
     else:
         groups = units // buy
         targets = [i for i, line in enumerate(cart.lines) if line.product_id == rule.get_product_id]
