@@ -28,7 +28,11 @@ class TransitionEvent:
 
     ``record`` is the JSON representation before the change for before-subscribers and
     after it for after-subscribers; ``data`` is what the caller sent with the transition
-    (e.g. ``{"reason": "..."}`` for a rejection).
+    (e.g. ``{"reason": "..."}`` for a rejection). ``cause`` is the transition whose
+    subscriber fired this one, in the same transaction (its own ``cause`` goes further
+    back), or ``None`` when a caller fired it directly: a before-subscriber can allow a
+    transition only as the consequence of another (an order ships when its shipment is
+    handed over), which no caller can claim through ``data``.
     """
 
     entity: str
@@ -38,6 +42,17 @@ class TransitionEvent:
     target: str
     record: Mapping[str, Any]
     data: Mapping[str, Any] = attrs.field(factory=dict)
+    cause: TransitionEvent | None = None
+
+    def caused_by(self, entity: str, transition: str) -> bool:
+        """Whether a subscriber of ``entity``'s ``transition`` fired this transition,
+        directly or through further transitions."""
+        cause = self.cause
+        while cause is not None:
+            if cause.entity == entity and cause.transition == transition:
+                return True
+            cause = cause.cause
+        return False
 
 
 @attrs.frozen

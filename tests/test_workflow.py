@@ -38,6 +38,7 @@ def forget_reactions() -> Iterator[None]:
     notes = sys.modules.get("erp_test_desk_notes.plugin")
     if notes is not None:
         notes.SEEN.clear()
+        notes.CLOSE_CAUSES.clear()
 
 
 @pytest.fixture
@@ -358,6 +359,26 @@ def test_an_after_subscriber_acts_as_the_principal_who_fired(desk, client, make_
     with desk.transaction() as session:
         note = session.execute(sa.text("SELECT what FROM desk_notes_reaction")).scalar_one()
     assert note == "started by dana"
+
+
+def test_a_transition_fired_by_a_subscriber_names_its_cause(desk):
+    ticket_id = open_ticket(desk, title="start and close")
+    with desk.context() as ctx:
+        ctx.fire("desk.ticket", ticket_id, "start")
+    assert ticket(desk, ticket_id)["state"] == "closed"
+    from erp_test_desk_notes.plugin import CLOSE_CAUSES
+
+    assert CLOSE_CAUSES == [("desk.ticket", "start")]
+
+
+def test_a_transition_fired_by_a_caller_has_no_cause_whatever_its_data_says(desk):
+    ticket_id = open_ticket(desk)
+    with desk.context() as ctx:
+        ctx.fire("desk.ticket", ticket_id, "start")
+        ctx.fire("desk.ticket", ticket_id, "close", {"cause": "desk.ticket start"})
+    from erp_test_desk_notes.plugin import CLOSE_CAUSES
+
+    assert CLOSE_CAUSES == [None]
 
 
 # -- history -----------------------------------------------------------------------------------

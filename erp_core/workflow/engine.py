@@ -33,6 +33,19 @@ if TYPE_CHECKING:
 _SOURCE = "erp_source"
 """The state a one-statement change moved the record from, returned with the record."""
 _BEFORE, _AFTER = "erp_before_transition", "erp_after_transition"
+_FIRING = "erp_firing_transitions"
+"""The session's transitions whose subscribers are running, innermost last: a transition
+fired meanwhile was fired by the innermost (its ``cause``)."""
+
+
+def _notify(dispatcher: Dispatcher, hook: str, ctx: Context, event: TransitionEvent) -> bool:
+    """Run ``hook``'s subscribers with ``event`` as the cause of what they fire."""
+    firing = ctx.session.info.setdefault(_FIRING, [])
+    firing.append(event)
+    try:
+        return dispatcher.notify(hook, ctx, event)
+    finally:
+        firing.pop()
 
 
 class WorkflowEngine:
@@ -140,8 +153,9 @@ class WorkflowEngine:
             raise NotFoundError(f"{entity_name} has no transition {name!r}")
         ctx.principal.require(permission_of(entity_name, transition))
         service = EntityService(entity).bind(ctx)
+        firing = ctx.session.info.get(_FIRING)
         event = TransitionEvent(entity_name, record_id, name, "", transition.target, {},
-                                dict(data or {}))
+                                dict(data or {}), firing[-1] if firing else None)
         if not self.dispatcher.wanted(_BEFORE, event) \
                 and service.changes_unread(record_id):
             # Nothing runs before the change and nothing of the record is held: locking
@@ -160,7 +174,7 @@ class WorkflowEngine:
             if current not in transition.sources:
                 self._refuse(workflow, transition, entity_name, record_id, current)
             event = attrs.evolve(event, source=current, record=before)
-            self.dispatcher.notify(_BEFORE, ctx, event)
+            _notify(self.dispatcher, _BEFORE, ctx, event)
             row = ctx.session.execute(self._state_update(entity), {
                 "wf_record_id": record_id, "wf_source": current,
                 "wf_target": transition.target, "wf_now": utcnow()}).mappings().first()
@@ -180,8 +194,8 @@ class WorkflowEngine:
         emit(ctx.session, f"{entity_name}.{transition.event or name}", entity_name, record_id,
              {"id": record_id, "transition": name, "from": current, "to": transition.target,
               "data": event.data, "record": after})
-        if self.dispatcher.notify(_AFTER, ctx, attrs.evolve(event, source=current, record=after)) \
-                and read_back:
+        if _notify(self.dispatcher, _AFTER, ctx,
+                   attrs.evolve(event, source=current, record=after)) and read_back:
             # Reactions may have changed it further; a read only if they wrote its tables.
             return service.get(record_id)
         return after

@@ -9,7 +9,7 @@ manifest = PluginManifest(
     depends=("orders", "inventory"),
     requires_kernel=">=0.1,<1",
     description="Shipments with packages, carriers chosen by rules, labels, tracking, freight",
-    modules=("handover", "settlement", "charges"),
+    modules=("handover", "settlement", "charges", "metrics"),
 )
 
 
@@ -44,7 +44,8 @@ def erp_register_entities():
                read_only=["number", "order_id", "kind", "return_of_id", "quoted_amount",
                           "currency",
                           "promised_transit_days", "rate_decision", "ship_country",
-                          "tracking_status", "handed_over_at", "delivered_at"],
+                          "tracking_status", "handed_over_at", "delivered_at", "transit_days",
+                          "on_time"],
                filterable=["number", "order_id", "kind", "state", "carrier_account_id",
                            "tracking_status", "ship_country", "created_at"],
                sortable=["created_at", "number"], operations={"list", "get", "update"}),

@@ -75,7 +75,9 @@ def shipment_number(shipment_id: int) -> str:
 
 class Shipment(RecordMixin, Base):
     """``rate_decision`` keeps every rate seen, the carriers skipped and why, and the
-    rule that chose (``why this carrier``)."""
+    rule that chose (``why this carrier``). ``transit_days`` (hand-over to delivery) and
+    ``on_time`` (within ``promised_transit_days``; empty without a promise) are recorded
+    when it is delivered."""
 
     __tablename__ = "logistics_shipment"
 
@@ -95,6 +97,8 @@ class Shipment(RecordMixin, Base):
     tracking_status: Mapped[str | None] = mapped_column(sa.String(20), index=True)
     handed_over_at: Mapped[UtcDateTime | None]
     delivered_at: Mapped[UtcDateTime | None]
+    transit_days: Mapped[Quantity | None] = mapped_column(info=NON_NEGATIVE)
+    on_time: Mapped[bool | None]
 
 
 class ShipmentLine(RecordMixin, Base):

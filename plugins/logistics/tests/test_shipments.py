@@ -63,6 +63,19 @@ def test_handing_over_a_shipment_of_chosen_lines_ships_exactly_those(
     assert Decimal(level["on_hand"]) == 9
 
 
+def test_the_orders_own_ship_route_is_refused_while_logistics_is_enabled(
+        erp_client, place_order, shop):
+    order = place_order(tea=2, mug=1)
+    response = erp_client.post(f"/api/v1/orders/orders/{order['id']}/ship",
+                               json={"shipment_id": 1, "shipment": "SH-000001"})
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "ships through a shipment" in response.json()["detail"]
+    assert erp_client.get(f"/api/v1/orders/orders/{order['id']}").json()["state"] == "confirmed"
+    assert all(Decimal(line["quantity_shipped"]) == 0
+               for line in lines_of(erp_client, order["id"]).values())
+
+
 def test_two_shipments_of_one_order_ship_it_whole(erp_client, place_order, shop, tablerate):
     order = place_order(tea=2, mug=1)
     lines = lines_of(erp_client, order["id"])
@@ -122,3 +135,63 @@ def test_a_return_shipment_gets_a_return_label(erp_client, place_order, fake_swi
     assert b"RETURN" in pdf.content
     order_after = erp_client.get(f"/api/v1/orders/orders/{order['id']}").json()
     assert order_after["state"] == "shipped"
+
+
+def cancel_order(client, order_id):
+    return client.post(f"/api/v1/orders/orders/{order_id}/cancel")
+
+
+def test_cancelling_an_order_cancels_its_draft_shipments(erp_client, place_order, shop):
+    order = place_order(tea=2, mug=1)
+    lines = lines_of(erp_client, order["id"])
+    first = make_shipment(erp_client, order["id"],
+                          [{"order_line_id": lines[shop["tea"]]["id"], "quantity": "2"}])
+    second = make_shipment(erp_client, order["id"])
+
+    cancelled = cancel_order(erp_client, order["id"])
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["state"] == "cancelled"
+    for shipment in (first, second):
+        assert erp_client.get(f"{API}/shipments/{shipment['id']}").json()["state"] == \
+            "cancelled"
+
+
+def test_an_order_with_a_labelled_shipment_is_cancelled_only_once_its_labels_are_voided(
+        erp_client, place_order, tablerate):
+    order = place_order()
+    shipment = make_shipment(erp_client, order["id"])
+    assert erp_client.post(f"{API}/shipments/{shipment['id']}/rates").status_code == 200
+    assert erp_client.post(f"{API}/shipments/{shipment['id']}/labels").json()["state"] == \
+        "labelled"
+
+    refused = cancel_order(erp_client, order["id"])
+
+    assert refused.status_code == 409
+    assert shipment["number"] in refused.json()["detail"]
+    assert "void" in refused.json()["detail"]
+    assert erp_client.get(f"/api/v1/orders/orders/{order['id']}").json()["state"] == \
+        "confirmed"
+    assert erp_client.get(f"{API}/shipments/{shipment['id']}").json()["state"] == "labelled"
+
+    assert erp_client.post(f"{API}/shipments/{shipment['id']}/labels/void").status_code == 200
+    assert cancel_order(erp_client, order["id"]).json()["state"] == "cancelled"
+    assert erp_client.get(f"{API}/shipments/{shipment['id']}").json()["state"] == "cancelled"
+
+
+def test_a_draft_shipment_whose_label_purchase_is_unknown_keeps_its_order_from_cancelling(
+        erp_client, place_order, swiftpost, fake_swiftpost):
+    order = place_order()
+    shipment = make_shipment(erp_client, order["id"])
+    assert erp_client.post(f"{API}/shipments/{shipment['id']}/rates").status_code == 200
+    fake_swiftpost.purchase_fault = "server_error"
+    lost = erp_client.post(f"{API}/shipments/{shipment['id']}/labels").json()
+    assert lost["state"] == "draft" and lost["packages"][0]["label_state"] == "unknown"
+
+    refused = cancel_order(erp_client, order["id"])
+
+    assert refused.status_code == 409
+    assert "void them first" in refused.json()["detail"]
+    assert erp_client.get(f"/api/v1/orders/orders/{order['id']}").json()["state"] == \
+        "confirmed"
+    assert erp_client.get(f"{API}/shipments/{shipment['id']}").json()["state"] == "draft"

@@ -88,7 +88,7 @@ def test_a_duplicate_event_is_applied_once(erp_client, place_order, swiftpost,
     assert len(events) == 2
 
 
-def test_delivered_never_regresses_and_completes_the_order(
+def test_delivered_never_regresses_and_delivers_the_order(
         erp_client, place_order, swiftpost, fake_swiftpost):
     order, shipment, number = handed_over(erp_client, place_order)
     push(erp_client, fake_swiftpost, scan(fake_swiftpost, number, "delivered", 4))
@@ -99,7 +99,9 @@ def test_delivered_never_regresses_and_completes_the_order(
     shipment = erp_client.get(f"{API}/shipments/{shipment['id']}").json()
     assert shipment["state"] == "delivered" and shipment["delivered_at"]
     assert erp_client.get(f"/api/v1/orders/orders/{order['id']}").json()["state"] == \
-        "completed"
+        "delivered"
+    completed = erp_client.post(f"/api/v1/orders/orders/{order['id']}/complete")
+    assert completed.status_code == 200 and completed.json()["state"] == "completed"
 
 
 def test_a_forged_webhook_is_refused(erp_client, place_order, swiftpost, fake_swiftpost):

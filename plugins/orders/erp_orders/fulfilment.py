@@ -19,7 +19,7 @@ from erp_crm.services import cancel_purchase, record_purchase
 from erp_inventory.catalogue import Category, Product
 from erp_inventory.reservations import ReservationLine, release, reserve, ship_origins
 from erp_orders.delivery import require_shipping_address
-from erp_orders.order import OrderLine
+from erp_orders.order import OrderLine, OrderState
 from erp_orders.review import review_reasons
 from erp_sdk import (
     Context,
@@ -172,10 +172,14 @@ _CATEGORIES = (sa.select(Category.name).join(Product, Product.category_id == Cat
                .where(OrderLine.order_id == sa.bindparam("order")).distinct())
 
 
+@on_transition(ORDER, "deliver", when="after")
 @on_transition(ORDER, "complete", when="after")
 def record_the_purchase(ctx: Context, event: TransitionEvent) -> None:
-    """The CRM learns of the purchase from the order as the transition left it (its JSON
-    record), so completing costs no second read of the order."""
+    """The CRM learns of the purchase when the goods arrived (``deliver``) or the order
+    completes without a tracked delivery, once, from the order as the transition left it
+    (its JSON record), so it costs no second read of the order."""
+    if event.transition == "complete" and event.source == OrderState.DELIVERED:
+        return
     order = event.record
     placed_at = order.get("placed_at")
     record_purchase(ctx, order["customer_id"], order["number"], Decimal(order["total"]),

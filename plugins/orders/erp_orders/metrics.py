@@ -1,8 +1,9 @@
 """The sales and after-sales figures of orders, defined once for every report.
 
 Sales count orders from confirmation on (confirmed, on hold, shipping, shipped,
-completed): a draft, an order in review, a cancelled or a merged one is no sale. Amounts
-are before tax; net sales are after line discounts; returns show in the returns rate.
+delivered, completed): a draft, an order in review, a cancelled or a merged one is no
+sale. Amounts are before tax; net sales are after line discounts; returns show in the
+returns rate.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from erp_orders.tickets import Ticket, TicketState
 from erp_sdk import Dimension, Join, Measure, Metric, MetricSource, Unit, hookimpl
 
 SOLD_STATES = (OrderState.CONFIRMED, OrderState.ON_HOLD, OrderState.PARTIALLY_SHIPPED,
-               OrderState.SHIPPED, OrderState.COMPLETED)
+               OrderState.SHIPPED, OrderState.DELIVERED, OrderState.COMPLETED)
 OPEN_TICKET_STATES = (TicketState.OPEN, TicketState.WAITING)
 
 order = Order.__table__

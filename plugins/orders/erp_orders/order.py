@@ -1,4 +1,8 @@
-"""Sales orders, their lines, and the workflow from draft to completed."""
+"""Sales orders, their lines, and the workflow from draft to completed.
+
+``delivered`` is the order's goods arrived, as a tracker of parcels says (the logistics
+plugin fires ``deliver`` when every shipment is delivered); an order whose deliveries
+nobody tracks goes from ``shipped`` to ``completed`` as before."""
 
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ class OrderState(enum.StrEnum):
     ON_HOLD = "on_hold"
     PARTIALLY_SHIPPED = "partially_shipped"
     SHIPPED = "shipped"
+    DELIVERED = "delivered"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     MERGED = "merged"
@@ -55,7 +60,10 @@ ORDER_WORKFLOW = Workflow(
         Transition("finish_shipping", [S.PARTIALLY_SHIPPED], S.SHIPPED, event="shipped",
                    permission="orders.order.ship",
                    description="Fired by the system when nothing remains to ship"),
-        Transition("complete", [S.SHIPPED], S.COMPLETED, event="completed"),
+        Transition("deliver", [S.SHIPPED], S.DELIVERED, event="delivered",
+                   description="Every parcel arrived: fired by the plugin that tracks them"
+                               " (logistics), or by hand"),
+        Transition("complete", [S.SHIPPED, S.DELIVERED], S.COMPLETED, event="completed"),
         Transition("cancel", [S.DRAFT, S.REVIEW, S.CONFIRMED, S.ON_HOLD], S.CANCELLED,
                    event="cancelled", description="Releases every reservation"),
         Transition("merge", [S.DRAFT, S.REVIEW, S.CONFIRMED, S.ON_HOLD], S.MERGED,

@@ -64,7 +64,8 @@ def erp_register_permissions():
         Role("orders.clerk", [
             "orders.order.read", "orders.order.create", "orders.order.update",
             "orders.order.confirm", "orders.order.hold", "orders.order.release",
-            "orders.order.ship", "orders.order.complete", "orders.order.cancel",
+            "orders.order.ship", "orders.order.deliver", "orders.order.complete",
+            "orders.order.cancel",
             "orders.order_line.*", "orders.channel.read", "orders.review_policy.read",
             "inventory.product.read", "inventory.stock_level.read", "crm.customer.read",
             "orders.return_request.read", "orders.return_request.create",

@@ -113,7 +113,7 @@ RETURN_WORKFLOW = Workflow(
 
 OPEN_STATES = (R.REQUESTED, R.APPROVED)
 RETURNABLE_ORDER_STATES = {OrderState.PARTIALLY_SHIPPED, OrderState.SHIPPED,
-                           OrderState.COMPLETED}
+                           OrderState.DELIVERED, OrderState.COMPLETED}
 
 
 class ReturnRequest(RecordMixin, Base):

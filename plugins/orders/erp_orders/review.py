@@ -67,7 +67,8 @@ def _first_order(ctx: Context, order: Order, policy: PolicySettings | None) -> s
     earlier = ctx.session.scalar(sa.select(sa.func.count()).select_from(Order).where(
         Order.customer_id == order.customer_id, Order.id != order.id,
         Order.state.in_([OrderState.CONFIRMED, OrderState.PARTIALLY_SHIPPED,
-                         OrderState.SHIPPED, OrderState.COMPLETED, OrderState.ON_HOLD])))
+                         OrderState.SHIPPED, OrderState.DELIVERED, OrderState.COMPLETED,
+                         OrderState.ON_HOLD])))
     return None if earlier else "first order of this customer"
 
 

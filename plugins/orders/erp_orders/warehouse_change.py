@@ -10,7 +10,7 @@ reservations there. Changing it:
   the new one, all or nothing. A shortfall there refuses the change (409 naming each SKU
   and what is missing) and the order keeps its warehouse and its reservations, so stock
   is never promised twice nor shipped from a warehouse the order does not name;
-- once goods left the warehouse (``partially_shipped``, ``shipped``, ``completed``) or
+- once goods left the warehouse (``partially_shipped`` and after) or
   the order is closed (``cancelled``, ``merged``), the warehouse is history and cannot
   change (409): split the unshipped lines off a confirmed order to serve them elsewhere.
 """

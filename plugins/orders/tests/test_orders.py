@@ -228,6 +228,24 @@ def test_shipping_partly_then_fully_then_completing_records_the_purchase(kernel,
         assert (summary.purchase_count, summary.total_spend) == (1, Decimal("29.3000"))
 
 
+def test_a_delivered_order_records_the_purchase_once_through_completion(kernel, shop):
+    from erp_crm.behaviour import Behaviour
+
+    order_id = place(kernel, shop, ("tea", "2"))
+    fire(kernel, order_id, "confirm")
+    fire(kernel, order_id, "ship")
+    assert fire(kernel, order_id, "deliver")["state"] == "delivered"
+    with kernel.context() as ctx:
+        summary = ctx.session.scalar(sa.select(Behaviour).where(
+            Behaviour.customer_id == shop["customer"]))
+        assert summary.purchase_count == 1
+    assert fire(kernel, order_id, "complete")["state"] == "completed"
+    with kernel.context() as ctx:
+        summary = ctx.session.scalar(sa.select(Behaviour).where(
+            Behaviour.customer_id == shop["customer"]))
+        assert (summary.purchase_count, summary.total_spend) == (1, Decimal("8.4000"))
+
+
 def test_lines_cannot_change_once_the_order_is_confirmed(kernel, shop):
     order_id = place(kernel, shop, ("tea", "1"))
     fire(kernel, order_id, "confirm")
