@@ -43,7 +43,7 @@ DECLARATIONS = [
     Permission("supply.replenishment.run", "Run replenishment and propose purchase orders"),
     Role("supply.buyer", [
         "supply.supplier.*", "supply.supplier_product.*", "supply.price_break.*",
-        "supply.price_paid.read", "supply.exchange_rate.*", "supply.purchase_order.*",
+        "supply.price_paid.read", "kernel.exchange_rate.*", "supply.purchase_order.*",
         "supply.purchase_order_line.*", "supply.receipt.read", "supply.receipt_line.read",
         "supply.shipping_notice.*", "supply.shipping_notice_line.*", "supply.bill.read",
         "supply.bill.create", "supply.bill.update", "supply.bill_line.*", "supply.bill.match",

@@ -26,7 +26,6 @@ NO_DELETE = {"list", "get", "create", "update"}
 @hookimpl
 def erp_register_entities():
     from erp_supply.bills import BILL_WORKFLOW, Bill, BillLine, bill_number
-    from erp_supply.currencies import ExchangeRate
     from erp_supply.purchase_orders import (
         LINE_READ_ONLY,
         PURCHASE_ORDER_WORKFLOW,
@@ -55,9 +54,6 @@ def erp_register_entities():
         Entity("price_paid", PricePaid, operations=READ_ONLY,
                filterable=["supplier_id", "product_id", "purchase_order_id", "received_at"],
                sortable=["received_at"], description="The history of prices paid."),
-        Entity("exchange_rate", ExchangeRate, filterable=["currency", "rate_date"],
-               sortable=["rate_date"],
-               description="Company currency units per unit of a currency, from a date."),
         Entity("purchase_order", PurchaseOrder, workflow=PURCHASE_ORDER_WORKFLOW,
                derived_from_id={"number": purchase_order_number},
                read_only=["number", "untaxed_amount", "sent_at", "confirmed_at",

@@ -152,8 +152,9 @@ def test_rejected_goods_go_to_the_damaged_location_not_into_stock(
 def test_moving_average_cost_after_receipts_in_two_currencies(
         erp_client, make_supplier, make_order, make_product, today):
     product = make_product()
-    ok(erp_client.post(f"{API}/exchange-rates", json={
-        "currency": "USD", "rate_date": today.isoformat(), "rate": "0.9"}), 201)
+    ok(erp_client.post("/api/v1/kernel/exchange-rates", json={
+        "currency": "USD", "quote_currency": "EUR", "rate_date": today.isoformat(),
+        "rate": "0.9"}), 201)
     euro = make_order(make_supplier("EUR"), [(product, "10", "10")])
     receive(erp_client, euro, [(euro["lines"][0], "10")])
     assert cost(erp_client, product) == Decimal("10")
