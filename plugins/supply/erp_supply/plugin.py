@@ -24,6 +24,13 @@ NO_DELETE = {"list", "get", "create", "update"}
 
 
 @hookimpl
+def erp_add_hookspecs(pluginmanager):
+    from erp_supply import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@hookimpl
 def erp_register_entities():
     from erp_supply.bills import BILL_WORKFLOW, Bill, BillLine, bill_number
     from erp_supply.purchase_orders import (
