@@ -73,6 +73,7 @@ from erp_core.metric_definitions import (
     MetricSource,
     RegisteredMetric,
     Unit,
+    day_as_time,
     exact_product,
     registered_metrics,
 )
@@ -167,6 +168,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "check_quantity",
     "check_value",
     "currency_code",
+    "day_as_time",
     "exact_product",
     "exchange_rate",
     "exchange_rates",

@@ -41,6 +41,7 @@ DECLARATIONS = [
     Permission("supply.purchase_order.receive", "Receive goods of a purchase order"),
     Permission("supply.bill.match", "Match a bill three ways: approve it or hold it"),
     Permission("supply.replenishment.run", "Run replenishment and propose purchase orders"),
+    Permission("supply.rating.read", "See supplier ratings in reports"),
     Role("supply.buyer", [
         "supply.supplier.*", "supply.supplier_product.*", "supply.price_break.*",
         "supply.price_paid.read", "kernel.exchange_rate.*", "supply.purchase_order.*",
@@ -49,7 +50,7 @@ DECLARATIONS = [
         "supply.bill.create", "supply.bill.update", "supply.bill_line.*", "supply.bill.match",
         "supply.bill.approve", "supply.bill.hold", "supply.bill.revise", "supply.bill.cancel",
         "supply.reorder_rule.*", "supply.suggestion.read", "supply.replenishment.run",
-        "inventory.product.read", "inventory.warehouse.read",
+        "supply.rating.read", "inventory.product.read", "inventory.warehouse.read",
     ], "Buys: suppliers, prices, purchase orders, receipts, bills, replenishment"),
     Role("supply.manager", ["supply.*", "inventory.product.read", "inventory.warehouse.read"],
          "Everything in supply, including releasing held bills and posting bills"),

@@ -105,6 +105,13 @@ def erp_register_entities():
 
 
 @hookimpl
+def erp_register_metrics():
+    from erp_supply.metrics import supply_metrics
+
+    return supply_metrics()
+
+
+@hookimpl
 def erp_register_permissions():
     from erp_supply.permissions import DECLARATIONS
 
