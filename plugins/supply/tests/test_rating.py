@@ -60,7 +60,8 @@ def test_the_reports_api_rates_each_supplier_per_month_with_activity(
     answer = ok(erp_client.post("/api/v1/reports/query", json={
         "metrics": ["supply.on_time_in_full", "supply.lines_due", "supply.fill_rate",
                     "supply.quality_acceptance_rate", "supply.price_variance"],
-        "dimensions": ["supplier"], "filters": [{"dimension": "supplier", "values": [str(supplier["id"])]}],
+        "dimensions": ["supplier"],
+        "filters": [{"dimension": "supplier", "values": [str(supplier["id"])]}],
         "time_grain": "month", "time_zone": "America/New_York"}))
 
     rows = {row["period"]: row for row in answer["rows"]}
