@@ -15,8 +15,8 @@ manifest = PluginManifest(
     requires_kernel=">=0.1,<1",
     description="Suppliers and prices, purchase orders, receipts, three-way matched bills,"
                 " replenishment, supplier portal",
-    # the subscribers of purchase orders, notices, bills and reorder rules
-    modules=("purchase_orders", "shipping_notices", "bills", "reorder_rules"),
+    # the subscribers of purchase orders, notices, bills, reorder rules and landed costs
+    modules=("purchase_orders", "shipping_notices", "bills", "reorder_rules", "landed_costs"),
 )
 
 READ_ONLY = {"list", "get"}
