@@ -43,3 +43,26 @@ def test_discount_orders_and_revenue_per_promotion_and_campaign_count_each_sold_
         ("10 % off mugs",): (money("2.50"), 1, money(mugs["total"])),
         ("0.50 off tea",): (money("1.00"), 1, money(teas["total"]))}
     assert figures(erp_client, "campaign") == {("spring",): (money("4.50"), 2, both)}
+
+
+def test_the_discount_given_is_net_of_what_a_refunded_return_gave_back(
+        erp_client, promote, place, shop):
+    promote(name="10 % off", action="percentage_off", percentage="0.10")
+    order = place(("mug", "4"), confirm=True)  # 5.00 off 50.00
+    assert erp_client.post(f"/api/v1/orders/orders/{order['id']}/ship",
+                           json={}).status_code == 200
+    [line] = erp_client.get("/api/v1/orders/order-lines",
+                            params={"order_id": order["id"]}).json()["items"]
+    assert figures(erp_client, "promotion")[("10 % off",)][0] == money("5.00")
+
+    request = erp_client.post("/api/v1/orders/return-requests",
+                              json={"order_id": order["id"], "reason": "one broke"}).json()
+    assert erp_client.post("/api/v1/orders/return-lines", json={
+        "return_id": request["id"], "order_line_id": line["id"],
+        "quantity": "1"}).status_code == 201
+    for step in ("approve", "receive", "refund"):
+        assert erp_client.post(f"/api/v1/orders/return-requests/{request['id']}/{step}",
+                               json={}).status_code == 200
+
+    discount, orders, _revenue = figures(erp_client, "promotion")[("10 % off",)]
+    assert (discount, orders) == (money("3.75"), 1)  # a quarter of the 5.00 came back
