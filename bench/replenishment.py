@@ -76,8 +76,9 @@ def fill(session, products: int, shipments_per_pair: int) -> dict[str, int]:
             SELECT 'S' || n, 'Supplier ' || n, NULL, NULL, NULL,
             CASE WHEN n % 4 = 0 THEN 'USD' ELSE 'EUR' END, 30, 0.05, 0, 0.02, true, {STAMPS}
             FROM generate_series(1, :s) AS n""", s=SUPPLIERS)
-    run(f"""INSERT INTO supply_exchange_rate (currency, rate_date, rate, version, created_at,
-            updated_at) VALUES ('USD', current_date - 10, 0.92, {STAMPS})""")
+    run(f"""INSERT INTO kernel_exchange_rate (currency, quote_currency, rate_date, rate, source,
+            version, created_at, updated_at)
+            VALUES ('USD', 'EUR', current_date - 10, 0.92, 'bench', {STAMPS})""")
     run(f"""INSERT INTO supply_supplier_product (supplier_id, product_id, supplier_sku, currency,
             minimum_order_quantity, lead_time_days, freight_per_unit, duty_rate, valid_from,
             valid_to, version, created_at, updated_at)

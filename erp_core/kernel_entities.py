@@ -8,6 +8,7 @@ from erp_core.events.delivery import EventDelivery
 from erp_core.events.outbox import OutboxEvent
 from erp_core.events.sinks import EventSinkAccount
 from erp_core.events.webhooks import WebhookSubscription
+from erp_core.exchange_rates import ExchangeRate
 from erp_core.security.permissions import Permission
 
 KERNEL = "kernel"
@@ -35,6 +36,11 @@ def kernel_declarations() -> list[object]:
                read_only=["failing_since", "last_error"],
                filterable=["name", "driver", "active"], sortable=["name"],
                description="Message brokers (erp.event_sinks drivers) that receive events."),
+        Entity("exchange_rate", ExchangeRate, collection="exchange-rates",
+               filterable=["currency", "quote_currency", "rate_date", "source"],
+               sortable=["rate_date"],
+               description="Exchange rates by date: units of `quote_currency` per unit of"
+                           " `currency` from `rate_date` on, shared by every plugin."),
         Permission("kernel.webhook.replay", "Deliver events to a webhook again"),
         Permission("kernel.plugin.read", "See installed plugins"),
         Permission("kernel.driver.read", "See installed drivers"),

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from erp_core.db.types import AwareDateTime
 from erp_core.errors import PluginError
 
 if TYPE_CHECKING:
@@ -81,6 +82,31 @@ def _scaled_product(element: exact_product, compiler: Any, **kw: Any) -> str:
         return product
     return (f"(CASE WHEN {product} >= 0 THEN ({product} + {half}) / {unit}"
             f" ELSE ({product} - {half}) / {unit} END)")
+
+
+class day_as_time(FunctionElement[Any]):
+    """A calendar date (a due date, a bill date) as an aware UTC instant, noon of that
+    day, so a source dated by a day can name it as its ``time``: cut by day, week or month
+    in any time zone within eleven hours of UTC, a row stays on its own day."""
+
+    inherit_cache = True
+    name = "day_as_time"
+
+    def __init__(self, day: sa.ColumnElement[Any]) -> None:
+        super().__init__(day)
+        self.type = AwareDateTime()
+
+
+@compiles(day_as_time)
+def _noon(element: day_as_time, compiler: Any, **kw: Any) -> str:
+    [day] = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"((CAST({day} AS TIMESTAMP) + INTERVAL '12 hours') AT TIME ZONE 'UTC')"
+
+
+@compiles(day_as_time, "sqlite")
+def _sqlite_noon(element: day_as_time, compiler: Any, **kw: Any) -> str:
+    [day] = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"datetime({day}, '+12 hours')"
 
 
 @attrs.frozen

@@ -37,6 +37,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
                        "secret": "whsec_route_protection_0123", "active": True},
     "kernel.event_sink": {"name": "bus", "driver": "nats", "settings": {}, "secrets": {},
                           "patterns": ["*"], "active": True},
+    "kernel.exchange_rate": {"currency": "USD", "quote_currency": "EUR",
+                             "rate_date": "2026-01-01", "rate": "0.9"},
 }
 """One valid record per entity with a create operation, so every ``{record_id}`` exists."""
 

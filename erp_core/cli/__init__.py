@@ -42,6 +42,7 @@ ErpGroup.builtin_commands = {
     "worker": "erp_core.cli.worker:worker",
     "webhooks": "erp_core.cli.webhooks:webhooks",
     "sinks": "erp_core.cli.sinks:sinks",
+    "rates": "erp_core.cli.rates:rates",
 }
 
 

@@ -51,6 +51,14 @@ from erp_core.errors import (
     ValidationError,
 )
 from erp_core.events import DomainEvent
+from erp_core.exchange_rates import (
+    CURRENCY_CODE,
+    ExchangeRate,
+    currency_code,
+    exchange_rate,
+    exchange_rates,
+    set_exchange_rate,
+)
 from erp_core.hook_events import TransitionEvent, TransitionVetoed, WriteEvent
 from erp_core.hookspecs import hookspec
 from erp_core.inbound import InboundWebhook, VerifiedWebhook, WebhookReceiver
@@ -65,6 +73,7 @@ from erp_core.metric_definitions import (
     MetricSource,
     RegisteredMetric,
     Unit,
+    day_as_time,
     exact_product,
     registered_metrics,
 )
@@ -92,6 +101,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "AuthenticationRequired",
     "AwareDateTime",
     "Base",
+    "CURRENCY_CODE",
     "ConflictError",
     "Context",
     "DecimalNumber",
@@ -101,6 +111,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "EntityExtension",
     "ErpError",
     "ExactNumeric",
+    "ExchangeRate",
     "FIELD_TYPES",
     "FieldType",
     "FieldValueError",
@@ -156,7 +167,11 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "boolean",
     "check_quantity",
     "check_value",
+    "currency_code",
+    "day_as_time",
     "exact_product",
+    "exchange_rate",
+    "exchange_rates",
     "hookimpl",
     "hookspec",
     "identifier",
@@ -170,6 +185,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "read_body",
     "register_field_type",
     "registered_metrics",
+    "set_exchange_rate",
     "text",
     "timestamp",
     "typed_field",

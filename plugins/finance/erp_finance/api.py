@@ -45,6 +45,7 @@ from erp_finance.requests import (
     parse_day,
 )
 from erp_finance.stock import book_pending_moves
+from erp_orders.order import Order
 from erp_sdk import (
     KernelDependency,
     NotFoundError,
@@ -349,6 +350,8 @@ def import_payouts_from_csv(body: RawBody, kernel: KernelDependency,
 def order_billing(order_id: FromPath[int], kernel: KernelDependency,
                   principal: PrincipalDependency) -> dict[str, Any]:
     with kernel.context(principal) as ctx:
+        if ctx.session.scalar(sa.select(Order.id).where(Order.id == order_id)) is None:
+            raise NotFoundError(f"orders.order {order_id} does not exist")
         invoices = ctx.session.scalars(sa.select(Invoice).where(Invoice.order_id == order_id)
                                        .order_by(Invoice.id)).all()
     zero = Decimal(0)

@@ -100,3 +100,13 @@ def test_only_a_manager_reopens_a_closed_period(api, erp_client_for):
     assert accountant.post(f"/api/v1/finance/periods/{period['id']}/lock").status_code == 403
     manager = erp_client_for("finance.manager")
     assert manager.post(f"/api/v1/finance/periods/{period['id']}/reopen").status_code == 200
+
+
+@pytest.mark.parametrize(("order_id", "statuses"), [
+    (-1, {404}), (424242, {404}),
+    (2**31, {404, 422}),  # PostgreSQL refuses an integer out of its range: 422
+])
+def test_the_billing_of_an_order_that_does_not_exist_is_a_4xx(api, order_id, statuses):
+    answer = api.get(f"/api/v1/finance/orders/{order_id}/billing")
+    assert answer.status_code in statuses, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")

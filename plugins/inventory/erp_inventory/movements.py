@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+
+import sqlalchemy as sa
 
 from erp_inventory.alerts import check_alerts
 from erp_inventory.catalogue import Product
-from erp_inventory.ledger import Ledger
+from erp_inventory.ledger import COST_QUANTUM, Ledger, StockLevel
 from erp_inventory.units import STOCK_QUANTITY, check_unit
 from erp_inventory.warehouses import LocationKind, virtual_location, warehouse_location
-from erp_sdk import Context, NotFoundError, check_value, identifier, money, quantity, text
+from erp_sdk import (
+    Context,
+    NotFoundError,
+    ValidationError,
+    check_value,
+    identifier,
+    money,
+    quantity,
+    text,
+)
 
 
 def product(ctx: Context, product_id: int) -> Product:
@@ -41,6 +52,44 @@ def receive(ctx: Context, warehouse_id: int, product_id: int, quantity: Decimal,
         ctx, product(ctx, product_id), quantity,
         virtual_location(ctx.session, LocationKind.SUPPLIER).id,
         warehouse_location(ctx.session, warehouse_id).id, origin=origin, unit_cost=unit_cost)
+
+
+def add_cost_to_stock(ctx: Context, product_id: int, quantity: Decimal, unit_amount: Decimal,
+                      origin: str | None = None) -> Decimal:
+    """Cost that arrives after the goods (freight or duty entered after a receipt):
+    ``unit_amount`` more (or less, when negative) for each of ``quantity`` units received
+    earlier. Only the units still on hand carry it, at most ``quantity`` of them (under a
+    moving average the units gone are the first to have gone): their value changes by
+    ``unit_amount`` each and the product's average cost with it. Returns the value added
+    to the stock; the share of the units already gone is the caller's to expense. The
+    event ``inventory.product.cost_added`` says what changed."""
+    ctx.principal.require("inventory.stock.receive")
+    product_id = check_value("product_id", identifier(), product_id)
+    quantity = check_value("quantity", STOCK_QUANTITY, quantity)
+    unit_amount = check_value("unit_amount", money(), unit_amount)
+    origin = check_value("origin", text(120), origin, nullable=True)
+    item = product(ctx, product_id)
+    ctx.session.refresh(item, with_for_update=True)  # one re-costing of a product at a time
+    on_hand = Decimal(str(ctx.session.scalar(sa.select(sa.func.coalesce(
+        sa.func.sum(StockLevel.on_hand), 0)).where(StockLevel.product_id == product_id)) or 0))
+    carrying = min(quantity, on_hand)
+    if carrying <= 0 or unit_amount == 0:
+        return Decimal(0)
+    value = (unit_amount * carrying).quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
+    cost = ((item.cost * on_hand + value) / on_hand).quantize(COST_QUANTUM,
+                                                              rounding=ROUND_HALF_UP)
+    if cost < 0:
+        raise ValidationError(f"the cost of product {product_id} would fall below zero",
+                              {"unit_amount": "more than the stock is worth"})
+    before = item.cost
+    item.cost = cost
+    ctx.session.flush()
+    ctx.audit("inventory.product", product_id, "update", {"cost": str(before)},
+              {"cost": str(cost)})
+    ctx.emit("inventory.product.cost_added", "inventory.product", product_id, {
+        "product_id": product_id, "units": str(carrying), "unit_amount": str(unit_amount),
+        "value": str(value), "cost_before": str(before), "cost": str(cost), "origin": origin})
+    return value
 
 
 def adjust(ctx: Context, warehouse_id: int, product_id: int, delta: Decimal,

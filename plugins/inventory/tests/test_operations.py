@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -11,11 +12,12 @@ from litestar.testing import TestClient
 from erp_core.api import create_app
 from erp_core.security.accounts import create_token, create_user
 from erp_inventory.alerts import StockAlert, StockLimit
+from erp_inventory.catalogue import Product
 from erp_inventory.ledger import StockLevel
-from erp_inventory.movements import receive
-from erp_inventory.reservations import ReservationLine, release, reserve
+from erp_inventory.movements import add_cost_to_stock, receive
+from erp_inventory.reservations import ReservationLine, release, reserve, ship_reserved
 from erp_inventory.warehouses import Location, LocationKind
-from erp_sdk import ConflictError
+from erp_sdk import ConflictError, ValidationError
 
 
 def level(kernel, product, warehouse):
@@ -202,3 +204,26 @@ def test_a_clerk_cannot_change_prices_but_a_manager_can(
     assert [(h["field"], h["old"], h["new"]) for h in history] == [
         ("list_price", "10.0000", "12.5000")]
     assert history[0]["principal"].startswith("u1inventory_manager")
+
+
+def test_cost_added_after_a_receipt_is_carried_by_the_units_still_on_hand_only(
+        kernel, run, warehouse, make_product):
+    """10 received at 1.00, 6 shipped: 4 left. 0.50 more per unit for the 10 received
+    adds 2.00 to the stock (4 x 0.50) and the cost becomes 1.50; the 3.00 of the units
+    gone stays out. A credit that would make the stock worth less than nothing is refused."""
+    product = make_product()
+    run(receive, warehouse, product, Decimal(10), Decimal(1))
+    [reservation] = run(reserve, warehouse, [ReservationLine(product, Decimal(6), "d:1")])
+    run(ship_reserved, reservation)
+
+    added = run(add_cost_to_stock, product, Decimal(10), Decimal("0.5"), origin="po:1")
+
+    assert added == Decimal(2)
+    with kernel.transaction() as session:
+        assert session.get(Product, product).cost == Decimal("1.5")
+    [(_name, payload)] = events(kernel, "inventory.product.cost_added")
+    assert (json.loads(payload) if isinstance(payload, str) else payload) == {
+        "product_id": product, "units": "4.0000", "unit_amount": "0.5", "value": "2.0000",
+        "cost_before": "1.0000", "cost": "1.5000", "origin": "po:1"}
+    with pytest.raises(ValidationError):
+        run(add_cost_to_stock, product, Decimal(10), Decimal(-2))

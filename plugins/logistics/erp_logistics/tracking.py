@@ -31,6 +31,7 @@ from erp_sdk import (
     Kernel,
     Principal,
     TransientConflict,
+    Upsert,
     VerifiedWebhook,
     WebhookReceiver,
     utcnow,
@@ -67,6 +68,12 @@ def _json_safe(raw: Any) -> Any:
     return json.loads(json.dumps(raw, default=str)) if raw else None
 
 
+_KEEP_NEW = Upsert(lambda insert: insert(TrackingRecord.__table__).on_conflict_do_nothing(
+    index_elements=["carrier_account_id", "event_key"])
+    .returning(TrackingRecord.__table__.c.event_key))
+"""Keep the events no transaction kept first, returning their keys."""
+
+
 def record_events(ctx: Context, account_id: int, events: Sequence[TrackingEvent],
                   source: str = "webhook") -> Applied:
     """Keep each new event and apply it to its package, in ``ctx``'s transaction: the
@@ -83,7 +90,7 @@ def record_events(ctx: Context, account_id: int, events: Sequence[TrackingEvent]
     kept = set(ctx.session.scalars(sa.select(TrackingRecord.event_key).where(
         TrackingRecord.carrier_account_id == account_id,
         TrackingRecord.event_key.in_({key for key, _ in keyed}))))
-    records: list[TrackingRecord] = []
+    records: list[dict[str, Any]] = []
     touched: set[int] = set()
     for key, event in keyed:
         if key in kept:
@@ -93,12 +100,16 @@ def record_events(ctx: Context, account_id: int, events: Sequence[TrackingEvent]
         package = packages.get(event.tracking_number)
         applies = package is not None and package.tracking_status not in FINAL and (
             package.tracking_at is None or event.at >= package.tracking_at)
-        records.append(TrackingRecord(
-            carrier_account_id=account_id, shipment_id=package.shipment_id if package else None,
-            package_id=package.id if package else None, tracking_number=event.tracking_number,
-            event_key=key, status=event.status, occurred_at=event.at,
-            location=event.location[:200] or None, description=event.description[:500] or None,
-            raw=_json_safe(dict(event.raw)), applied=applies, source=source, version=1))
+        records.append({
+            "carrier_account_id": account_id,
+            "shipment_id": package.shipment_id if package else None,
+            "package_id": package.id if package else None,
+            "tracking_number": event.tracking_number, "event_key": key,
+            "status": event.status, "occurred_at": event.at,
+            "location": event.location[:200] or None,
+            "description": event.description[:500] or None,
+            "raw": _json_safe(dict(event.raw)), "applied": applies, "source": source,
+            "version": 1})
         if package is None:
             counts["unknown_parcels"] += 1
         elif applies:
@@ -108,14 +119,11 @@ def record_events(ctx: Context, account_id: int, events: Sequence[TrackingEvent]
             counts["applied"] += 1
             touched.add(package.shipment_id)
     if records:
-        try:
-            with ctx.session.begin_nested():
-                ctx.session.add_all(records)
-                ctx.session.flush()
-        except sa.exc.IntegrityError:
+        inserted = ctx.session.execute(_KEEP_NEW.on(ctx.session), records).scalars().all()
+        if len(inserted) < len(records):
             # A concurrent transaction kept one of these events first: it applied it, so
             # this one must not; ask again for what it left to do.
-            raise TransientConflict("the same tracking events arrived twice at once") from None
+            raise TransientConflict("the same tracking events arrived twice at once")
     ctx.session.flush()
     if touched:
         _follow_packages(ctx, sorted(touched))

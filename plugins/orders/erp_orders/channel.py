@@ -37,3 +37,27 @@ class Channel(RecordMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     collected_in_store: Mapped[bool] = mapped_column(default=False,
                                                      server_default=sa.false())
+
+
+ORDER_ORIGIN = "orders.order:"
+"""How the stock moves of an order's shipment name it (``orders.order:12``)."""
+
+
+def channels_of_origins(session: Any, origins: Any) -> dict[str, str]:
+    """The code of the channel that sold each shipment, by the origin of its stock moves
+    (origins that are not an order's are left out)."""
+    from erp_orders.order import Order
+
+    ids = {}
+    for origin in origins:
+        number = origin[len(ORDER_ORIGIN):] if origin.startswith(ORDER_ORIGIN) else ""
+        if number.isdigit():
+            ids[int(number)] = origin
+    found: dict[str, str] = {}
+    keys = sorted(ids)
+    for start in range(0, len(keys), 5_000):
+        rows = session.execute(sa.select(Order.id, Channel.code).join(
+            Channel, Channel.id == Order.channel_id).where(
+                Order.id.in_(keys[start:start + 5_000])))
+        found.update({ids[order_id]: code for order_id, code in rows})
+    return found

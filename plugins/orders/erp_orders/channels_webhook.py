@@ -16,12 +16,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from erp_orders.channel import Channel
 from erp_orders.channels_import import (
     ORDER,
     PLACE_ATTEMPTS,
+    ChannelAccount,
     ImportFailure,
     _failure,
-    load_channel,
+    account_of,
     open_driver,
     place_channel_order,
 )
@@ -31,23 +33,35 @@ from erp_sdk import (
     ErpError,
     InboundWebhook,
     Kernel,
-    NotFoundError,
     ValidationError,
     VerifiedWebhook,
     WebhookReceiver,
 )
 from erp_sdk.drivers import WebhookRequest
 
+_TAKING_WEBHOOKS = sa.select(Channel).where(
+    Channel.active.is_(True), Channel.driver.is_not(None), Channel.warehouse_id.is_not(None))
+
+
+def _channels_taking_webhooks(kernel: Kernel) -> dict[tuple[str, str], ChannelAccount]:
+    """The active channels that can take order webhooks, by ``(driver, code)``: every
+    inbound webhook asks, whichever plugin's it is, so the process keeps them until a
+    channel is written (see ``kernel.committed``)."""
+
+    def load() -> dict[tuple[str, str], ChannelAccount]:
+        with kernel.transaction() as session:
+            accounts = [account_of(row) for row in session.scalars(_TAKING_WEBHOOKS)]
+        return {(a.driver, a.code): a for a in accounts}  # type: ignore[misc]
+
+    return kernel.committed.get("orders.channels_taking_webhooks", [Channel.__tablename__],
+                                load)
+
 
 def verify_order_webhook(kernel: Kernel, webhook: InboundWebhook) -> VerifiedWebhook | None:
     """The orders of an authentic webhook to an active channel with this code and driver;
     ``None`` when there is no such channel."""
-    try:
-        account = load_channel(kernel, webhook.account)
-    except NotFoundError:
-        return None
-    if account.driver != webhook.driver or not account.active \
-            or account.warehouse_id is None:
+    account = _channels_taking_webhooks(kernel).get((webhook.driver, webhook.account))
+    if account is None:
         return None
     orders = open_driver(kernel, account).parse_order_webhook(
         WebhookRequest(headers=webhook.headers, body=webhook.body))

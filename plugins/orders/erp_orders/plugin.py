@@ -112,6 +112,14 @@ def erp_register_cli_commands():
     return cli.COMMANDS
 
 
+@hookimpl(optionalhook=True)
+def erp_supply_sales_channels(session, origins):
+    """Supply's replenishment asks which channel sold a shipment: the order's channel."""
+    from erp_orders.channel import channels_of_origins
+
+    return channels_of_origins(session, origins)
+
+
 @hookimpl
 def erp_load_demo_data(session, kernel):
     from erp_orders import demo

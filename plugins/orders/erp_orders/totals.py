@@ -17,7 +17,7 @@ from erp_orders.line_rules import check_line
 from erp_orders.money import ZERO, line_amounts, order_amounts
 from erp_orders.order import Order, OrderLine, OrderState
 from erp_orders.pricing import Cart, Pricing, cart_lines, price_cart
-from erp_sdk import ConflictError, Context, WriteEvent, on_write, utcnow
+from erp_sdk import ConflictError, Context, ValidationError, WriteEvent, on_write, utcnow
 
 EDITABLE_STATES = {OrderState.DRAFT}
 REPRICED_FIELDS = ("shipping_amount", "coupon_codes")
@@ -116,6 +116,18 @@ def line_changed(ctx: Context, event: WriteEvent) -> None:
     order_id = _order_id(event)
     if order_id is not None:
         recompute_totals(ctx, order_id, reprice=True)
+
+
+@on_write("orders.order", actions=("update",), when="before")
+def coupon_codes_are_written_as_placing_writes_them(ctx: Context, event: WriteEvent) -> None:
+    """Placing stores codes upper case, stripped and once each; an update must write them
+    the same way, so that what the order shows is what the pricing hook matched."""
+    codes = event.changes.get("coupon_codes") or []  # a list of text (its field type)
+    if len(set(codes)) < len(codes) or any(code != code.strip().upper() or not code.strip()
+                                           for code in codes):
+        raise ValidationError("coupon codes must be written in upper case, without"
+                              " surrounding spaces, each once",
+                              {"coupon_codes": "not upper case, or repeated"})
 
 
 @on_write("orders.order", actions=("update",), when="after")

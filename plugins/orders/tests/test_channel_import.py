@@ -380,6 +380,18 @@ def test_a_webhook_to_a_channel_without_a_driver_is_404(kernel, shop, fake_shop,
     assert delivered.status == 404
 
 
+def test_a_channel_deactivated_after_taking_webhooks_takes_no_more(
+        kernel, shop, connect, fake_shop, api_url):
+    url = f"{api_url}/api/v1/hooks/webstore/web"
+    first = fake_shop.add_order("WS-1", lines=[("TEA-1", 1, "4.20")])
+    assert fake_shop.deliver_order_webhook(url, [first]).status == 200
+    with kernel.context() as ctx:
+        ctx.records("orders.channel").update(shop["channel"], {"active": False})
+    second = fake_shop.add_order("WS-2", lines=[("TEA-1", 1, "4.20")])
+    assert fake_shop.deliver_order_webhook(url, [second]).status == 404
+    assert [o["external_reference"] for o in channel_orders(kernel, shop)] == ["WS-1"]
+
+
 def bearer(kernel, role: str) -> dict[str, str]:
     from erp_core.security.accounts import create_token, create_user
 

@@ -4,6 +4,7 @@ cannot apply."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,6 +12,7 @@ from erp_promotions.promotion import Action, Target
 from erp_sdk import Context, ValidationError, WriteEvent, on_write
 
 ID_LISTS = ("channel_ids", "segment_ids", "product_ids", "category_ids")
+CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 def promotion_problems(promotion: dict[str, Any]) -> dict[str, str]:
@@ -69,3 +71,18 @@ def check_coupon(ctx: Context, event: WriteEvent) -> None:
     if code is not None and (code != code.strip().upper() or not code.strip()):
         raise ValidationError(f"invalid coupon code {code!r}: write it in upper case,"
                               " without surrounding spaces", {"code": "not upper case"})
+
+
+@on_write("promotions.campaign", actions=("create", "update"), when="before")
+def check_campaign(ctx: Context, event: WriteEvent) -> None:
+    """A campaign's budget is spent in its currency, and its promotions apply only to
+    orders in it: the currency is an ISO 4217 code and stays what it was created with."""
+    currency = event.changes.get("currency")
+    if currency is None:
+        return
+    if not CURRENCY.fullmatch(currency):
+        raise ValidationError(f"invalid campaign currency {currency!r}",
+                              {"currency": "must be an ISO 4217 code such as EUR"})
+    if event.before is not None and currency != event.before["currency"]:
+        raise ValidationError("a campaign's currency cannot change: its budget is spent in"
+                              " it; start a new campaign", {"currency": "cannot change"})

@@ -19,19 +19,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
+from operator import attrgetter
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import attrs
 
 from erp_orders.pricing import Cart
 from erp_promotions.allocation import ZERO, minor_unit, round_money
 from erp_promotions.promotion import Action, Allocation, PromotionStatus
-from erp_promotions.rules import Rule
-
-ONE = Decimal(1)
+from erp_promotions.rules import PERCENT, Rule
 
 
 @attrs.frozen
@@ -95,10 +97,16 @@ class Outcome:
 
 
 class LineIndex:
-    """Which cart lines hold a product or a category, and each rule's lines, worked out
-    once per cart (conditions and every option ask for them again)."""
+    """What the lines cost, which hold a product or a category, each rule's lines with
+    their subtotal and whole units, and the cart's local date in each time zone, worked
+    out once per cart (conditions and every option ask for them again)."""
 
     def __init__(self, cart: Cart) -> None:
+        self.cart = cart
+        self.bases = [line.base for line in cart.lines]
+        self.unit = minor_unit(cart.currency)
+        self.minor_bases = [int(base / self.unit) for base in self.bases]  # in minor units
+        self.quantities = [int(line.quantity * PERCENT) for line in cart.lines]
         self.all = list(range(len(cart.lines)))
         self.by_product: dict[int, list[int]] = {}
         self.by_category: dict[int | None, list[int]] = {}
@@ -106,6 +114,10 @@ class LineIndex:
             self.by_product.setdefault(line.product_id, []).append(i)
             self.by_category.setdefault(line.category_id, []).append(i)
         self.known: dict[int, list[int]] = {}
+        self.units: dict[int, int] = {}
+        self.subtotals: dict[int | None, Decimal] = {}
+        self.days: dict[str, dt.date] = {}
+        self.factors: dict[int, dict[int, int]] = {}
 
     def lines_of(self, rule: Rule) -> list[int]:
         if not rule.selects_lines:
@@ -120,20 +132,54 @@ class LineIndex:
             found = self.known[rule.id] = sorted(chosen)
         return found
 
+    def subtotal_of(self, rule: Rule) -> Decimal:
+        """What the rule's lines cost before promotions."""
+        key = rule.id if rule.selects_lines else None  # every line: one subtotal for all
+        subtotal = self.subtotals.get(key)
+        if subtotal is None:
+            bases = self.bases
+            subtotal = self.subtotals[key] = sum((bases[i] for i in self.lines_of(rule)), ZERO)
+        return subtotal
 
-def _eligible(rule: Rule, cart: Cart, index: LineIndex | None = None) -> list[int]:
-    return (index or LineIndex(cart)).lines_of(rule)
+    def units_of(self, rule: Rule) -> int:
+        """The whole units on the rule's lines (what buy X get Y counts)."""
+        units = self.units.get(rule.id)
+        if units is None:
+            lines = self.cart.lines
+            units = self.units[rule.id] = sum(int(lines[i].quantity)
+                                              for i in self.lines_of(rule))
+        return units
+
+    def per_unit_factors(self, rule: Rule) -> dict[int, int]:
+        """Per line of the rule, the common multiple of the lines' quantities divided by
+        its own: an amount times it is in proportion to that amount per unit, in whole
+        numbers, so lines compare by unit price exactly."""
+        factors = self.factors.get(rule.id)
+        if factors is None:
+            lines = self.lines_of(rule)
+            common = math.lcm(*(self.quantities[i] or 1 for i in lines))
+            factors = self.factors[rule.id] = {i: common // (self.quantities[i] or 1)
+                                               for i in lines}
+        return factors
+
+    def local_date(self, timezone: str) -> dt.date:
+        day = self.days.get(timezone)
+        if day is None:
+            day = self.days[timezone] = self.cart.placed_at.astimezone(ZoneInfo(timezone)).date()
+        return day
 
 
 def why_not(rule: Rule, cart: Cart, shopper: Shopper, *, drafts: bool = False,
-            bases: Sequence[Decimal] | None = None, index: LineIndex | None = None
-            ) -> str | None:
+            index: LineIndex | None = None) -> str | None:
     """Why ``rule`` does not apply to the cart, or ``None`` when its conditions hold
-    (``bases``: the lines' bases, when the caller has them already)."""
+    (``index``: the cart's, when the caller has it already)."""
+    index = index or LineIndex(cart)
     if rule.status != PromotionStatus.ACTIVE and not (drafts and rule.status == "draft"):
         return f"the promotion is {rule.status}"
+    if rule.campaign_currency and rule.campaign_currency != cart.currency:
+        return f"its campaign is in {rule.campaign_currency}, the order in {cart.currency}"
     if rule.starts_on or rule.ends_on:
-        day = rule.local_date(cart.placed_at)
+        day = index.local_date(rule.timezone)
         if rule.starts_on and day < rule.starts_on:
             return f"it starts on {rule.starts_on} ({rule.timezone})"
         if rule.ends_on and day > rule.ends_on:
@@ -146,13 +192,11 @@ def why_not(rule: Rule, cart: Cart, shopper: Shopper, *, drafts: bool = False,
         return "the customer is in none of its segments"
     if rule.first_order and not shopper.first_order:
         return "for a customer's first order only"
-    eligible = _eligible(rule, cart, index)
+    eligible = index.lines_of(rule)
     if not eligible:
         return "no line holds one of its products or categories"
     if rule.min_subtotal is not None:
-        if bases is None:
-            bases = [line.base for line in cart.lines]
-        subtotal = sum((bases[i] for i in eligible), ZERO)
+        subtotal = index.subtotal_of(rule)
         if subtotal < rule.min_subtotal:
             return f"the subtotal {subtotal} is below {rule.min_subtotal}"
     if rule.min_quantity is not None:
@@ -160,7 +204,7 @@ def why_not(rule: Rule, cart: Cart, shopper: Shopper, *, drafts: bool = False,
         if count < rule.min_quantity:
             return f"the quantity {count:f} is below {rule.min_quantity:f}"
     if rule.action == Action.BUY_X_GET_Y:
-        units = sum((int(cart.lines[i].quantity) for i in eligible), 0)
+        units = index.units_of(rule)
         wanted = (rule.buy_quantity or 0) + (rule.get_quantity or 0)
         if rule.get_product_id is None and units < wanted:
             return f"buy {rule.buy_quantity} get {rule.get_quantity}: not enough units"
@@ -174,9 +218,6 @@ def why_not(rule: Rule, cart: Cart, shopper: Shopper, *, drafts: bool = False,
     return None
 
 
-PERCENT = 10_000  # percentages and quantities are held in ten-thousandths (4 decimals)
-
-
 def _half_up(numerator: int, denominator: int) -> int:
     """``numerator / denominator`` rounded half up, for non-negative integers."""
     return (2 * numerator + denominator) // (2 * denominator)
@@ -187,17 +228,17 @@ class _Running:
     amounts are whole minor units (integers: exact and quick); shipping, which may have
     sub-cent decimals, stays a ``Decimal``."""
 
-    def __init__(self, cart: Cart, unit: Decimal, bases: Sequence[Decimal],
-                 index: LineIndex) -> None:
+    def __init__(self, cart: Cart, index: LineIndex) -> None:
         self.cart = cart
         self.index = index
-        self.unit = unit
-        self.per_unit = int(1 / unit)
-        self.left = [int(base / unit) for base in bases]
-        self.quantities = [int(line.quantity * PERCENT) for line in cart.lines]
+        self.unit = index.unit
+        self.per_unit = int(1 / index.unit)
+        self.left = list(index.minor_bases)
+        self.quantities = index.quantities
         self.shipping_left = cart.shipping_amount
         self.taken: list[tuple[int, int | None, str, int | Decimal]] = []
         self.by_rule: dict[int, int] = {}
+        self.order_level = 0  # what order discounts took off the lines
         self.shipping_by_rule: dict[int, Decimal] = {}
         self.gifts: list[tuple[int, int, Decimal]] = []
 
@@ -206,11 +247,23 @@ class _Running:
         return _half_up(int(amount * PERCENT) * self.per_unit, PERCENT)
 
     def take(self, rule: Rule, line: int, amount: int, level: str) -> None:
-        amount = min(amount, self.left[line])
-        if amount > 0:
-            self.left[line] -= amount
-            self.taken.append((rule.id, line, level, amount))
-            self.by_rule[rule.id] = self.by_rule.get(rule.id, 0) + amount
+        self.take_lines(rule, (line,), (amount,), level)
+
+    def take_lines(self, rule: Rule, lines: Sequence[int], amounts: Sequence[int],
+                   level: str) -> None:
+        """Each of ``amounts`` off its line, never more than the line still costs."""
+        left, taken, rule_id = self.left, self.taken, rule.id
+        took = 0
+        for line, amount in zip(lines, amounts, strict=True):
+            amount = min(amount, left[line])
+            if amount > 0:
+                left[line] -= amount
+                taken.append((rule_id, line, level, amount))
+                took += amount
+        if took:
+            self.by_rule[rule_id] = self.by_rule.get(rule_id, 0) + took
+            if level == "order":
+                self.order_level += took
 
     def take_shipping(self, rule: Rule, amount: Decimal) -> None:
         amount = min(amount, self.shipping_left)
@@ -219,24 +272,26 @@ class _Running:
             self.taken.append((rule.id, None, "shipping", amount))
             self.shipping_by_rule[rule.id] = self.shipping_by_rule.get(rule.id, ZERO) + amount
 
-    def spread(self, rule: Rule, lines: Sequence[int], amount: int, level: str) -> None:
-        """``amount`` minor units over ``lines`` by largest remainder on what they cost."""
+    def spread(self, rule: Rule, lines: Sequence[int], level: str, *, amount: int = 0,
+               percent: int | None = None) -> None:
+        """``amount`` minor units, or ``percent`` (ten-thousandths) of what ``lines``
+        still cost, over them by largest remainder on what they cost."""
         weights = [self.left[i] for i in lines]
         total = sum(weights)
+        if percent is not None:
+            amount = total * percent // PERCENT
         amount = min(amount, total)
         if amount <= 0:
             return
-        shares, remainders = [], []
-        for weight in weights:
-            share, remainder = divmod(amount * weight, total)
-            shares.append(share)
-            remainders.append(remainder)
+        shares = [amount * weight // total for weight in weights]
         spare = amount - sum(shares)
         if spare:
-            for position in sorted(range(len(lines)), key=lambda k: (-remainders[k], k))[:spare]:
+            remainders = [amount * weight % total for weight in weights]
+            # the largest remainders, the earlier line on a tie (a stable sort keeps it)
+            for position in sorted(range(len(lines)), key=remainders.__getitem__,
+                                   reverse=True)[:spare]:
                 shares[position] += 1
-        for index, share in zip(lines, shares, strict=True):
-            self.take(rule, index, share, level)
+        self.take_lines(rule, lines, shares, level)
 
     def unit_price_left(self, line: int) -> Fraction:
         """What one unit of the line still costs, in minor units (exact)."""
@@ -248,7 +303,7 @@ class _Running:
 
 def _apply(rule: Rule, run: _Running, cart: Cart) -> None:
     eligible = run.index.lines_of(rule)
-    pct = int((rule.percentage if rule.percentage is not None else ONE) * PERCENT)
+    pct = rule.percent
     action = rule.action
     if action == Action.FREE_SHIPPING:
         run.take_shipping(rule, round_money(run.shipping_left * pct / PERCENT, run.unit))
@@ -257,17 +312,18 @@ def _apply(rule: Rule, run: _Running, cart: Cart) -> None:
         if rule.gift_product_id and rule.gift_quantity:
             run.gifts.append((rule.id, rule.gift_product_id, rule.gift_quantity))
         return
-    amount = int((rule.amount or ZERO) * PERCENT)  # in ten-thousandths of the currency
+    amount = rule.amount_units
     per_unit = run.per_unit
     if rule.phase == 1:
-        total = sum(run.left[i] for i in eligible)
-        run.spread(rule, eligible, total * pct // PERCENT if action == Action.PERCENTAGE_OFF
-                   else amount * per_unit // PERCENT, "order")
+        if action == Action.PERCENTAGE_OFF:
+            run.spread(rule, eligible, "order", percent=pct)
+        else:
+            run.spread(rule, eligible, "order", amount=amount * per_unit // PERCENT)
         return
     if action == Action.FIXED_PRICE:
-        for i in eligible:
-            price = _half_up(amount * run.quantities[i] * per_unit, PERCENT * PERCENT)
-            run.take(rule, i, run.left[i] - price, "item")
+        run.take_lines(rule, eligible, [
+            run.left[i] - _half_up(amount * run.quantities[i] * per_unit, PERCENT * PERCENT)
+            for i in eligible], "item")
         return
     if action == Action.BUY_X_GET_Y:
         _buy_x_get_y(rule, run, cart, eligible, pct)
@@ -284,27 +340,30 @@ def _apply(rule: Rule, run: _Running, cart: Cart) -> None:
         return
     if action == Action.PERCENTAGE_OFF:
         if rule.allocation == Allocation.ACROSS:
-            total = sum(run.left[i] for i in eligible)
-            run.spread(rule, eligible, total * pct // PERCENT, "item")
+            run.spread(rule, eligible, "item", percent=pct)
         else:
-            for i in eligible:
-                run.take(rule, i, _half_up(run.left[i] * pct, PERCENT), "item")
+            run.take_lines(rule, eligible, [_half_up(run.left[i] * pct, PERCENT)
+                                            for i in eligible], "item")
         return
     if rule.allocation == Allocation.ACROSS:
-        run.spread(rule, eligible, amount * per_unit // PERCENT, "item")
+        run.spread(rule, eligible, "item", amount=amount * per_unit // PERCENT)
     else:
-        for i in eligible:
-            run.take(rule, i, _half_up(amount * run.quantities[i] * per_unit, PERCENT * PERCENT),
-                     "item")
+        run.take_lines(rule, eligible, [
+            _half_up(amount * run.quantities[i] * per_unit, PERCENT * PERCENT)
+            for i in eligible], "item")
 
 
 def _buy_x_get_y(rule: Rule, run: _Running, cart: Cart, eligible: list[int],
                  pct: int) -> None:
     buy, get = rule.buy_quantity or 1, rule.get_quantity or 1
-    units = sum((int(cart.lines[i].quantity) for i in eligible), 0)
+    units = run.index.units_of(rule)
     if rule.get_product_id is None:
         groups = units // (buy + get)
-        targets = sorted(eligible, key=lambda i: (run.unit_price_left(i), i))  # cheapest first
+        per_unit_of = run.index.per_unit_factors(rule)
+        left = run.left
+        # cheapest unit first (exactly: what is left times the line's factor), then the
+        # earlier line (a stable sort keeps it)
+        targets = sorted(eligible, key=lambda i: left[i] * per_unit_of[i])
     else:
         groups = units // buy
         targets = [i for i, line in enumerate(cart.lines) if line.product_id == rule.get_product_id]
@@ -321,16 +380,10 @@ def _buy_x_get_y(rule: Rule, run: _Running, cart: Cart, eligible: list[int],
                                    (run.quantities[i] or 1) * PERCENT), "item")
 
 
-def _order_key(rule: Rule) -> tuple[int, int, int]:
-    return (rule.phase, -rule.priority, rule.id)
-
-
-def run_option(rules: Sequence[Rule], cart: Cart, bases: Sequence[Decimal] | None = None,
-               index: LineIndex | None = None) -> _Running:
-    if bases is None:
-        bases = [line.base for line in cart.lines]
-    run = _Running(cart, minor_unit(cart.currency), bases, index or LineIndex(cart))
-    for rule in sorted(rules, key=_order_key):
+def run_option(rules: Sequence[Rule], cart: Cart, index: LineIndex | None = None
+               ) -> _Running:
+    run = _Running(cart, index or LineIndex(cart))
+    for rule in sorted(rules, key=attrgetter("application_order")):
         _apply(rule, run, cart)
     return run
 
@@ -364,14 +417,13 @@ def evaluate(cart: Cart, rules: Sequence[Rule], shopper: Shopper, *,
     verdicts: dict[int, Verdict] = {}
     applicable: list[Rule] = []
     seen: set[int] = set()
-    bases = [line.base for line in cart.lines]
     index = LineIndex(cart)
     for rule in rules:
         if rule.id in seen:
             continue
         seen.add(rule.id)
         reason = refused.get(rule.id) or why_not(rule, cart, shopper, drafts=drafts,
-                                                 bases=bases, index=index)
+                                                 index=index)
         if reason:
             verdicts[rule.id] = Verdict(rule, False, reason=reason)
         else:
@@ -383,12 +435,12 @@ def evaluate(cart: Cart, rules: Sequence[Rule], shopper: Shopper, *,
     for option in found:
         if max(rule.priority for rule in option) < top:
             continue
-        run = run_option(option, cart, bases, index)
+        run = run_option(option, cart, index)
         key = option_key(option, option_worth(run, option))
         if best is None or key > best[0]:
             best = (key, option, run)
     chosen: tuple[Rule, ...] = best[1] if best else ()
-    run = best[2] if best else _Running(cart, minor_unit(cart.currency), bases, index)
+    run = best[2] if best else _Running(cart, index)
     chosen_ids = {rule.id for rule in chosen}
     blocker = next((rule for rule in chosen if rule.exclusive), None)
     for rule in applicable:
@@ -404,18 +456,11 @@ def evaluate(cart: Cart, rules: Sequence[Rule], shopper: Shopper, *,
             verdicts[rule.id] = Verdict(rule, False, reason=(
                 "it is exclusive and the other promotions together come first"
                 " (higher priority or worth more to the customer)"))
-    per_line = [0] * len(cart.lines)
-    order_level = 0
-    shipping = ZERO
-    for _, line, level, amount in run.taken:
-        if line is None:
-            shipping += amount
-        else:
-            per_line[line] += amount
-            if level == "order":
-                order_level += amount
     unit = run.unit
+    per_line = (unit * (base - left) for base, left in zip(index.minor_bases, run.left,
+                                                           strict=True))
     applied = tuple(rule for rule in chosen if verdicts[rule.id].applied)
-    return Outcome(tuple(unit * amount for amount in per_line), unit * order_level, shipping,
+    return Outcome(tuple(per_line), unit * run.order_level,
+                   sum(run.shipping_by_rule.values(), ZERO),
                    tuple(run.gifts), applied, tuple(verdicts[key] for key in sorted(verdicts)),
                    {rule.id: run.discount(rule.id) for rule in applied}, unit, tuple(run.taken))

@@ -12,7 +12,7 @@ manifest = PluginManifest(
     requires_kernel=">=0.1,<1",
     description="Promotions, coupons and campaign budgets, applied to orders through"
                 " their pricing hook; explained, simulated and measured",
-    modules=("checks", "release"),
+    modules=("checks", "release", "metrics"),
 )
 
 

@@ -157,3 +157,69 @@ def test_returns_give_back_their_share_of_the_budget_and_the_use_once_all_is_bac
     assert spent() == (money("0.42"), 1)  # all the mugs' discount back, the tea's kept
     return_units("tea", "1")
     assert spent() == (0, 0)  # everything back: the order's use of the campaign too
+
+
+def test_patching_a_draft_orders_codes_prices_it_again_and_a_bad_code_writes_nothing(
+        erp_client, coupon, place):
+    five = coupon("FIVE", usage_limit=1)
+    gone = coupon("GONE", usage_limit=1)
+    place(("tea", "1"), coupon_codes=["GONE"])  # its only use
+    order = place(("mug", "2"))
+    url = f"{ORDERS}/{order['id']}"
+
+    def patch(codes, version):
+        return erp_client.patch(url, json={"coupon_codes": codes},
+                                headers={"If-Match": f'"{version}"'})
+
+    for unlike_placing in (["five"], ["FIVE", "FIVE"], "FIVE"):
+        assert patch(unlike_placing, order["version"]).status_code == 422
+
+    applied = patch(["FIVE"], order["version"])
+
+    assert applied.status_code == 200, applied.text
+    priced = erp_client.get(url).json()
+    assert priced["coupon_codes"] == ["FIVE"]
+    assert money(priced["discount_total"]) == money("5")
+    assert money(priced["total"]) == money("24.00")  # (25.00 - 5) + 20 % tax
+    assert used(erp_client, five["id"]) == 1
+    for codes, status in ((["FIVE", "NOPE"], 422), (["GONE"], 409)):
+        refused = patch(codes, priced["version"])
+
+        assert refused.status_code == status, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert erp_client.get(url).json() == priced
+        assert (used(erp_client, five["id"]), used(erp_client, gone["id"])) == (1, 1)
+    removed = patch([], priced["version"])
+
+    assert removed.status_code == 200, removed.text
+    assert money(erp_client.get(url).json()["discount_total"]) == 0
+    assert used(erp_client, five["id"]) == 0
+
+
+def test_a_code_of_a_campaign_in_another_currency_takes_nothing_from_its_budget(
+        erp_client, coupon, place, shop):
+    campaign = erp_client.post(CAMPAIGNS, json={"name": "euros", "budget_amount": "50"}).json()
+    code = coupon("EUROS", campaign_id=campaign["id"])
+    dollars = erp_client.post("/api/v1/inventory/products",
+                              json={"sku": "CUP-US", "name": "Cup", "list_price": "8.00",
+                                    "currency": "USD"}).json()
+    shop["cup"] = dollars["id"]
+
+    order = place(("cup", "1"), currency="USD", coupon_codes=["EUROS"])
+
+    assert money(order["discount_total"]) == 0
+    assert used(erp_client, code["id"]) == 0
+    after = erp_client.get(f"{CAMPAIGNS}/{campaign['id']}").json()
+    assert (money(after["spent"]), after["uses"]) == (0, 0)
+
+
+def test_a_campaigns_currency_is_an_iso_code_that_never_changes(erp_client):
+    assert erp_client.post(CAMPAIGNS, json={"name": "x", "currency": "eur"}).status_code == 422
+    campaign = erp_client.post(CAMPAIGNS, json={"name": "y", "currency": "EUR"}).json()
+
+    changed = erp_client.patch(f"{CAMPAIGNS}/{campaign['id']}", json={"currency": "USD"},
+                               headers={"If-Match": f'"{campaign["version"]}"'})
+
+    assert changed.status_code == 422, changed.text
+    assert changed.json()["errors"] == {"currency": "cannot change"}
+    assert erp_client.get(f"{CAMPAIGNS}/{campaign['id']}").json()["currency"] == "EUR"

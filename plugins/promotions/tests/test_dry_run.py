@@ -140,3 +140,20 @@ def test_unknown_codes_are_named_and_a_code_unlocks_its_promotion(
     assert applied(without) == {}
     assert applied(with_code) == {"by code": "3.00"}
     assert with_code["unknown_codes"] == ["NOPE"]
+
+
+def test_a_campaigns_promotion_applies_only_to_orders_in_its_currency(
+        erp_client, promote, dry_run):
+    for currency in ("EUR", "USD"):
+        campaign = erp_client.post("/api/v1/promotions/campaigns",
+                                   json={"name": currency, "currency": currency})
+        assert campaign.status_code == 201, campaign.text
+        promote(name=f"1 off in {currency}", action="amount_off", target="order",
+                amount="1", campaign_id=campaign.json()["id"])
+
+    in_dollars = dry_run(("mug", "1"), currency="USD")
+    in_euros = dry_run(("mug", "1"))
+
+    assert applied(in_dollars) == {"1 off in USD": "1.00"}
+    assert reasons(in_dollars) == {"1 off in EUR": "its campaign is in EUR, the order in USD"}
+    assert applied(in_euros) == {"1 off in EUR": "1.00"}

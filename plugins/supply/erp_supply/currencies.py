@@ -1,8 +1,9 @@
-"""Exchange rates into the company currency, entered per date.
+"""Amounts of foreign purchases in the company currency.
 
-A rate says how many units of the company currency one unit of ``currency`` is worth
-from ``rate_date`` on; the rate of a day is the latest one entered on or before it. The
-company currency is ``ERP_COMPANY_CURRENCY`` (default EUR) and needs no rate.
+Stock is costed in the company currency, ``ERP_COMPANY_CURRENCY`` (default EUR). The
+rates are the kernel's (``erp_sdk.exchange_rate``), shared with finance and every other
+plugin: a rate entered once, through ``/api/v1/kernel/exchange-rates``, ``erp rates set`` or the
+finance plugin, is the rate a receipt and a replenishment run convert with.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import datetime as dt
 import os
 from decimal import ROUND_HALF_UP, Decimal
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from erp_sdk import POSITIVE, Base, ExactNumeric, RecordMixin, ValidationError
+from erp_sdk import exchange_rate, exchange_rates
 
 COST_QUANTUM = Decimal("0.0001")
 
@@ -23,40 +23,15 @@ def company_currency() -> str:
     return os.environ.get("ERP_COMPANY_CURRENCY", "EUR").upper()
 
 
-class ExchangeRate(RecordMixin, Base):
-    __tablename__ = "supply_exchange_rate"
-    __table_args__ = (sa.UniqueConstraint("currency", "rate_date"),)
-
-    currency: Mapped[str] = mapped_column(sa.String(3))
-    rate_date: Mapped[dt.date]
-    rate: Mapped[Decimal] = mapped_column(
-        ExactNumeric(18, 8), info={**POSITIVE, "description": "Company currency units per unit"
-                                   " of `currency`"})
-
-
 def rate_on(session: Session, currency: str, on: dt.date) -> Decimal:
-    """The rate of ``currency`` on a day; 1 for the company currency; 422 when none."""
-    if currency.upper() == company_currency():
-        return Decimal(1)
-    rate = session.scalar(sa.select(ExchangeRate.rate).where(
-        ExchangeRate.currency == currency.upper(), ExchangeRate.rate_date <= on)
-        .order_by(ExchangeRate.rate_date.desc()).limit(1))
-    if rate is None:
-        raise ValidationError(f"no exchange rate for {currency} on or before {on.isoformat()}",
-                              {"currency": "no exchange rate"})
-    return rate
+    """Company currency units per unit of ``currency`` on a day; 1 for the company
+    currency; 422 when no rate was entered on or before it."""
+    return exchange_rate(session, currency, company_currency(), on)
 
 
 def rates_on(session: Session, on: dt.date) -> dict[str, Decimal]:
     """Every currency's rate on a day (for runs that price many offers at once)."""
-    latest = (sa.select(ExchangeRate.currency, sa.func.max(ExchangeRate.rate_date).label("day"))
-              .where(ExchangeRate.rate_date <= on).group_by(ExchangeRate.currency).subquery())
-    rows = session.execute(sa.select(ExchangeRate.currency, ExchangeRate.rate).join(
-        latest, sa.and_(latest.c.currency == ExchangeRate.currency,
-                        latest.c.day == ExchangeRate.rate_date)))
-    rates = {currency: rate for currency, rate in rows}
-    rates[company_currency()] = Decimal(1)
-    return rates
+    return exchange_rates(session, company_currency(), on)
 
 
 def to_company(amount: Decimal, rate: Decimal) -> Decimal:

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from erp_inventory.catalogue import Product
 from erp_inventory.warehouses import Warehouse
-from erp_sdk import Context, Kernel, Principal, utcnow
+from erp_sdk import Context, Kernel, Principal, set_exchange_rate, utcnow
 from erp_supply.bills import match_bill
+from erp_supply.currencies import company_currency
 from erp_supply.purchase_orders import confirm_with_changes, split_backorder
 from erp_supply.receipts import ReceiveLine, receive_order
 from erp_supply.replenishment import replenish
@@ -28,10 +29,9 @@ SUPPLIERS = [
 def load_demo_data(session: Session, kernel: Kernel) -> None:
     ctx = Context(kernel, session, Principal.system("demo"))
     today = utcnow().date()
-    rates = ctx.records("supply.exchange_rate")
     for days_ago, rate in ((60, "0.9120"), (30, "0.9210"), (0, "0.9180")):
-        day = today - dt.timedelta(days=days_ago)
-        rates.create({"currency": "USD", "rate_date": day.isoformat(), "rate": rate})
+        set_exchange_rate(session, "USD", company_currency(),
+                          today - dt.timedelta(days=days_ago), Decimal(rate), source="demo")
     products = list(session.execute(sa.select(Product.id, Product.sku, Product.cost)
                                     .order_by(Product.id)))
     warehouse = session.scalar(sa.select(Warehouse.id).where(Warehouse.code == "MAIN"))

@@ -15,8 +15,8 @@ manifest = PluginManifest(
     requires_kernel=">=0.1,<1",
     description="Suppliers and prices, purchase orders, receipts, three-way matched bills,"
                 " replenishment, supplier portal",
-    # the subscribers of purchase orders, notices, bills and reorder rules
-    modules=("purchase_orders", "shipping_notices", "bills", "reorder_rules"),
+    # the subscribers of purchase orders, notices, bills, reorder rules and landed costs
+    modules=("purchase_orders", "shipping_notices", "bills", "reorder_rules", "landed_costs"),
 )
 
 READ_ONLY = {"list", "get"}
@@ -24,9 +24,15 @@ NO_DELETE = {"list", "get", "create", "update"}
 
 
 @hookimpl
+def erp_add_hookspecs(pluginmanager):
+    from erp_supply import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@hookimpl
 def erp_register_entities():
     from erp_supply.bills import BILL_WORKFLOW, Bill, BillLine, bill_number
-    from erp_supply.currencies import ExchangeRate
     from erp_supply.purchase_orders import (
         LINE_READ_ONLY,
         PURCHASE_ORDER_WORKFLOW,
@@ -55,9 +61,6 @@ def erp_register_entities():
         Entity("price_paid", PricePaid, operations=READ_ONLY,
                filterable=["supplier_id", "product_id", "purchase_order_id", "received_at"],
                sortable=["received_at"], description="The history of prices paid."),
-        Entity("exchange_rate", ExchangeRate, filterable=["currency", "rate_date"],
-               sortable=["rate_date"],
-               description="Company currency units per unit of a currency, from a date."),
         Entity("purchase_order", PurchaseOrder, workflow=PURCHASE_ORDER_WORKFLOW,
                derived_from_id={"number": purchase_order_number},
                read_only=["number", "untaxed_amount", "sent_at", "confirmed_at",
@@ -99,6 +102,13 @@ def erp_register_entities():
                sortable=["created_at", "quantity"],
                description="Replenishment suggestions; `GET .../{id}/explanation` says why."),
     ]
+
+
+@hookimpl
+def erp_register_metrics():
+    from erp_supply.metrics import supply_metrics
+
+    return supply_metrics()
 
 
 @hookimpl

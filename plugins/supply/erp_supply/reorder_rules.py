@@ -58,6 +58,10 @@ class ReorderRule(RecordMixin, Base):
     max_lead_time_days: Mapped[int | None] = mapped_column(
         info={"minimum": 0, "maximum": 365,
               "description": "Suppliers slower than this are not chosen"})
+    channels: Mapped[list[str] | None] = mapped_column(
+        sa.JSON, info={"description": "Computed: measure the velocity over the shipments of"
+                                      " these sales channels only (their codes); empty or"
+                                      " null: every channel"})
     active: Mapped[bool] = mapped_column(default=True)
 
 
@@ -67,6 +71,11 @@ def a_rule_has_what_its_method_needs(ctx: Context, event: WriteEvent) -> None:
     method = values.get("method") or ReorderMethod.COMPUTED
     if method not in set(ReorderMethod):
         raise ValidationError(f"unknown method {method!r}", {"method": "fixed or computed"})
+    channels = values.get("channels")
+    if channels is not None and (not isinstance(channels, list) or not all(
+            isinstance(code, str) and code.strip() for code in channels)):
+        raise ValidationError("channels is a list of sales channel codes",
+                              {"channels": "a list of codes"})
     if method == ReorderMethod.FIXED:
         minimum, maximum = values.get("minimum"), values.get("maximum")
         if minimum is None or maximum is None:

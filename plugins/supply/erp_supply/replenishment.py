@@ -4,7 +4,9 @@ the figures that explain it.
 For each active reorder rule (product and warehouse):
 
 - **velocity** = units shipped from the warehouse to customers over the rule's last
-  ``velocity_days``, per day;
+  ``velocity_days``, per day; the explanation splits it per sales channel (the plugin that
+  shipped names the channel through the hook ``erp_supply_sales_channels``), and a rule
+  with ``channels`` counts only the shipments of those channels;
 - **lead time** L = the supplier's declared lead time in days; its standard deviation
   sigma_L is measured from the lead times of past receipts of the product from that
   supplier (sample standard deviation, 0 with fewer than two receipts);
@@ -340,6 +342,55 @@ def _shipped(session: Session, since: dt.datetime, product_ids: Sequence[int] | 
     return {(p, w): Decimal(str(total)) for p, w, total in session.execute(query)}
 
 
+UNKNOWN_CHANNEL = "unknown"
+"""The channel of shipments no plugin names (a manual shipment, orders not enabled)."""
+
+
+def _shipped_by_channel(session: Session, hook: Any, since: dt.datetime,
+                        keys: set[tuple[int, int]]) -> dict[tuple[int, int], dict[str, Decimal]]:
+    """Units each warehouse shipped to customers since ``since`` per product and sales
+    channel, for the (product, warehouse) ``keys`` only."""
+    found: dict[tuple[int, int], dict[str, Decimal]] = {key: {} for key in keys}
+    if not keys:
+        return found
+    source = sa.orm.aliased(Location)
+    target = sa.orm.aliased(Location)
+    products = sorted({product_id for product_id, _warehouse_id in keys})
+    rows = []
+    for start in range(0, len(products), 10_000):
+        rows.extend(session.execute(
+            sa.select(Move.product_id, source.warehouse_id, Move.origin,
+                      sa.func.sum(Move.quantity))
+            .join(source, source.id == Move.from_location_id)
+            .join(target, target.id == Move.to_location_id)
+            .where(target.kind == LocationKind.CUSTOMER, source.warehouse_id.is_not(None),
+                   Move.done_at >= since, Move.product_id.in_(products[start:start + 10_000]))
+            .group_by(Move.product_id, source.warehouse_id, Move.origin)))
+    origins = sorted({origin for _p, _w, origin, _total in rows if origin})
+    channels: dict[str, str] = {}
+    if origins:
+        for answer in hook.erp_supply_sales_channels(session=session, origins=origins):
+            channels.update(answer or {})
+    for product_id, warehouse_id, origin, total in rows:
+        per_channel = found.get((product_id, warehouse_id))
+        if per_channel is None:
+            continue
+        channel = channels.get(origin, UNKNOWN_CHANNEL) if origin else UNKNOWN_CHANNEL
+        per_channel[channel] = per_channel.get(channel, ZERO) + Decimal(str(total))
+    return found
+
+
+def channel_velocity(by_channel: dict[str, Decimal], days: int,
+                     counted: Sequence[str] | None) -> dict[str, Any]:
+    """The explanation's velocity per channel: units shipped and units per day of each
+    channel, and which channels the rule counts."""
+    return {"by_channel": {code: {"shipped": str(shipped),
+                                  "per_day": str(q(shipped / Decimal(days))),
+                                  "counted": not counted or code in counted}
+                           for code, shipped in sorted(by_channel.items())},
+            "channels_counted": list(counted) if counted else None}
+
+
 def _incoming(session: Session, product_ids: Sequence[int] | None
               ) -> dict[tuple[int, int], list[tuple[dt.date | None, Decimal]]]:
     """What open purchase orders still bring, per product, warehouse and due date."""
@@ -412,6 +463,18 @@ def replenish(ctx: Context, *, product_ids: Sequence[int] | None = None,
     shipped: dict[int, dict[tuple[int, int], Decimal]] = {
         days: _shipped(session, now - dt.timedelta(days=days), ids)
         for days in {rule.velocity_days for rule in rules}}
+    # A rule limited to channels measures its velocity from its channels' shipments only.
+    by_channel: dict[int, dict[tuple[int, int], dict[str, Decimal]]] = {}
+    limited = [rule for rule in rules if rule.channels]
+    for days in {rule.velocity_days for rule in limited}:
+        by_channel[days] = _shipped_by_channel(
+            session, ctx.kernel.hook, now - dt.timedelta(days=days),
+            {(r.product_id, r.warehouse_id) for r in limited if r.velocity_days == days})
+    for rule in limited:
+        key = (rule.product_id, rule.warehouse_id)
+        shipped[rule.velocity_days][key] = sum(
+            (quantity for code, quantity in by_channel[rule.velocity_days][key].items()
+             if code in rule.channels), ZERO)
     incoming = _incoming(session, ids)
     lead_times = _lead_times(session, ids)
     widest: dict[int, Decimal] = {}
@@ -446,6 +509,7 @@ def replenish(ctx: Context, *, product_ids: Sequence[int] | None = None,
                                            lead_times, rates, today, explain=False)
         if chosen is not None:
             plans.append((data.rule, data, chosen, explanation))
+    _explain_channels(ctx, plans, by_channel, now)
     stale = sa.delete(Suggestion).where(Suggestion.state == SuggestionState.PROPOSED)
     if ids is not None:
         stale = stale.where(Suggestion.product_id.in_(ids))
@@ -467,6 +531,24 @@ def replenish(ctx: Context, *, product_ids: Sequence[int] | None = None,
         "purchase_order_id": order_ids.get(_order_key(rule, chosen)),
         "explanation": explanation} for rule, data, chosen, explanation in plans])
     return RunSummary(len(rules), len(plans), sorted(set(order_ids.values())), without_supplier)
+
+
+def _explain_channels(ctx: Context, plans: list[tuple[Any, RuleInput, Candidate, Any]],
+                      by_channel: dict[int, dict[tuple[int, int], dict[str, Decimal]]],
+                      now: dt.datetime) -> None:
+    """Add the velocity per channel to the explanation of each suggestion."""
+    wanted: dict[int, set[tuple[int, int]]] = defaultdict(set)
+    for rule, _data, _chosen, _explanation in plans:
+        key = (rule.product_id, rule.warehouse_id)
+        if key not in by_channel.get(rule.velocity_days, {}):
+            wanted[rule.velocity_days].add(key)
+    for days, keys in wanted.items():
+        by_channel.setdefault(days, {}).update(_shipped_by_channel(
+            ctx.session, ctx.kernel.hook, now - dt.timedelta(days=days), keys))
+    for rule, _data, _chosen, explanation in plans:
+        explanation["velocity"].update(channel_velocity(
+            by_channel[rule.velocity_days][rule.product_id, rule.warehouse_id],
+            rule.velocity_days, rule.channels))
 
 
 def _order_key(rule: Any, chosen: Candidate) -> tuple[int, int, str]:

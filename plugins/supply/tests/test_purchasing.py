@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from supply_helpers import API, ok, share_the_kernel_per_module
 
 from erp_inventory.ledger import Move, StockLevel
+from erp_inventory.reservations import ReservationLine, reserve, ship_reserved
 from erp_inventory.warehouses import Location
 
 pytestmark = pytest.mark.erp_plugins("supply")
@@ -152,8 +153,9 @@ def test_rejected_goods_go_to_the_damaged_location_not_into_stock(
 def test_moving_average_cost_after_receipts_in_two_currencies(
         erp_client, make_supplier, make_order, make_product, today):
     product = make_product()
-    ok(erp_client.post(f"{API}/exchange-rates", json={
-        "currency": "USD", "rate_date": today.isoformat(), "rate": "0.9"}), 201)
+    ok(erp_client.post("/api/v1/kernel/exchange-rates", json={
+        "currency": "USD", "quote_currency": "EUR", "rate_date": today.isoformat(),
+        "rate": "0.9"}), 201)
     euro = make_order(make_supplier("EUR"), [(product, "10", "10")])
     receive(erp_client, euro, [(euro["lines"][0], "10")])
     assert cost(erp_client, product) == Decimal("10")
@@ -188,6 +190,25 @@ def test_freight_and_duty_are_landed_into_the_cost_by_value(
     receipt = receive(erp_client, order, [(order["lines"][0], "10"), (order["lines"][1], "10")])
     assert [line["unit_cost"] for line in receipt["lines"]] == ["1.3000", "3.9000"]
     assert cost(erp_client, dear) == Decimal("3.9")
+
+
+def test_freight_entered_after_a_receipt_re_costs_the_units_still_on_hand(
+        erp_client, run, warehouse, make_supplier, make_order, make_product):
+    """10 of A at 10.00 and 10 of B at 5.00 received without freight (ordered value 150);
+    4 of A are sold; then 30 of freight arrives: +20 % on each price, so each unit of A
+    carries 2.00 more and each of B 1.00. The 6 of A left are worth 6 x 12, B 10 x 6."""
+    a, b = make_product(), make_product()
+    order = make_order(make_supplier(), [(a, "10", "10"), (b, "10", "5")])
+    receive(erp_client, order, [(order["lines"][0], "10"), (order["lines"][1], "10")])
+    [reservation] = run(reserve, warehouse, [ReservationLine(a, Decimal(4), "test:sale")])
+    run(ship_reserved, reservation)
+    assert (cost(erp_client, a), cost(erp_client, b)) == (10, 5)
+
+    ok(erp_client.patch(f"{API}/purchase-orders/{order['id']}", json={"freight": "30"}))
+
+    assert (cost(erp_client, a), cost(erp_client, b)) == (12, 6)
+    ok(erp_client.patch(f"{API}/purchase-orders/{order['id']}", json={"duty": "15"}))
+    assert (cost(erp_client, a), cost(erp_client, b)) == (13, Decimal("6.5"))
 
 
 def test_an_order_with_receipts_cannot_be_cancelled(

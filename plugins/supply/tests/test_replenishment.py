@@ -62,8 +62,10 @@ def test_the_worked_example_proposes_a_draft_order_that_explains_itself(
             suggestion["safety_stock"], suggestion["incoming"], suggestion["position"]) == (
         "47.0000", "39.9000", "81.9000", "9.9000", "10.0000", "35.0000")
     explanation = ok(erp_client.get(f"{API}/suggestions/{suggestion['id']}/explanation"))
-    assert explanation["velocity"] == {"shipped": "90.0000", "days": 30, "per_day": "3.0000",
-                                       "stock_lasts_days": "8.3333"}
+    assert explanation["velocity"] == {
+        "shipped": "90.0000", "days": 30, "per_day": "3.0000", "stock_lasts_days": "8.3333",
+        "by_channel": {"unknown": {"shipped": "90.0000", "per_day": "3.0000", "counted": True}},
+        "channels_counted": None}
     assert explanation["lead_time"] == {"days": 10, "stddev_days": "2.0000",
                                         "receipts_measured": 3}
     assert explanation["stock"] == {"on_hand": "30.0000", "reserved": "5.0000",
@@ -154,3 +156,46 @@ def test_an_offer_outside_its_validity_dates_is_not_used(
     [suggestion] = ok(erp_client.get(f"{API}/suggestions"))["items"]
     assert (suggestion["supplier_id"], suggestion["quantity"], suggestion["unit_price"]) == (
         current["id"], "20.0000", "3.0000")
+
+
+@pytest.mark.erp_plugins("supply", "orders")
+def test_the_velocity_is_told_per_channel_and_a_rule_counts_only_its_channels(
+        erp_client, kernel, run, warehouse, make_product, make_supplier, make_offer):
+    """In the last 30 days 60 units left through orders of channel web, 30 through orders
+    of channel shop and 15 by a shipment no order made; the rule counts web only: velocity
+    2 a day, so with 10 days of lead time the reorder point is 20 and, from 10 on hand,
+    the target 20 + 2 x 14 = 48 asks for 38."""
+    product = make_product()
+    make_offer(make_supplier(), product, {"0": "4.00"}, lead_time_days=10)
+    run(receive, warehouse, product, Decimal(115), Decimal(2))
+    with kernel.context() as ctx:
+        customer = ctx.records("crm.customer").create({"name": "Ada", "kind": "person"})["id"]
+        origins = {}
+        for code in ("web", "shop"):
+            channel = ctx.records("orders.channel").create(
+                {"code": code, "name": code, "kind": "manual", "warehouse_id": warehouse,
+                 "settings": {}, "secrets": {}})["id"]
+            order = ctx.records("orders.order").create(
+                {"channel_id": channel, "customer_id": customer, "warehouse_id": warehouse})
+            origins[code] = f"orders.order:{order['id']}"
+    for origin, quantity in ((origins["web"], 60), (origins["shop"], 30), ("test:sale", 15)):
+        [reservation] = run(reserve, warehouse, [ReservationLine(product, Decimal(quantity),
+                                                                  origin)])
+        run(ship_reserved, reservation)
+    ok(erp_client.post(f"{API}/reorder-rules", json={
+        "product_id": product, "warehouse_id": warehouse, "velocity_days": 30,
+        "review_days": 14, "service_factor": "1.65", "channels": ["web"]}), 201)
+
+    ok(erp_client.post(f"{API}/replenish", json={"create_orders": False}))
+
+    [suggestion] = ok(erp_client.get(f"{API}/suggestions",
+                                     params={"product_id": product}))["items"]
+    velocity = ok(erp_client.get(f"{API}/suggestions/{suggestion['id']}/explanation"))[
+        "velocity"]
+    assert velocity["by_channel"] == {
+        "shop": {"shipped": "30.0000", "per_day": "1.0000", "counted": False},
+        "unknown": {"shipped": "15.0000", "per_day": "0.5000", "counted": False},
+        "web": {"shipped": "60.0000", "per_day": "2.0000", "counted": True}}
+    assert (velocity["channels_counted"], velocity["shipped"], velocity["per_day"]) == (
+        ["web"], "60.0000", "2.0000")
+    assert (suggestion["reorder_point"], suggestion["quantity"]) == ("20.0000", "38.0000")
