@@ -1,7 +1,7 @@
 """payouts
 
-Revision ID: fin0005
-Revises: fin0004
+Revision ID: fin0006
+Revises: fin0005
 Create Date: 2026-12-07T10:29:02+00:00
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 from erp_sdk import AwareDateTime, ExactNumeric
 
-revision = "fin0005"
-down_revision = "fin0004"
+revision = "fin0006"
+down_revision = "fin0005"
 branch_labels = None
 depends_on = None
 

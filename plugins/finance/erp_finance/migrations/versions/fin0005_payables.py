@@ -1,7 +1,7 @@
 """payables
 
-Revision ID: fin0004
-Revises: fin0003
+Revision ID: fin0005
+Revises: fin0004
 Create Date: 2026-12-07T10:16:07+00:00
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 from erp_sdk import AwareDateTime, ExactNumeric
 
-revision = "fin0004"
-down_revision = "fin0003"
+revision = "fin0005"
+down_revision = "fin0004"
 branch_labels = None
 depends_on = None
 
