@@ -268,6 +268,18 @@ def payouts_from_csv(text: str) -> list[Payout]:
     adjustment), amount`` (signed as it moves the seller's money), and optionally
     ``payment_reference, order_reference, description``; a payout's amount is the sum of
     its rows. Every bad row is named (422)."""
+    try:
+        return _read_payouts_csv(text)
+    except csv.Error as exc:
+        raise ValidationError(f"the payout CSV cannot be read: {exc}",
+                              {"csv": "not CSV"}) from None
+
+
+LARGEST = Decimal(10) ** 13
+"""A payout line's amount is less than this (the money columns' range)."""
+
+
+def _read_payouts_csv(text: str) -> list[Payout]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [name for name in CSV_COLUMNS if name not in (reader.fieldnames or [])]
     if missing:
@@ -281,7 +293,7 @@ def payouts_from_csv(text: str) -> list[Payout]:
                               (row.get("payment_reference") or "").strip(),
                               (row.get("order_reference") or "").strip(),
                               (row.get("description") or "").strip())
-            if not line.amount.is_finite():
+            if not line.amount.is_finite() or abs(line.amount) >= LARGEST:
                 raise InvalidOperation
             day = dt.date.fromisoformat(row["arrival_date"].strip())
             currency = row["currency"].strip().upper()
@@ -290,7 +302,15 @@ def payouts_from_csv(text: str) -> list[Payout]:
         except (ValueError, InvalidOperation, AttributeError):
             errors[f"row {number}"] = "kind, amount, currency or arrival_date is not valid"
             continue
-        key = row["payout_id"].strip()
+        key = (row["payout_id"] or "").strip()
+        texts = {"payout_id": (key, 120), "payment_reference": (line.payment_reference, 120),
+                 "order_reference": (line.order_reference, 120),
+                 "description": (line.description, 200)}
+        bad = [name for name, (value, size) in texts.items()
+               if len(value) > size or not value.isprintable()] + ([] if key else ["payout_id"])
+        if bad:
+            errors[f"row {number}"] = f"{', '.join(bad)}: printable text, not too long"
+            continue
         payout = grouped.setdefault(key, {"day": day, "currency": currency, "lines": []})
         if (payout["day"], payout["currency"]) != (day, currency):
             errors[f"row {number}"] = f"payout {key} has another date or currency above"

@@ -171,6 +171,13 @@ def test_a_payout_that_does_not_add_up_or_a_bad_row_is_refused_naming_it(books, 
                               json={"account": cards, "csv": wrong_sign})
     assert refused.status_code == 422
     assert "wrong sign" in refused.json()["errors"]["lines[1].amount"]
+    header = "payout_id,arrival_date,currency,kind,amount,description\n"
+    day = TODAY.isoformat()
+    for row in (f"MP-9,{day},EUR,sale,1e400", f"{'M' * 121},{day},EUR,sale,1.00",
+                f"MP-9,{day},EUR,sale,1.00,\x1b"):
+        refused = erp_client.post("/api/v1/finance/payouts/import-csv",
+                                  json={"account": cards, "csv": header + row + "\n"})
+        assert refused.status_code == 422 and "row 2" in refused.json()["errors"], row
     fine = bad.rsplit("\n", 3)[0] + "\n"
     unknown = erp_client.post("/api/v1/finance/payouts/import-csv",
                               json={"account": "nobody", "csv": fine})

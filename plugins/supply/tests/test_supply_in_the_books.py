@@ -50,3 +50,17 @@ def test_a_posted_bill_books_payables_and_input_tax_and_clears_goods_received(
     assert after["2100"] == Decimal("-60.00")  # owed to the supplier
     assert after["1400"] == Decimal("10.00")  # input tax to reclaim
     assert sum(after.values()) == 0
+
+    # the bill is owed until its due date (the supplier's payment terms) and paid from bank
+    posted = ok(erp_client.get(f"{API}/bills/{bill['id']}"))
+    [payable] = ok(erp_client.get(f"{FINANCE}/payables", params={
+        "origin": f"supply.bill:{bill['id']}"}))["items"]
+    assert (payable["supplier_id"], payable["due_date"]) == (supplier["id"], posted["due_date"])
+    assert Decimal(payable["residual"]) == Decimal("60.00")
+    aging = ok(erp_client.get(f"{FINANCE}/statements/payable-aging",
+                              params={"date_to": today.isoformat()}))
+    assert [Decimal(row["total"]) for row in aging["rows"]] == [Decimal("60.00")]
+    paid = ok(erp_client.post(f"{FINANCE}/payables/{payable['id']}/pay",
+                              json={"date": today.isoformat()}), 201)
+    assert Decimal(paid["residual"]) == 0
+    assert balances(erp_client, today).get("2100", Decimal(0)) == 0
