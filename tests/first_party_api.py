@@ -20,6 +20,7 @@ from litestar.testing import TestClient
 
 from erp_core.api.app import create_app
 from erp_core.kernel import Kernel
+from erp_sdk import migrated_copies
 
 FIRST_PARTY = ("inventory", "orders", "crm", "finance", "logistics", "supply", "reports",
                "promotions")
@@ -30,17 +31,26 @@ __all__ = ["full_admin_headers", "full_app", "full_client", "full_document", "fu
 
 
 @pytest.fixture
-def full_kernel(make_kernel: Callable[..., Kernel]) -> Kernel:
+def full_kernel(make_kernel: Callable[..., Kernel], database_url: str) -> Kernel:
     """A booted kernel with every installed plugin enabled (the first-party ones at least)
-    and their demo data loaded, as ``erp demo`` prepares it."""
+    and their demo data loaded, as ``erp demo`` prepares it. Loading the demo data is most
+    of the cost, so a test process does it once and later tests start from a copy of
+    that database (``erp_sdk.migrated_copies``, as the kit does for migrations)."""
+    key = migrated_copies.key_of(("every installed plugin, with its demo data",))
+    fresh = migrated_copies.is_empty(database_url)
+    copied = fresh and migrated_copies.start_from_copy(key, database_url)
     kernel = make_kernel()
-    kernel.initialise()
-    names = list(kernel.plugins.order)
-    assert set(FIRST_PARTY) <= set(names), names
-    kernel.enable(names)
-    kernel.boot()
-    with kernel.transaction() as session:
-        kernel.contribute("erp_load_demo_data", session=session, kernel=kernel)
+    if copied:
+        kernel.boot()
+    else:
+        kernel.initialise()
+        kernel.enable(list(kernel.plugins.order))
+        kernel.boot()
+        with kernel.transaction() as session:
+            kernel.contribute("erp_load_demo_data", session=session, kernel=kernel)
+        if fresh:
+            migrated_copies.keep_copy(key, database_url)
+    assert set(FIRST_PARTY) <= set(kernel.enabled), kernel.enabled
     return kernel
 
 
