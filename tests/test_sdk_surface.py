@@ -126,3 +126,25 @@ def test_importing_the_sdk_and_the_plugins_does_not_import_the_web_framework():
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True).stdout.strip()
     assert shown == "False"
+
+
+def test_every_driver_kind_has_a_protocol_in_the_sdk_and_a_namespace_in_the_promise():
+    from erp_core.drivers.registry import DRIVER_KINDS
+    from erp_sdk.drivers import DRIVER_PROTOCOLS
+
+    assert set(DRIVER_PROTOCOLS) == set(DRIVER_KINDS)
+    text = STABILITY.read_text(encoding="utf-8")
+    for kind, namespace in DRIVER_KINDS.items():
+        assert f"`{namespace}`" in text, f"STABILITY.md does not name {namespace}"
+        assert f"`{DRIVER_PROTOCOLS[kind].__name__}`" in text
+
+
+def test_a_fetched_rate_is_exact_and_refuses_a_float():
+    from decimal import Decimal
+
+    from erp_sdk.drivers import FetchedRate
+
+    assert FetchedRate("usd", "0.9234").rate == Decimal("0.9234")
+    assert FetchedRate("usd", "0.9234").currency == "USD"
+    with pytest.raises(TypeError):
+        FetchedRate("USD", 0.9234)

@@ -24,6 +24,7 @@ DRIVER_KINDS: Mapping[str, str] = {
     "payment_provider": "erp.payment_providers",
     "sales_channel": "erp.sales_channels",
     "event_sink": "erp.event_sinks",
+    "exchange_rate_source": "erp.exchange_rate_sources",
 }
 """Driver kind -> entry-point namespace."""
 

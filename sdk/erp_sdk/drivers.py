@@ -1,7 +1,8 @@
 """Driver protocols and the value objects they exchange with the ERP.
 
 A driver is a class registered under an entry-point namespace (``erp.carriers``,
-``erp.payment_providers``, ``erp.sales_channels``, ``erp.event_sinks``) and built by the
+``erp.payment_providers``, ``erp.sales_channels``, ``erp.event_sinks``,
+``erp.exchange_rate_sources``) and built by the
 kernel as ``DriverClass(settings=..., secrets=...)`` from a configured account. Drivers
 speak only in these value objects: money and quantities are ``Decimal``, times are aware
 UTC datetimes, countries are ISO 3166-1 alpha-2 codes, currencies ISO 4217 codes.
@@ -527,10 +528,41 @@ class EventSink(Protocol):
         it retried later."""
 
 
+# -- exchange-rate sources ---------------------------------------------------------------
+
+
+@attrs.frozen
+class FetchedRate:
+    """One rate a source publishes for a day: ``rate`` units of the quote currency asked
+    for per unit of ``currency``. Never a float: pass a ``Decimal`` or the feed's string."""
+
+    currency: str = attrs.field(converter=str.upper)
+    rate: Decimal = attrs.field(converter=_decimal)
+
+
+@runtime_checkable
+class ExchangeRateSource(Protocol):
+    """A published feed of daily exchange rates, such as a central bank's reference rates
+    (namespace ``erp.exchange_rate_sources``).
+
+    The kernel's job ``kernel.fetch_exchange_rates`` (and ``erp rates fetch``) builds the
+    source of each active ``kernel.exchange_rate_source`` account and stores what
+    ``fetch`` returns as that day's rates, with the driver's name as their ``source``.
+    A day's rates are kept all or none: when ``fetch`` raises, or returns a rate that is
+    not a positive number, nothing of that source is written for the day.
+    """
+
+    def fetch(self, day: dt.date, quote_currency: str) -> Sequence[FetchedRate]:
+        """The rates the source publishes for ``day`` in ``quote_currency`` (an ISO code),
+        empty when it published none that day (a weekend, a holiday); ``DriverFailure``
+        when the feed cannot be read or does not quote ``quote_currency``."""
+
+
 DRIVER_PROTOCOLS: Mapping[str, type] = {
     "carrier": Carrier,
     "payment_provider": PaymentProvider,
     "sales_channel": SalesChannel,
     "event_sink": EventSink,
+    "exchange_rate_source": ExchangeRateSource,
 }
 """Driver kind -> the protocol its drivers implement."""
