@@ -8,6 +8,7 @@ from erp_core.events.delivery import EventDelivery
 from erp_core.events.outbox import OutboxEvent
 from erp_core.events.sinks import EventSinkAccount
 from erp_core.events.webhooks import WebhookSubscription
+from erp_core.exchange_rate_sources import ExchangeRateSourceAccount
 from erp_core.exchange_rates import ExchangeRate
 from erp_core.security.permissions import Permission
 
@@ -41,6 +42,12 @@ def kernel_declarations() -> list[object]:
                sortable=["rate_date"],
                description="Exchange rates by date: units of `quote_currency` per unit of"
                            " `currency` from `rate_date` on, shared by every plugin."),
+        Entity("exchange_rate_source", ExchangeRateSourceAccount,
+               collection="exchange-rate-sources", write_only=["secrets"],
+               read_only=["last_fetched_at", "last_error"],
+               filterable=["name", "driver", "quote_currency", "active"], sortable=["name"],
+               description="Feeds (erp.exchange_rate_sources drivers) whose daily rates the"
+                           " job kernel.fetch_exchange_rates stores."),
         Permission("kernel.webhook.replay", "Deliver events to a webhook again"),
         Permission("kernel.plugin.read", "See installed plugins"),
         Permission("kernel.driver.read", "See installed drivers"),

@@ -1,10 +1,12 @@
-"""The kernel's own periodic jobs: forgetting what no longer needs remembering."""
+"""The kernel's own periodic jobs: forgetting what no longer needs remembering, and
+fetching the day's exchange rates."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from erp_core.exchange_rate_sources import fetch_todays_exchange_rates
 from erp_core.idempotency import purge_expired_keys
 from erp_core.inbound.receiving import purge_received_webhooks
 from erp_core.jobs.declaration import Job
@@ -30,4 +32,8 @@ KERNEL_JOBS = (
     Job("purge_inbound_webhooks", purge_inbound_webhooks, cron="17 3 * * *",
         description="Forget inbound webhook event ids older than ERP_WEBHOOK_RETENTION_DAYS"
                     " (a replay older than that is handled again)."),
+    Job("fetch_exchange_rates", fetch_todays_exchange_rates, cron="30 16 * * *",
+        description="Store today's rates from every active exchange-rate source (central"
+                    " banks publish theirs in the afternoon); a failing source fails the"
+                    " run, naming it, after the others' rates are stored."),
 )
