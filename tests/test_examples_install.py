@@ -34,6 +34,8 @@ EXAMPLES = {
                           "erp_payment_tillpoint"),
     "channel-webstore": ("sales_channel", "webstore", "erp-channel-webstore",
                          "erp_channel_webstore"),
+    "rates-centralbank": ("exchange_rate_source", "centralbank", "erp-rates-centralbank",
+                          "erp_rates_centralbank"),
 }
 _NOT_SOURCES = shutil.ignore_patterns(
     ".git", ".venv", ".ci", "__pycache__", "*.egg-info", "build", "dist", ".pytest_cache",
