@@ -39,6 +39,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
                           "patterns": ["*"], "active": True},
     "kernel.exchange_rate": {"currency": "USD", "quote_currency": "EUR",
                              "rate_date": "2026-01-01", "rate": "0.9"},
+    "kernel.exchange_rate_source": {"name": "bank", "driver": "centralbank",
+                                    "quote_currency": "EUR", "settings": {}, "secrets": {},
+                                    "active": True},
 }
 """One valid record per entity with a create operation, so every ``{record_id}`` exists."""
 
