@@ -33,7 +33,7 @@ from erp_core.entities.declaration import RecordMixin
 from erp_core.errors import ErpError, ValidationError
 from erp_core.exchange_rates import (
     CURRENCY_CODE,
-    RATE_TYPE,
+    checked_rate,
     currency_code,
     set_exchange_rate,
 )
@@ -97,15 +97,7 @@ def _checked(fetched: Iterable[Any], quote_currency: str) -> dict[str, Decimal]:
     rates: dict[str, Decimal] = {}
     for item in fetched:
         currency = currency_code(getattr(item, "currency", None), "currency")  # type: ignore[arg-type]
-        rate = getattr(item, "rate", None)
-        if not isinstance(rate, Decimal) or not rate.is_finite() or rate <= 0:
-            raise ValidationError(f"the rate of {currency} is {rate!r}, not a positive Decimal",
-                                  {"rate": "must be a positive Decimal"})
-        if rate.as_tuple().exponent < -RATE_TYPE.scale or \
-                rate.adjusted() >= RATE_TYPE.precision - RATE_TYPE.scale:  # type: ignore[operator]
-            raise ValidationError(f"the rate of {currency}, {rate}, does not fit a rate's"
-                                  f" {RATE_TYPE.scale} decimal places",
-                                  {"rate": "out of range"})
+        rate = checked_rate(getattr(item, "rate", None), currency)
         if currency == quote_currency:
             continue  # a feed may list its own currency at 1
         if currency in rates and rates[currency] != rate:

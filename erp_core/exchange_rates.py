@@ -84,6 +84,20 @@ class ExchangeRate(RecordMixin, Base):
         "description": "Where the rate came from: manual, or a plugin or service's name"})
 
 
+def checked_rate(rate: object, currency: str) -> Decimal:
+    """``rate`` when it is a positive ``Decimal`` that a rate column keeps exactly (at most
+    ten decimal places), else ``ValidationError`` naming ``currency``: the one check of
+    every rate, entered or fetched, so none is rounded or refused by the database."""
+    if not isinstance(rate, Decimal) or not rate.is_finite() or rate <= 0:
+        raise ValidationError(f"a rate is a positive number; the rate of {currency} is"
+                              f" {rate!r}", {"rate": "must be > 0"})
+    if rate.as_tuple().exponent < -RATE_TYPE.scale or \
+            rate.adjusted() >= RATE_TYPE.precision - RATE_TYPE.scale:  # type: ignore[operator]
+        raise ValidationError(f"the rate of {currency}, {rate}, does not fit a rate's"
+                              f" {RATE_TYPE.scale} decimal places", {"rate": "out of range"})
+    return rate
+
+
 def set_exchange_rate(session: Session, currency: str, quote_currency: str, day: dt.date,
                       rate: Decimal, source: str | None = "manual") -> ExchangeRate:
     """Enter (or correct) the rate of ``currency`` in ``quote_currency`` from ``day`` on."""
@@ -91,8 +105,7 @@ def set_exchange_rate(session: Session, currency: str, quote_currency: str, day:
     if currency == quote:
         raise ValidationError("a currency has no rate into itself",
                               {"quote_currency": "same as currency"})
-    if not isinstance(rate, Decimal) or not rate.is_finite() or rate <= 0:
-        raise ValidationError("a rate is a positive number", {"rate": "must be > 0"})
+    rate = checked_rate(rate, currency)
     existing = session.scalar(sa.select(ExchangeRate).where(
         ExchangeRate.currency == currency, ExchangeRate.quote_currency == quote,
         ExchangeRate.rate_date == day))

@@ -58,6 +58,8 @@ def test_a_missing_rate_is_an_error_naming_the_currencies_and_the_day(
             exchange_rate(session, "USD", "EUR", dt.date(2026, 1, 31))
         with pytest.raises(ValidationError, match="a rate is a positive number"):
             set_exchange_rate(session, "USD", "EUR", FEB, Decimal(0))
+        with pytest.raises(ValidationError, match="does not fit a rate's 10 decimal places"):
+            set_exchange_rate(session, "USD", "EUR", FEB, Decimal("0.12345678901"))
 
 
 @pytest.mark.erp_plugins()

@@ -49,6 +49,17 @@ def cli_context(ctx: click.Context) -> CliContext:
     return state
 
 
+def key_values(values: tuple[str, ...], what: str) -> dict[str, str]:
+    """Repeated ``--WHAT KEY=VALUE`` options (a driver's settings or secrets) as a dict."""
+    pairs = {}
+    for value in values:
+        key, sep, item = value.partition("=")
+        if not sep or not key:
+            raise click.ClickException(f"--{what} {value!r} is not KEY=VALUE")
+        pairs[key] = item
+    return pairs
+
+
 def echo_records(ctx: click.Context, entity: str, *, as_json: bool, none: str,
                  line: Callable[[Mapping[str, Any]], str]) -> None:
     """Print the records of ``entity`` (up to 500, by id): as JSON, or one ``line`` each

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from erp_core.cli.context import cli_context, delete_record, echo_records
+from erp_core.cli.context import cli_context, delete_record, echo_records, key_values
 
 
 @click.group()
@@ -93,16 +93,6 @@ def sources() -> None:
     """Exchange-rate sources: erp.exchange_rate_sources drivers whose rates are fetched daily."""
 
 
-def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
-    pairs = {}
-    for value in values:
-        key, sep, item = value.partition("=")
-        if not sep or not key:
-            raise click.ClickException(f"--{what} {value!r} is not KEY=VALUE")
-        pairs[key] = item
-    return pairs
-
-
 @sources.command("add")
 @click.argument("name")
 @click.option("--driver", required=True,
@@ -118,7 +108,7 @@ def sources_add(ctx: click.Context, name: str, driver: str, quote_currency: str,
                 settings: tuple[str, ...], secrets: tuple[str, ...]) -> None:
     """Fetch rates from a source; the driver is built once here to check its settings."""
     kernel = cli_context(ctx).kernel(boot=True)
-    values = {"settings": _pairs(settings, "setting"), "secrets": _pairs(secrets, "secret")}
+    values = {"settings": key_values(settings, "setting"), "secrets": key_values(secrets, "secret")}
     kernel.drivers.load("exchange_rate_source", driver, **values)
     with kernel.context() as erp:
         record = erp.records("kernel.exchange_rate_source").create(

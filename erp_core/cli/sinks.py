@@ -7,17 +7,7 @@ from typing import Any
 
 import click
 
-from erp_core.cli.context import cli_context, delete_record, echo_records
-
-
-def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
-    pairs = {}
-    for value in values:
-        key, sep, item = value.partition("=")
-        if not sep or not key:
-            raise click.ClickException(f"--{what} {value!r} is not KEY=VALUE")
-        pairs[key] = item
-    return pairs
+from erp_core.cli.context import cli_context, delete_record, echo_records, key_values
 
 
 @click.group()
@@ -45,7 +35,7 @@ def add(ctx: click.Context, name: str, driver: str, settings: tuple[str, ...],
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     kernel = cli_context(ctx).kernel(boot=True)
-    values = {"settings": _pairs(settings, "setting"), "secrets": _pairs(secrets, "secret")}
+    values = {"settings": key_values(settings, "setting"), "secrets": key_values(secrets, "secret")}
     sink = kernel.drivers.load("event_sink", driver, **values)
     closing = getattr(sink, "close", None)
     if closing is not None:
