@@ -50,6 +50,7 @@ class ReportQuery:
     descending: bool = True
     limit: int | None = None
     rollups: bool = True  # may be answered from a rollup
+    in_sql: bool = True  # several sources joined, and ratios sorted, by the database
 
 
 @attrs.frozen
@@ -118,16 +119,16 @@ def _data_span(connection: sa.Connection, source: MetricSource, from_: sa.FromCl
 
 def compile_source(connection: sa.Connection, kernel: Kernel, principal: Principal,
                    source: MetricSource, metrics: Sequence[RegisteredMetric],
-                   query: ReportQuery, *, single: bool) -> CompiledSource:
+                   query: ReportQuery, *, single: bool, prefix: str = "") -> CompiledSource:
     """The ``SELECT ... GROUP BY`` of ``metrics`` (all over ``source``) for ``query``: from
     one of the source's rollups when one can answer it, else from the source's rows."""
     if query.rollups and source.rollups:
         compiled = _from_rollup(connection, kernel, principal, source, metrics, query,
-                                single=single)
+                                single=single, prefix=prefix)
         if compiled is not None:
             return compiled
     return _compile(connection, kernel, principal, _rows_frame(source, query), metrics, query,
-                    single=single)
+                    single=single, prefix=prefix)
 
 
 @attrs.frozen
@@ -156,7 +157,7 @@ def _rows_frame(source: MetricSource, query: ReportQuery) -> Frame:
 
 def _from_rollup(connection: sa.Connection, kernel: Kernel, principal: Principal,
                  source: MetricSource, metrics: Sequence[RegisteredMetric],
-                 query: ReportQuery, *, single: bool) -> CompiledSource | None:
+                 query: ReportQuery, *, single: bool, prefix: str) -> CompiledSource | None:
     """The statement over the first of the source's rollups (fewest keys first) that is
     built, up to date with this definition and able to answer the report; ``None``
     when none can."""
@@ -173,7 +174,7 @@ def _from_rollup(connection: sa.Connection, kernel: Kernel, principal: Principal
         try:
             frame = _rollup_frame(connection, spec, state[1], source, query)
             return _compile(connection, kernel, principal, frame, metrics, query,
-                            single=single)
+                            single=single, prefix=prefix)
         except rollups.Unanswerable:
             continue
     return None
@@ -223,8 +224,8 @@ def _rollup_frame(connection: sa.Connection, spec: rollups.RollupTable,
 
 
 def _compile(connection: sa.Connection, kernel: Kernel, principal: Principal, frame: Frame,
-             metrics: Sequence[RegisteredMetric], query: ReportQuery, *, single: bool
-             ) -> CompiledSource:
+             metrics: Sequence[RegisteredMetric], query: ReportQuery, *, single: bool,
+             prefix: str) -> CompiledSource:
     source, rewrite = frame.source, frame.rewrite
     columns: list[sa.ColumnElement[Any]] = []
     groups: list[sa.ColumnElement[Any]] = []
@@ -281,7 +282,7 @@ def _compile(connection: sa.Connection, kernel: Kernel, principal: Principal, fr
         for term, measure in enumerate(registered.metric.measure.parts()):
             currency = in_currency if registered.metric.unit is Unit.MONEY else None
             for position, aggregate in enumerate(frame.aggregate(measure, currency)):
-                label = f"m{index}_{term}_{position}"
+                label = f"{prefix}m{index}_{term}_{position}"
                 columns.append(aggregate.label(label))
                 labels.append(label)
         parts.append(tuple(labels))
@@ -306,7 +307,7 @@ def _sql_ordering(query: ReportQuery, metrics: Sequence[RegisteredMetric],
     broken by the period and the dimensions, so a cut list (top 20) is always the same."""
     keys = [PERIOD] * bool(query.time_grain) + list(query.dimensions)
     if query.order_by is None:
-        return [sa.literal_column(k).asc() for k in keys] or None
+        return [sa.literal_column(k).asc().nulls_last() for k in keys] or None
     if query.order_by == PERIOD or query.order_by in query.dimensions:
         key = sa.literal_column(query.order_by)
     else:
@@ -314,5 +315,5 @@ def _sql_ordering(query: ReportQuery, metrics: Sequence[RegisteredMetric],
         if len(parts[index]) != 1:
             return None
         key = sa.literal_column(parts[index][0])
-    return [key.desc() if query.descending else key.asc(),
-            *(sa.literal_column(k).asc() for k in keys if k != query.order_by)]
+    return [(key.desc() if query.descending else key.asc()).nulls_last(),
+            *(sa.literal_column(k).asc().nulls_last() for k in keys if k != query.order_by)]
