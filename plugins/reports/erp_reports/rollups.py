@@ -288,8 +288,9 @@ def rows_select(spec: RollupTable, dialect: str, span: tuple[dt.datetime, dt.dat
     conditions = [source.time.is_not(None), *where]
     if source.condition is not None:
         conditions.append(source.condition)
+    # in time order: the table is written as it is read, a period's rows side by side
     return (sa.select(*columns).select_from(source_from(source)).where(*conditions)
-            .group_by(hour, *spec.rollup.keys))
+            .group_by(hour, *spec.rollup.keys).order_by(hour))
 
 
 def changed_buckets(connection: sa.Connection, spec: RollupTable, since: dt.datetime
