@@ -77,14 +77,18 @@ def combine(sources: Sequence[CompiledSource], query: ReportQuery, dialect: str)
                 *(own.c[name] if name in own.c else empty(name) for name in all_parts)))
         union = sa.union_all(*branches).subquery("sources")
         key_columns = [union.c[k] for k in keys]
-        statement = sa.select(*key_columns,
-                              *(sa.func.max(union.c[n]).label(n) for n in labels),
-                              *(sa.func.sum(union.c[n]).label(n) for n in all_parts))
-        if key_columns:
-            statement = statement.group_by(*key_columns)
 
         def value(label: str) -> sa.ColumnElement[Any]:
-            return sa.func.sum(union.c[label])
+            """A source's figure (a count stays a whole number on PostgreSQL)."""
+            total = sa.func.sum(union.c[label])
+            return sa.cast(total, sa.BigInteger) if isinstance(types[label], sa.Integer) \
+                else total
+
+        statement = sa.select(*key_columns,
+                              *(sa.func.max(union.c[n]).label(n) for n in labels),
+                              *(value(n).label(n) for n in all_parts))
+        if key_columns:
+            statement = statement.group_by(*key_columns)
 
     order = query.order_by or (PERIOD if query.time_grain else None)
     ordering: list[sa.ColumnElement[Any]] = []

@@ -19,6 +19,7 @@ import attrs
 import sqlalchemy as sa
 
 from erp_reports import rollups
+from erp_reports.conversion import Conversion, check_rates, local_day
 from erp_reports.time_buckets import TimeGrain, bucket, keeps_one_offset, local_midnight
 from erp_sdk import Kernel, Measure, MetricSource, Principal, RegisteredMetric, Unit
 
@@ -65,22 +66,26 @@ class CompiledSource:
     rollup: str | None = None  # the rollup it reads, if any
 
 
-def _aggregate(measure: Measure, currency: sa.ColumnElement[bool] | None
+def _aggregate(measure: Measure, conversion: Conversion | None
                ) -> list[sa.ColumnElement[Any]]:
-    """The SQL aggregates a measure needs (two for an average: sum and count)."""
+    """The SQL aggregates a measure needs (two for an average: sum and count); a money
+    sum converted into the report's currency."""
     expression = measure.expression
-    if expression is not None and currency is not None:
-        expression = sa.case((currency, expression))
     match measure.aggregation:
         case "sum":
-            return [sa.func.sum(expression)]
+            return [_sum(expression, conversion)]  # type: ignore[arg-type]
         case "count":
             return [sa.func.count(expression) if expression is not None else sa.func.count()]
         case "count_distinct":
             return [sa.func.count(sa.distinct(expression))]
         case "average":
-            return [sa.func.sum(expression), sa.func.count(expression)]
+            return [_sum(expression, conversion), sa.func.count(expression)]  # type: ignore[arg-type]
     raise AssertionError(measure.aggregation)  # pragma: no cover
+
+
+def _sum(expression: sa.ColumnElement[Any], conversion: Conversion | None
+         ) -> sa.ColumnElement[Any]:
+    return sa.func.sum(expression) if conversion is None else conversion.sum(expression)
 
 
 def _joined(source: MetricSource, dimensions: Sequence[str]) -> sa.FromClause:
@@ -135,13 +140,13 @@ def compile_source(connection: sa.Connection, kernel: Kernel, principal: Princip
 class Frame:
     """What a statement reads: the source's rows, or a rollup of them. ``rewrite`` maps an
     expression over the source's tables to one over the frame; ``aggregate`` gives the
-    SQL aggregates of a plain measure (given the condition of the report's currency)."""
+    SQL aggregates of a plain measure (given the conversion of money, if any)."""
 
     source: MetricSource
     from_: sa.FromClause
     time: sa.ColumnElement[Any] | None
     rewrite: Callable[[sa.ColumnElement[Any]], sa.ColumnElement[Any]]
-    aggregate: Callable[[Measure, sa.ColumnElement[bool] | None], list[sa.ColumnElement[Any]]]
+    aggregate: Callable[[Measure, Conversion | None], list[sa.ColumnElement[Any]]]
     condition: sa.ColumnElement[bool] | None
     span: Callable[[sa.Connection], tuple[dt.datetime, dt.datetime]] | None = None
     rollup: str | None = None
@@ -197,7 +202,7 @@ def _rollup_frame(connection: sa.Connection, spec: rollups.RollupTable,
                 made.append(join.table)
     dialect = connection.dialect
 
-    def aggregate(measure: Measure, currency: sa.ColumnElement[bool] | None
+    def aggregate(measure: Measure, conversion: Conversion | None
                   ) -> list[sa.ColumnElement[Any]]:
         parts = rollups.measure_parts(measure, spec.rollup, dialect)
         if parts is None or any(p.signature not in spec.parts for p in parts):
@@ -205,10 +210,10 @@ def _rollup_frame(connection: sa.Connection, spec: rollups.RollupTable,
         out = []
         for part in parts:
             column: sa.ColumnElement[Any] = rows.c[spec.parts[part.signature]]
-            if currency is not None and part.expression is not None:
-                column = sa.case((currency, column))
-            total = sa.func.sum(column)
-            out.append(total if part.aggregation == "sum" else sa.func.coalesce(total, 0))
+            if part.aggregation == "sum":
+                out.append(_sum(column, conversion))
+            else:
+                out.append(sa.cast(sa.func.coalesce(sa.func.sum(column), 0), sa.BigInteger))
         return out
 
     bucket = rows.c[rollups.BUCKET]
@@ -268,20 +273,26 @@ def _compile(connection: sa.Connection, kernel: Kernel, principal: Principal, fr
         narrowing = kernel.permissions.row_filter(entity, table, principal)
         if narrowing is not None:
             conditions.append(rewrite(narrowing))
-    money = [m.metric.unit is Unit.MONEY for m in metrics]
-    in_currency = None
-    if source.currency is not None and any(money):
-        currency = rewrite(source.currency) == query.currency
-        if all(money):
-            conditions.append(currency)
-        else:  # counts keep every row; only money is summed in the report's currency
-            in_currency = currency
+    conversion = None
+    if source.currency is not None and any(m.metric.unit is Unit.MONEY for m in metrics):
+        dialect = connection.dialect.name
+        first, last = start, end
+        if dialect == "sqlite" and frame.time is not None and (first is None or last is None) \
+                and not keeps_one_offset(query.zone):
+            assert frame.span is not None
+            spanned = frame.span(connection)  # SQLite's offsets need the instants read
+            first, last = first or spanned[0], last or spanned[1]
+        now = dt.datetime.now(dt.UTC)
+        conversion = Conversion(rewrite(source.currency),
+                                local_day(frame.time, query.zone, dialect, first or now,
+                                          last or now), query.currency, dialect)
+        check_rates(connection, frame.from_, conditions, conversion)
     parts: list[tuple[str, ...]] = []
     for index, registered in enumerate(metrics):
         labels: list[str] = []
+        money = conversion if registered.metric.unit is Unit.MONEY else None
         for term, measure in enumerate(registered.metric.measure.parts()):
-            currency = in_currency if registered.metric.unit is Unit.MONEY else None
-            for position, aggregate in enumerate(frame.aggregate(measure, currency)):
+            for position, aggregate in enumerate(frame.aggregate(measure, money)):
                 label = f"{prefix}m{index}_{term}_{position}"
                 columns.append(aggregate.label(label))
                 labels.append(label)

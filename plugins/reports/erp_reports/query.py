@@ -4,8 +4,9 @@ used.
 
 A metric needs its permission; every dimension and filter must be one that each asked
 metric can be cut by (a figure silently not filtered would be a wrong figure). Money is
-reported in one currency (the company's unless asked): amounts in others are left out,
-not converted. Periods are counted in the company's time zone unless asked for another.
+reported in one currency (the company's unless asked): amounts in others are converted
+at the kernel's exchange rates (``erp_reports.conversion``). Periods are counted in the
+company's time zone unless asked for another.
 """
 
 from __future__ import annotations
@@ -320,6 +321,9 @@ class ReportStream:
 
 def report_stream(kernel: Kernel, principal: Principal, request: ReportRequest,
                   settings: ReportSettings) -> ReportStream:
-    """The report checked now (a mistake is an error before anything is sent)."""
+    """The report checked now (a mistake, or a missing exchange rate, is an error before
+    anything is sent)."""
     query = check_request(kernel, principal, request, settings)
+    with reports_engine(kernel).connect() as connection:
+        compile_report(connection, kernel, principal, query)
     return ReportStream(query, columns(query), kernel, principal)

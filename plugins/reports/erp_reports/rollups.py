@@ -276,9 +276,11 @@ def _rollup_table(plugin: str, source: MetricSource, rollup: Rollup,
 
 
 def rows_select(spec: RollupTable, dialect: str, span: tuple[dt.datetime, dt.datetime],
-                where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Select[Any]:
+                where: Sequence[sa.ColumnElement[bool]] = (), *, ordered: bool = False
+                ) -> sa.Select[Any]:
     """The source's rows (their instants within ``span``) summed per bucket and key, as
-    the rollup table holds them."""
+    the rollup table holds them; ``ordered`` in time order, to write the table as it is
+    read, a period's rows side by side."""
     source = spec.source
     assert source.time is not None
     hour = spec.bucket_of(source.time, dialect, *span)
@@ -288,9 +290,9 @@ def rows_select(spec: RollupTable, dialect: str, span: tuple[dt.datetime, dt.dat
     conditions = [source.time.is_not(None), *where]
     if source.condition is not None:
         conditions.append(source.condition)
-    # in time order: the table is written as it is read, a period's rows side by side
-    return (sa.select(*columns).select_from(source_from(source)).where(*conditions)
-            .group_by(hour, *spec.rollup.keys).order_by(hour))
+    statement = (sa.select(*columns).select_from(source_from(source)).where(*conditions)
+                 .group_by(hour, *spec.rollup.keys))
+    return statement.order_by(hour) if ordered else statement
 
 
 def changed_buckets(connection: sa.Connection, spec: RollupTable, since: dt.datetime
@@ -366,7 +368,7 @@ def _refresh(connection: sa.Connection, spec: RollupTable, rebuild: bool) -> str
         now = dt.datetime.now(dt.UTC)
         connection.execute(table.insert().from_select(
             [c.name for c in table.columns],
-            rows_select(spec, dialect, (first or now, last or now))))
+            rows_select(spec, dialect, (first or now, last or now), ordered=True)))
         what = "built"
     else:
         buckets = changed_buckets(connection, spec, state.watermark)
@@ -378,7 +380,7 @@ def _refresh(connection: sa.Connection, spec: RollupTable, rebuild: bool) -> str
             connection.execute(table.insert().from_select(
                 [c.name for c in table.columns],
                 rows_select(spec, dialect, (ranges[0][0], ranges[-1][1]),
-                            [in_ranges(spec.source.time, ranges)])))
+                            [in_ranges(spec.source.time, ranges)], ordered=True)))
         what = f"{len(buckets)} {spec.rollup.grain}s recomputed"
     if dialect == "postgresql":
         connection.exec_driver_sql(f'ANALYZE "{table.name}"')

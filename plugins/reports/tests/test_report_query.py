@@ -3,6 +3,7 @@ SQL on this test's database (SQLite, or PostgreSQL with ERP_TEST_DATABASE_URL)."
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
@@ -89,13 +90,21 @@ def test_metrics_of_two_plugins_combine_on_a_shared_dimension(shop, admin):
     assert {m["plugin"] for m in answer["metrics"]} == {"orders", "crm"}
 
 
-def test_money_is_reported_in_one_currency_and_counts_keep_every_order(shop, admin):
+def test_money_is_reported_in_one_currency_and_counts_keep_every_order(shop, admin, kernel):
+    from erp_sdk import set_exchange_rate
+
     shop.order(at("2026-03-02 10:00"), "web", "Ada", [("TEA-1", "1", "5")])
     shop.order(at("2026-03-02 11:00"), "web", "Ada", [("TEA-1", "1", "7")], currency="USD")
+    with kernel.transaction() as session:
+        set_exchange_rate(session, "USD", "EUR", dt.date(2026, 3, 1), Decimal("0.9"))
     both = {"metrics": ["orders.net_sales", "orders.orders"]}
     euros = admin.post(QUERY, json=both).json()["rows"][0]
-    dollars = admin.post(QUERY, json={**both, "currency": "usd"}).json()
-    assert Decimal(euros["orders.net_sales"]) == 5 and euros["orders.orders"] == 2
+    assert Decimal(euros["orders.net_sales"]) == Decimal("11.3") and euros["orders.orders"] == 2
+    in_dollars = admin.post(QUERY, json={**both, "currency": "usd"})
+    assert in_dollars.status_code == 422  # no rate of EUR in USD
+    assert "no exchange rate for EUR in USD on or before 2026-03-02" in in_dollars.text
+    dollars = admin.post(QUERY, json={**both, "currency": "usd", "filters": [
+        {"dimension": "currency", "values": ["USD"]}]}).json()
     assert Decimal(dollars["rows"][0]["orders.net_sales"]) == 7 and dollars["currency"] == "USD"
 
 

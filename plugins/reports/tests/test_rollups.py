@@ -16,7 +16,7 @@ from sales_data import at
 from erp_reports import rollups
 from erp_reports.query import ReportRequest, check_request, compile_report, merged_rows
 from erp_reports.settings import ReportSettings
-from erp_sdk import Principal
+from erp_sdk import Principal, set_exchange_rate
 
 PARIS = "Europe/Paris"
 
@@ -60,6 +60,8 @@ def sales(shop, paris):
     shop.order(at("2026-03-30 09:15"), "market", "Cy", [("MUG-1", "9", "10")],
                state="cancelled")
     shop.order(at("2026-03-31 12:00"), "web", "Bo", [("TEA-2", "4", "3.33")])
+    with shop.kernel.transaction() as session:  # dollars are converted at ten places
+        set_exchange_rate(session, "USD", "EUR", dt.date(2026, 3, 1), Decimal("0.9234567891"))
     return shop
 
 
