@@ -13,7 +13,7 @@ leaving, the purchase cost for goods arriving). Finance books a move by where it
 | warehouse <-> transit (transfers) | goods in transit / stock | stock / goods in transit |
 | warehouse -> damaged | damaged goods written off | stock |
 | warehouse -> other warehouse | stock (to) | stock (from) |
-| cost adjustment (freight, duty after receipt) | stock (units on hand), cost of goods sold (units gone) | goods received not invoiced |
+| cost adjustment (late freight, duty) | stock (on hand) / cost of goods sold (gone) | GRNI |
 
 (*) the cost the goods went out at on that order; the difference to the move's cost goes
 to cost differences.
@@ -23,9 +23,9 @@ A cost adjustment (freight or duty that reached goods after their receipt, see
 credit waits on goods received not invoiced for the bill that brings the cost. So the
 stock accounts always hold what the inventory ledger says its goods are worth:
 ``inventory_valuation`` sums the same moves and adjustments the same way, and the two
-are equal at any date. A move is claimed in ``finance_stock_booking`` (an insert that does nothing when
-another transaction claimed it first) before it is booked, so it is booked once under
-any concurrency. Documents book the moves they made in their own transaction (by
+are equal at any date. A move is claimed in ``finance_stock_booking`` (an insert that
+does nothing when another transaction claimed it first) before it is booked, so it is
+booked once under any concurrency. Documents book the moves they made in their own transaction (by
 origin); the ``finance.book_stock_moves`` job books any other (receipts and adjustments
 made through inventory's routes).
 """

@@ -13,8 +13,8 @@ from erp_core.api import create_app
 from erp_core.security.accounts import create_token, create_user
 from erp_inventory.alerts import StockAlert, StockLimit
 from erp_inventory.catalogue import Product
-from erp_inventory.ledger import StockLevel
 from erp_inventory.cost_adjustments import CostAdjustment
+from erp_inventory.ledger import StockLevel
 from erp_inventory.movements import add_cost_to_stock, receive
 from erp_inventory.reservations import ReservationLine, release, reserve, ship_reserved
 from erp_inventory.warehouses import Location, LocationKind
