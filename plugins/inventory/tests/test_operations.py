@@ -208,7 +208,7 @@ def test_a_clerk_cannot_change_prices_but_a_manager_can(
 
 
 def test_cost_added_after_a_receipt_is_carried_by_the_units_still_on_hand_only(
-        kernel, run, warehouse, make_product):
+        kernel, run, warehouse, make_product, client, token):
     """10 received at 1.00, 6 shipped: 4 left. 0.50 more per unit for the 10 received
     adds 2.00 to the stock (4 x 0.50) and the cost becomes 1.50; the 3.00 of the units
     gone stays out. A credit that would make the stock worth less than nothing is refused."""
@@ -231,6 +231,10 @@ def test_cost_added_after_a_receipt_is_carried_by_the_units_still_on_hand_only(
         assert (adjustment.product_id, adjustment.units, adjustment.on_hand,
                 adjustment.value, adjustment.value_gone, adjustment.origin) == (
             product, Decimal(10), Decimal(4), Decimal(2), Decimal(3), "po:1")
+    listed = client.get("/api/v1/inventory/cost-adjustments", headers={
+        "Authorization": f"Bearer {token('inventory.clerk')}"}).json()["items"]
+    assert [(a["product_id"], a["value"], a["value_gone"]) for a in listed] == [
+        (product, "2.0000", "3.0000")]
     with pytest.raises(ValidationError):
         run(add_cost_to_stock, product, Decimal(10), Decimal(-2))
     with kernel.transaction() as session:  # refused: nothing recorded
