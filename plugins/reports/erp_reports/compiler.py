@@ -286,7 +286,14 @@ def _compile(connection: sa.Connection, kernel: Kernel, principal: Principal, fr
         conversion = Conversion(rewrite(source.currency),
                                 local_day(frame.time, query.zone, dialect, first or now,
                                           last or now), query.currency, dialect)
-        check_rates(connection, frame.from_, conditions, conversion)
+        if not check_rates(connection, frame.from_, conditions, conversion):
+            # every amount read is in the report's currency: plain sums (a row in another
+            # currency written since is left out, as it was not there when checked)
+            if all(m.metric.unit is Unit.MONEY for m in metrics):
+                conditions.append(conversion.currency == query.currency)
+                conversion = None
+            else:
+                conversion = attrs.evolve(conversion, home_only=True)
     parts: list[tuple[str, ...]] = []
     for index, registered in enumerate(metrics):
         labels: list[str] = []

@@ -54,6 +54,7 @@ class Conversion:
     day: sa.ColumnElement[Any]
     target: str
     dialect: str
+    home_only: bool = False  # no amount in another currency: none to convert
 
     def rate(self) -> sa.ScalarSelect[Any]:
         table = ExchangeRate.__table__
@@ -66,6 +67,8 @@ class Conversion:
         """``SUM`` of ``amount`` converted row by row, rounded once."""
         kind = amount.type
         home = self.currency == self.target
+        if self.home_only:
+            return sa.func.sum(sa.case((home, amount)))
         if self.dialect == "postgresql":
             converted = sa.case((home, amount), else_=amount * self.rate())
             return sa.type_coerce(sa.func.round(sa.func.sum(converted), 4), kind)
@@ -87,15 +90,19 @@ class Conversion:
 
 
 def check_rates(connection: sa.Connection, from_: sa.FromClause,
-                conditions: Sequence[sa.ColumnElement[bool]], conversion: Conversion) -> None:
-    """A 422 naming the first day an amount lacks a rate into the report's currency."""
+                conditions: Sequence[sa.ColumnElement[bool]], conversion: Conversion
+                ) -> set[str]:
+    """The other currencies of the amounts read, each with a rate for every day it has
+    amounts on; else a 422 naming the first day an amount lacks a rate."""
     first = (sa.select(conversion.currency, sa.func.min(conversion.day))
              .select_from(from_).where(*conditions, conversion.currency != conversion.target)
              .group_by(conversion.currency))
     table = ExchangeRate.__table__
+    found = set()
     for currency, day in connection.execute(first):
         if day is None:
             continue
+        found.add(currency)
         if isinstance(day, str):
             day = dt.date.fromisoformat(day[:10])
         elif isinstance(day, dt.datetime):
@@ -110,3 +117,4 @@ def check_rates(connection: sa.Connection, from_: sa.FromClause,
                 f" {day.isoformat()}, a day with amounts in {currency}: enter one"
                 " (POST /api/v1/kernel/exchange-rates, or erp rates set), or ask for the"
                 f" report in {currency}", {"currency": f"no rate for {currency}"})
+    return found
