@@ -262,9 +262,8 @@ def _compile(connection: sa.Connection, kernel: Kernel, principal: Principal, fr
         columns.append(expression.label(name))
         groups.append(expression)
         if dimension.label is not None:
-            label = rewrite(dimension.label)
-            columns.append(label.label(name + LABEL_SUFFIX))
-            groups.append(label)
+            # a label is the key's (a product's name): grouped by the key alone
+            columns.append(sa.func.max(rewrite(dimension.label)).label(name + LABEL_SUFFIX))
     for item in query.filters:
         dimension = source.dimension(item.dimension)
         assert dimension is not None
