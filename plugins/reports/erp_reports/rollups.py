@@ -382,9 +382,12 @@ def _refresh(connection: sa.Connection, spec: RollupTable, rebuild: bool) -> str
                 rows_select(spec, dialect, (ranges[0][0], ranges[-1][1]),
                             [in_ranges(spec.source.time, ranges)], ordered=True)))
         what = f"{len(buckets)} {spec.rollup.grain}s recomputed"
-    if dialect == "postgresql":
-        connection.exec_driver_sql(f'ANALYZE "{table.name}"')
-    count = connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+    if state is not None and what.startswith("0 "):  # nothing changed: only the watermark
+        count = state.row_count
+    else:
+        if dialect == "postgresql":
+            connection.exec_driver_sql(f'ANALYZE "{table.name}"')
+        count = connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
     values = {"table_name": table.name, "signature": spec.signature, "watermark": watermark,
               "refreshed_at": dt.datetime.now(dt.UTC), "row_count": count}
     if state is None:
