@@ -13,9 +13,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
-import order_pipeline  # noqa: E402
+import order_pipeline
 
-from erp_core.kernel import Kernel  # noqa: E402
+from erp_core.kernel import Kernel
 
 TABLES = ("orders_order", "orders_order_line", "inventory_move", "finance_stock_booking",
           "finance_entry", "finance_entry_line", "finance_invoice", "finance_invoice_line",
