@@ -90,15 +90,17 @@ TAX_RATE = "0.20"
 """The tax rate of every order line (the channel's, as a shop sends it)."""
 
 
-def prepare(kernel: Kernel) -> dict[str, object]:
-    """A warehouse stocked with the products (its receipts booked), books set up (the
-    generic chart, this year), a web channel invoicing on shipment, a customer with an
-    address, and an admin's token for the HTTP mode."""
+def prepare(kernel: Kernel, books: bool = True) -> dict[str, object]:
+    """A warehouse stocked with the products, a web channel, a customer with an address,
+    and an admin's token for the HTTP mode; with ``books`` (the order pipeline), finance
+    enabled too, the books set up (the generic chart, this year) with the receipts
+    booked, and the channel invoicing on shipment."""
     kernel.initialise()
-    kernel.enable(["finance"])  # and orders, inventory, crm
+    kernel.enable(["finance" if books else "orders"])  # finance: and orders, inventory, crm
     kernel.boot()
     with kernel.context(Principal.system("bench")) as ctx:
-        setup_books(ctx.session, "generic", currency="EUR", year=utcnow().year)
+        if books:
+            setup_books(ctx.session, "generic", currency="EUR", year=utcnow().year)
         warehouse = create_warehouse(ctx.session, "W", "Bench").id
         products = []
         for number in range(PRODUCTS):
@@ -111,9 +113,10 @@ def prepare(kernel: Kernel) -> dict[str, object]:
         channel = ctx.records("orders.channel").create(
             {"code": "web", "name": "Web", "kind": "own_site", "warehouse_id": warehouse,
              "settings": {}, "secrets": {}})["id"]
-        ctx.records("finance.invoice_policy").create(
-            {"channel_id": channel, "invoice_on": "shipment", "due_days": 30})
-        book_pending_moves(ctx.session)  # the receipts, so the stock accounts hold the goods
+        if books:
+            ctx.records("finance.invoice_policy").create(
+                {"channel_id": channel, "invoice_on": "shipment", "due_days": 30})
+            book_pending_moves(ctx.session)  # the receipts: the stock accounts hold the goods
         customer = ctx.records("crm.customer").create({"name": "Bench", "kind": "person"})["id"]
         address = ctx.records("crm.address").create(  # confirming needs a shipping address
             {"customer_id": customer, "line1": "1 Bench St", "city": "Paris",
@@ -127,14 +130,16 @@ def prepare(kernel: Kernel) -> dict[str, object]:
         customer_location = virtual_location(ctx.session, LocationKind.CUSTOMER).id
     return {"warehouse": warehouse, "products": products, "channel": channel,
             "customer": customer, "token": token, "storage_location": storage,
-            "customer_location": customer_location, "tax_rate": TAX_RATE, **books_of(kernel)}
+            "customer_location": customer_location, "tax_rate": TAX_RATE,
+            **(books_of(kernel) if books else {})}
 
 
 def books_of(kernel: Kernel) -> dict[str, object]:
     """What the bare mode writes its postings with, read once: the account of each role,
     the journals by code, and today's period with its fiscal year."""
     with kernel.engine.connect() as connection:
-        roles = dict(connection.execute(sa.select(RoleAccount.role, RoleAccount.account_id)).all())
+        roles = dict(connection.execute(
+            sa.select(RoleAccount.role, RoleAccount.account_id)).all())
         journals = dict(connection.execute(sa.select(Journal.code, Journal.id)).all())
         period = connection.execute(
             sa.select(Period.id, Period.fiscal_year_id, FiscalYear.name)
