@@ -20,10 +20,12 @@ product's processes (``cpu_ms``: the benchmark's own in ``inprocess`` and ``bare
 server's in ``http``), the HTTP clients' (``client_cpu_ms``) and PostgreSQL's
 (``db_cpu_ms``, when it runs on this machine), and the orders per second the machine's
 cores could give at that cost if nothing else held them back
-(``cpu_bound_orders_per_s``). After the clock stops, every order of the run (warm-up
-included) is checked: ``checked`` orders, of which ``invoiced`` have a posted invoice and
-``paid`` a paid one, summed over the runs; the three are equal in a sound run. Prints one
-line per configuration:
+(``cpu_bound_orders_per_s``). The configurations run in rounds (``--runs``), one of each
+per round, and ``ratio_to_bare`` is the median of each round's ratio, so a ratio compares
+runs made under the same load of a shared machine. After the clock stops, every order of
+the run (warm-up included) is checked: ``checked`` orders, of which ``invoiced`` have a
+posted invoice and ``paid`` a paid one, summed over the runs; the three are equal in a
+sound run. Prints one line per configuration, once every round is done:
 
     order_pipeline backend=postgresql mode=inprocess processes=2 workers=8 orders=400 \
         runs=3 orders_per_s=91.6 queries_per_order=30.0 ratio_to_bare=0.61 \
@@ -421,26 +423,35 @@ def main() -> None:
     runs = args.runs or (1 if args.quick else 3)
     orders = args.orders or (150 if args.quick else 400)
     modes = ["bare", "inprocess", "http"] if args.mode == "all" else [args.mode]
-    bare: dict[int, float] = {}
     configurations = [(mode, int(p)) for mode in modes
                       for p in (args.processes.split(",") if mode in RUNNERS else ["1"])]
+    # Round after round of every configuration, so that each ratio compares runs made
+    # minutes apart at most, under the same load of a shared machine.
+    outcomes: dict[tuple[str, int], list[tuple[Span, Billing]]] = {c: [] for c in configurations}
+    for _ in range(runs):
+        for mode, processes in configurations:
+            outcomes[mode, processes].append(measure(mode, args.database_url, orders, processes))
     for mode, processes in configurations:
-        outcomes = [measure(mode, args.database_url, orders, processes) for _ in range(runs)]
-        spans = [span for span, _ in outcomes]
+        spans = [span for span, _ in outcomes[mode, processes]]
         per_s = statistics.median(s.units / s.seconds for s in spans)
         line = (f"order_pipeline backend={backend} mode={mode} processes={processes}"
                 f" workers={WORKERS[mode]} orders={orders} runs={runs} orders_per_s={per_s:.1f}")
         if mode != "http":
             line += f" queries_per_order={statistics.median(s.queries for s in spans):.1f}"
-        if mode == "bare":
-            bare[processes] = per_s
-        elif processes in bare:
-            line += f" ratio_to_bare={per_s / bare[processes]:.2f}"
-        checked = Billing(*(sum(column) for column in zip(*(b for _, b in outcomes),
-                                                          strict=True)))
+        if mode != "bare" and ("bare", processes) in outcomes:
+            line += f" ratio_to_bare={ratio(spans, outcomes['bare', processes]):.2f}"
+        checked = Billing(*(sum(column) for column in zip(
+            *(b for _, b in outcomes[mode, processes]), strict=True)))
         print(line + cpu_budget(spans, in_process_database=backend == "sqlite")
               + f" checked={checked.checked} invoiced={checked.invoiced} paid={checked.paid}",
               flush=True)
+
+
+def ratio(spans: list[Span], bare: list[tuple[Span, Billing]]) -> float:
+    """The median over the rounds of a round's orders per second over the bare mode's in
+    the same round."""
+    return statistics.median((span.units / span.seconds) / (base.units / base.seconds)
+                             for span, (base, _) in zip(spans, bare, strict=True))
 
 
 def cpu_budget(spans: list[Span], in_process_database: bool) -> str:
