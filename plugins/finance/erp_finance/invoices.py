@@ -29,7 +29,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from erp_finance.accounts import AccountRole, books, role_accounts
+from erp_finance.accounts import AccountRole, book_settings, role_accounts
 from erp_finance.currencies import RATE_TYPE, rate_on
 from erp_finance.ledger import EntryDraft, LineDraft, post_entry
 from erp_finance.money import ZERO, cents
@@ -142,7 +142,7 @@ def invoice_order(session: Session, order_id: int, *, shipped_only: bool,
     """Invoice what the order has not invoiced yet: what it shipped (``shipped_only``) or
     all its lines. Returns the posted invoice, or None when nothing is left."""
     order = session.get(Order, order_id)
-    settings = books(session)
+    settings = book_settings(session)
     roles = role_accounts(session)
     invoiced = dict(session.execute(_INVOICED, {"order": order_id}).all())
     lines = session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order_id)
