@@ -17,7 +17,10 @@ triggers):
   themselves, holding the period and the books' rows (``FOR SHARE``) until commit, so
   that a period closed (or a lock date moved) by another process a moment ago still
   refuses, and closing waits for the postings already under way;
-- the number is the journal's next one in the fiscal year, taken in this transaction;
+- the number is the journal's next one in the fiscal year, taken in this transaction,
+  by the last statement of the posting: the row of the document the entry books (an
+  invoice, see ``Document``) is written before it and numbered by it, so the journal's
+  sequence, where concurrent posters queue, is held for one statement and the commit;
 - the hash covers the entry and the previous entry's hash in its journal and year;
 - the per-period balance of every account touched moves by the entry's amounts, in the
   same transaction, so statements read a few rows per account instead of every line.
@@ -28,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -149,6 +152,16 @@ class EntryDraft:
     ref: str | None = None
     origin: str | None = None
     reversal_of_id: int | None = None
+
+
+@attrs.frozen
+class Document:
+    """The row of the document an entry books (an invoice), written before the entry is
+    posted without a number or an entry: the statement that takes the entry's number
+    writes the entry's name to the row's ``number`` and its id to ``entry_id``."""
+
+    table: sa.Table
+    id: int
 
 
 @attrs.frozen
@@ -276,7 +289,7 @@ def entry_hash(previous_hash: str, journal_code: str, name: str, date: dt.date, 
     """The hash of an entry: its identity, date, currency and every line's account,
     amounts, partner and dimensions, chained to the previous entry's hash. ``lines`` are
     mappings or rows with the line columns, in sequence order. (PostgreSQL computes the
-    same text's SHA-256 in ``_POST_ON_POSTGRESQL``.)"""
+    same text's SHA-256 in ``_POSTING_ON_POSTGRESQL``.)"""
     text = (f"{previous_hash}|{journal_code}|{name}|{date.isoformat()}|{currency}"
             f"{_lines_text(lines)}")
     return hashlib.sha256(text.encode()).hexdigest()
@@ -284,7 +297,7 @@ def entry_hash(previous_hash: str, journal_code: str, name: str, date: dt.date, 
 
 _NUMBER_TEXT = ("CASE WHEN {0} < 1000000 THEN lpad({0}::text, 6, '0') ELSE {0}::text END")
 """An entry's number as its name shows it (``f"{number:06d}"``), in SQL."""
-_POST_ON_POSTGRESQL = sa.text(
+_POSTING_ON_POSTGRESQL = (
     # The whole posting in one statement, so the journal's sequence row (where concurrent
     # posters queue) and the balances' rows are held for one round trip, not five: take
     # the number and chain the hash (the text ``entry_hash`` hashes), write the entry, its
@@ -323,9 +336,21 @@ _POST_ON_POSTGRESQL = sa.text(
     ":balances AS json)) AS b(account_id integer, debit numeric, credit numeric)"
     " ORDER BY b.account_id ON CONFLICT (account_id, period_id) DO UPDATE SET"
     " debit = finance_period_balance.debit + excluded.debit,"
-    " credit = finance_period_balance.credit + excluded.credit)"
-    " SELECT id, number, name, hash FROM entry"
-).bindparams(sa.bindparam("now", type_=Entry.__table__.c.posted_at.type))
+    " credit = finance_period_balance.credit + excluded.credit)")
+_NUMBER_DOCUMENT = (", numbered AS (UPDATE {0} SET number = entry.name, entry_id = entry.id"
+                    " FROM entry WHERE {0}.id = :document)")
+_posting_statements: dict[str | None, Any] = {}
+
+
+def _posting_statement(document: Document | None) -> Any:
+    """The posting statement on PostgreSQL, numbering ``document``'s row as well."""
+    name = document.table.name if document is not None else None
+    if name not in _posting_statements:
+        numbering = _NUMBER_DOCUMENT.format(name) if name else ""
+        _posting_statements[name] = sa.text(
+            f"{_POSTING_ON_POSTGRESQL}{numbering} SELECT id, number, name, hash FROM entry"
+        ).bindparams(sa.bindparam("now", type_=Entry.__table__.c.posted_at.type))
+    return _posting_statements[name]
 
 
 def _json(rows: Sequence[dict[str, Any]]) -> str:
@@ -378,8 +403,13 @@ def _take(session: Session, statement: Any, parameters: dict[str, Any], draft: E
     return taken
 
 
-def post_entry(session: Session, draft: EntryDraft) -> PostedEntry:
-    """Post a balanced entry (see the module's rules) and return its number and hash."""
+def post_entry(session: Session, draft: EntryDraft, *,
+               document: Callable[[], Document] | None = None) -> PostedEntry:
+    """Post a balanced entry (see the module's rules) and return its number and hash.
+
+    ``document`` writes the row of the document the entry books (and anything of it),
+    once the entry is known to post and before its number is taken, and returns it: the
+    posting numbers it (see ``Document``)."""
     settings = book_settings(session)
     currency = draft.currency or settings.currency
     rows = _lines(draft, settings.currency)
@@ -395,6 +425,7 @@ def post_entry(session: Session, draft: EntryDraft) -> PostedEntry:
         totals[row["account_id"]] = (debit + row["debit"], credit + row["credit"])
     checks = {"journal": journal_id, "year": year_id, "period": period_id, "date": draft.date,
               "account_count": len(accounts)}
+    booked = document() if document is not None else None
     if session.get_bind().dialect.name == "postgresql":
         prefix = f"{journal_code}/{period.year_name}/"
         parameters = {
@@ -405,7 +436,9 @@ def post_entry(session: Session, draft: EntryDraft) -> PostedEntry:
             "reversal": draft.reversal_of_id, "now": utcnow(), "lines": _json(rows),
             "balances": _json([{"account_id": account, "debit": debit, "credit": credit}
                                for account, (debit, credit) in sorted(totals.items())])}
-        posted = _take(session, _POST_ON_POSTGRESQL, parameters, draft, accounts)
+        if booked is not None:
+            parameters["document"] = booked.id
+        posted = _take(session, _posting_statement(booked), parameters, draft, accounts)
         return PostedEntry(posted.id, posted.name, posted.number, journal_code, draft.date,
                            posted.hash)
     taken = _take(session, _TAKE_NUMBER, {**checks, "ids": sorted(accounts)}, draft, accounts)
@@ -424,6 +457,9 @@ def post_entry(session: Session, draft: EntryDraft) -> PostedEntry:
     session.execute(_ADD_TO_BALANCES.on(session), [
         {"account_id": account, "period_id": period_id, "debit": debit, "credit": credit}
         for account, (debit, credit) in sorted(totals.items())])
+    if booked is not None:
+        session.execute(sa.update(booked.table).where(booked.table.c.id == booked.id)
+                        .values(number=name, entry_id=entry_id))
     return PostedEntry(entry_id, name, number, journal_code, draft.date, digest)
 
 
