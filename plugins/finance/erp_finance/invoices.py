@@ -37,7 +37,17 @@ from erp_finance.taxes import TaxableLine, applicable_tax, compute_taxes
 from erp_inventory.catalogue import Product
 from erp_orders.order import Order, OrderLine
 from erp_orders.returns import ReturnLine, ReturnRequest
-from erp_sdk import Base, Money, Quantity, Rate, RecordMixin, UtcDateTime, keep_loaded, utcnow
+from erp_sdk import (
+    Base,
+    Money,
+    Quantity,
+    Rate,
+    RecordMixin,
+    UtcDateTime,
+    attach_loaded,
+    insert_rows,
+    utcnow,
+)
 
 SALES_JOURNAL = "SAL"
 
@@ -254,29 +264,31 @@ def post_invoice(session: Session, kind: InvoiceKind, lines: Sequence[DraftLine]
     total = untaxed + tax
     entry_lines.append(posting(roles[AccountRole.RECEIVABLE], -total, ref,
                                partner_id=customer_id))
-    invoice = Invoice(kind=kind, state=InvoiceState.OPEN,
-                      customer_id=customer_id, order_id=order_id, return_id=return_id,
-                      refers_to_id=refers_to_id, channel_id=channel_id,
-                      warehouse_id=warehouse_id, currency=currency, rate=rate, date=day,
-                      due_date=day + dt.timedelta(days=due_days), untaxed=untaxed, tax=tax,
-                      total=total, residual=total, version=1)
+    now = utcnow()
+    values = {"number": None, "kind": kind, "state": InvoiceState.OPEN,
+              "customer_id": customer_id, "order_id": order_id, "return_id": return_id,
+              "refers_to_id": refers_to_id, "channel_id": channel_id,
+              "warehouse_id": warehouse_id, "currency": currency, "rate": rate, "date": day,
+              "due_date": day + dt.timedelta(days=due_days), "untaxed": untaxed, "tax": tax,
+              "total": total, "residual": total, "entry_id": None, "posted_at": now,
+              "version": 1, "created_at": now, "updated_at": now}
 
     def write_invoice() -> Document:
         """The invoice and its lines, written once the entry is known to post and before
         the statement that takes its number (which numbers the invoice)."""
-        session.add(invoice)
-        session.flush()
-        session.execute(sa.insert(InvoiceLine.__table__), [
-            {"invoice_id": invoice.id, "order_line_id": line.order_line_id,
+        [values["id"]] = insert_rows(session, Invoice, [values])
+        insert_rows(session, InvoiceLine, [
+            {"invoice_id": values["id"], "order_line_id": line.order_line_id,
              "product_id": line.product_id, "description": line.description,
              "quantity": line.quantity, "tax_rate": line.tax_rate, "net": line.net,
              "tax": line.tax, "account_id": line.account_id,
              "tax_account_id": line.tax_account_id}
             for line in lines])
-        return Document(Invoice.__table__, invoice.id)
+        return Document(Invoice.__table__, values["id"])
 
     posted = post_entry(session, EntryDraft(SALES_JOURNAL, day, entry_lines, currency=currency,
                                             ref=ref, origin=f"orders.order:{order_id}"
                                             if order_id else None), document=write_invoice)
-    keep_loaded(session, Invoice, {invoice.id: {"number": posted.name, "entry_id": posted.id}})
+    [invoice] = attach_loaded(session, Invoice, [
+        {**values, "number": posted.name, "entry_id": posted.id}])
     return invoice
