@@ -25,7 +25,7 @@ from erp_core.events.outbox import OutboxEvent, emit
 from erp_core.events.webhooks import WebhookSubscription, matches
 from erp_core.idempotency import IdempotencyRecord
 from erp_core.kernel import Kernel
-from erp_core.worker import Worker, WorkerSettings
+from erp_core.worker import Worker, WorkerSettings, claims
 from erp_sdk.drivers import WebhookRejected, verify_signed_webhook
 
 SECRET = "whsec_test_secret_0123456789"
@@ -227,6 +227,23 @@ def test_two_workers_racing_deliver_every_event_once(
         thread.join(60)
     assert sorted(receiver.event_ids()) == written  # every event, none twice
     assert all(handled), f"both workers took part: {handled}"
+
+
+def test_a_claim_is_planned_for_the_outbox_as_it_is_not_from_an_idle_time_plan(
+        postgres_url: str, kernel: Kernel) -> None:
+    """An idle worker claims on an empty outbox again and again; psycopg then prepares the
+    statement, and a generic plan cached on the empty table would read the whole backlog
+    of the next burst for every claim. Each claim is planned anew instead."""
+    with kernel.engine.connect() as connection:
+        for _ in range(12):  # past psycopg's prepare threshold (5) and PostgreSQL's (5)
+            with connection.begin():
+                assert claims.claim(connection, "idle", 10, 60) == []
+        with connection.begin():
+            used = connection.execute(sa.text(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                " WHERE statement LIKE '%SKIP LOCKED%'")).one()
+    assert used.generic_plans == 0
+    assert used.custom_plans > 0
 
 
 def test_a_delivery_slower_than_the_lease_keeps_it_and_is_not_made_twice(

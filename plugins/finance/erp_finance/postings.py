@@ -12,9 +12,10 @@ import sqlalchemy as sa
 
 from erp_finance.accounts import Books
 from erp_finance.invoices import InvoiceOn, credit_note_for_return, invoice_order, invoice_policy
-from erp_finance.stock import book_moves_of
+from erp_finance.stock import book_cost_adjustments, book_moves_of
+from erp_inventory.cost_adjustments import CostAdjustment
 from erp_orders.returns import ReturnLine
-from erp_sdk import Context, TransitionEvent, on_transition
+from erp_sdk import Context, TransitionEvent, WriteEvent, on_transition, on_write
 
 AFTER_THE_OWNER = 600
 """After the owning plugin's own reactions (priority 500), which make the stock moves."""
@@ -73,3 +74,11 @@ def book_the_count_variance(ctx: Context, event: TransitionEvent) -> None:
 def book_the_transfer(ctx: Context, event: TransitionEvent) -> None:
     if event.transition in ("ship", "receive") and _books_set_up(ctx):
         book_moves_of(ctx.session, [f"inventory.transfer:{event.record_id}"])
+
+
+@on_write("inventory.cost_adjustment", actions=("create",))
+def book_the_cost_adjustment(ctx: Context, event: WriteEvent) -> None:
+    """Freight or duty that reached goods after their receipt: the stock's share and the
+    share of the goods already sold, booked in the transaction that re-costed them."""
+    if _books_set_up(ctx):
+        book_cost_adjustments(ctx.session, [ctx.session.get(CostAdjustment, event.record_id)])

@@ -13,15 +13,19 @@ leaving, the purchase cost for goods arriving). Finance books a move by where it
 | warehouse <-> transit (transfers) | goods in transit / stock | stock / goods in transit |
 | warehouse -> damaged | damaged goods written off | stock |
 | warehouse -> other warehouse | stock (to) | stock (from) |
+| cost adjustment (late freight, duty) | stock (on hand) / cost of goods sold (gone) | GRNI |
 
 (*) the cost the goods went out at on that order; the difference to the move's cost goes
 to cost differences.
 
-So the stock accounts always hold what the inventory ledger says its goods are worth:
-``inventory_valuation`` sums the same moves the same way, and the two are equal at any
-date. A move is claimed in ``finance_stock_booking`` (an insert that does nothing when
-another transaction claimed it first) before it is booked, so it is booked once under
-any concurrency. Documents book the moves they made in their own transaction (by
+A cost adjustment (freight or duty that reached goods after their receipt, see
+``erp_inventory.cost_adjustments``) is booked in the transaction that made it; its
+credit waits on goods received not invoiced for the bill that brings the cost. So the
+stock accounts always hold what the inventory ledger says its goods are worth:
+``inventory_valuation`` sums the same moves and adjustments the same way, and the two
+are equal at any date. A move is claimed in ``finance_stock_booking`` (an insert that
+does nothing when another transaction claimed it first) before it is booked, so it is
+booked once under any concurrency. Documents book the moves they made in their own transaction (by
 origin); the ``finance.book_stock_moves`` job books any other (receipts and adjustments
 made through inventory's routes).
 """
@@ -39,6 +43,7 @@ from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 from erp_finance.accounts import AccountRole, role_accounts
 from erp_finance.ledger import EntryDraft, LineDraft, PostedEntry, post_entry
 from erp_finance.money import ZERO, cents
+from erp_inventory.cost_adjustments import CostAdjustment
 from erp_inventory.ledger import Move
 from erp_inventory.warehouses import INTERNAL_KINDS, Location, LocationKind
 from erp_orders.order import Order, OrderLine
@@ -58,8 +63,20 @@ class StockBooking(Base):
     move_id: Mapped[int] = mapped_column(sa.ForeignKey("inventory_move.id"), primary_key=True)
 
 
+class CostAdjustmentBooking(Base):
+    """A cost adjustment booked by finance (claimed once, like a move)."""
+
+    __tablename__ = "finance_cost_adjustment_booking"
+
+    adjustment_id: Mapped[int] = mapped_column(sa.ForeignKey("inventory_cost_adjustment.id"),
+                                               primary_key=True)
+
+
 _CLAIM = Upsert(lambda insert: insert(StockBooking.__table__).on_conflict_do_nothing()
                 .returning(StockBooking.__table__.c.move_id))
+_CLAIM_ADJUSTMENT = Upsert(lambda insert: insert(CostAdjustmentBooking.__table__)
+                           .on_conflict_do_nothing()
+                           .returning(CostAdjustmentBooking.__table__.c.adjustment_id))
 
 _SOURCE, _TARGET = aliased(Location), aliased(Location)
 _MOVES = (sa.select(Move.id, Move.product_id, Move.quantity, Move.unit_cost, Move.done_at,
@@ -205,17 +222,58 @@ def book_moves_of(session: Session, origins: Sequence[str]) -> list[PostedEntry]
     return book_moves(session, moves, ref=", ".join(origins)[:120]) if moves else []
 
 
+def book_cost_adjustments(session: Session, adjustments: Sequence[CostAdjustment]
+                          ) -> list[PostedEntry]:
+    """Claim and book cost adjustments, one entry each: the value added to the units on
+    hand to stock, the share of the units gone to cost of goods sold, both against goods
+    received not invoiced (a negative adjustment the other way round)."""
+    if not adjustments:
+        return []
+    claimed = {row.adjustment_id for row in session.execute(
+        _CLAIM_ADJUSTMENT.on(session), [{"adjustment_id": a.id} for a in adjustments])}
+    roles = role_accounts(session)
+    posted = []
+    for adjustment in adjustments:
+        if adjustment.id not in claimed:
+            continue
+        lines = []
+        for role, amount in ((AccountRole.STOCK, cents(adjustment.value)),
+                             (AccountRole.COST_OF_GOODS_SOLD, cents(adjustment.value_gone))):
+            if amount:
+                debit, credit = (amount, ZERO) if amount > 0 else (ZERO, -amount)
+                label = f"cost adjustment {adjustment.id}"
+                lines += [LineDraft(roles[role], debit=debit, credit=credit, label=label,
+                                    product_id=adjustment.product_id),
+                          LineDraft(roles[AccountRole.GOODS_RECEIVED_NOT_INVOICED],
+                                    debit=credit, credit=debit, label=label,
+                                    product_id=adjustment.product_id)]
+        if lines:
+            posted.append(post_entry(session, EntryDraft(
+                STOCK_JOURNAL, adjustment.done_at.date(), lines,
+                ref=adjustment.origin or "cost adjustment",
+                origin=f"inventory.cost_adjustment:{adjustment.id}")))
+    return posted
+
+
+_UNBOOKED_ADJUSTMENT = ~sa.exists().where(
+    CostAdjustmentBooking.adjustment_id == CostAdjustment.id)
+
+
 def book_pending_moves(session: Session, limit: int = 5000) -> int:
-    """Book every move nobody booked yet (oldest first); returns how many were booked."""
+    """Book every move and cost adjustment nobody booked yet (oldest first); returns how
+    many were booked."""
     moves = session.execute(_MOVES.where(_UNBOOKED).order_by(Move.id).limit(limit)).all()
     book_moves(session, moves)
-    return len(moves)
+    adjustments = session.scalars(sa.select(CostAdjustment).where(_UNBOOKED_ADJUSTMENT)
+                                  .order_by(CostAdjustment.id).limit(limit)).all()
+    book_cost_adjustments(session, adjustments)
+    return len(moves) + len(adjustments)
 
 
 def inventory_valuation(session: Session, at: dt.datetime | None = None) -> Decimal:
     """What the inventory ledger's goods in warehouses and in transit are worth: every
-    move's value in, less every move's value out, up to ``at`` (each move valued as
-    ``move_value``)."""
+    move's value in, less every move's value out, plus what cost adjustments added to the
+    units on hand, up to ``at`` (each move valued as ``move_value``)."""
     query = session.execute(_MOVES.where(Move.done_at <= at) if at else _MOVES)
     total = ZERO
     for move in query:
@@ -224,4 +282,7 @@ def inventory_valuation(session: Session, at: dt.datetime | None = None) -> Deci
             total += value
         if move.source_kind in VALUED_KINDS:
             total -= value
+    added = sa.select(CostAdjustment.value)
+    for value in session.scalars(added.where(CostAdjustment.done_at <= at) if at else added):
+        total += cents(value)
     return total

@@ -39,6 +39,43 @@ def test_a_shipment_invoices_what_it_shipped_and_books_its_cost(books, shop, pla
         assert stock_in_the_books(session) == inventory_valuation(session) == D("74.00")
 
 
+def test_freight_after_the_receipt_books_the_stocks_share_and_the_sold_goods_share(
+        books, shop, place, ship):
+    """20 tea received (average 1.50), 4 shipped; then 0.25 more freight for each of the
+    20: the 16 on hand carry 4.00 (cost 1.75), the 4 sold 1.00 of cost of goods sold, and
+    goods received not invoiced waits for the 5.00 bill. Booked once, in its transaction."""
+    from erp_inventory.movements import add_cost_to_stock
+
+    order = place([(shop["tea"], "4", "4.20", "0.19")])
+    ship(order["id"])
+    with books.context() as ctx:
+        add_cost_to_stock(ctx, shop["tea"], D(20), D("0.25"), origin="supply.purchase_order:7")
+
+    for _ in range(2):  # the job finds nothing more to book
+        with books.transaction() as session:
+            assert stock_in_the_books(session) == inventory_valuation(session) == D("78.00")
+            on_hand = session.get(Product, shop["tea"]).cost * 16 + D("50.00")
+            assert stock_in_the_books(session) == on_hand
+            assert balance(session, "5100") == D("6.00") + D("1.00")
+            assert balance(session, "2150") == D("-30.00") - D("50.00") - D("5.00")
+        with books.context() as ctx:
+            book_pending_moves(ctx.session)
+
+
+def test_a_freight_credit_after_the_receipt_lowers_stock_and_cost_of_goods_sold(
+        books, shop, place, ship):
+    from erp_inventory.movements import add_cost_to_stock
+
+    order = place([(shop["mug"], "5", "12.50", "0.19")])
+    ship(order["id"])
+    with books.context() as ctx:
+        add_cost_to_stock(ctx, shop["mug"], D(10), D("-0.40"))
+    with books.transaction() as session:
+        assert stock_in_the_books(session) == inventory_valuation(session) == D("53.00")
+        assert balance(session, "5100") == D("25.00") - D("2.00")
+        assert balance(session, "2150") == D("-80.00") + D("4.00")
+
+
 def test_partial_shipments_invoice_shares_that_add_up_to_the_order(books, shop, place, ship):
     order = place([(shop["tea"], "3", "3.33", "0.19")], shipping="4.90")
     with books.context() as ctx:

@@ -61,7 +61,8 @@ def add_cost_to_stock(ctx: Context, product_id: int, quantity: Decimal, unit_amo
     earlier. Only the units still on hand carry it, at most ``quantity`` of them (under a
     moving average the units gone are the first to have gone): their value changes by
     ``unit_amount`` each and the product's average cost with it. Returns the value added
-    to the stock; the share of the units already gone is the caller's to expense. The
+    to the stock. The change is recorded as an ``inventory.cost_adjustment`` (with the
+    share of the units already gone, which belongs to the cost of what was sold), and the
     event ``inventory.product.cost_added`` says what changed."""
     ctx.principal.require("inventory.stock.receive")
     product_id = check_value("product_id", identifier(), product_id)
@@ -72,20 +73,28 @@ def add_cost_to_stock(ctx: Context, product_id: int, quantity: Decimal, unit_amo
     ctx.session.refresh(item, with_for_update=True)  # one re-costing of a product at a time
     on_hand = Decimal(str(ctx.session.scalar(sa.select(sa.func.coalesce(
         sa.func.sum(StockLevel.on_hand), 0)).where(StockLevel.product_id == product_id)) or 0))
-    carrying = min(quantity, on_hand)
-    if carrying <= 0 or unit_amount == 0:
+    carrying = max(min(quantity, on_hand), Decimal(0))
+    if unit_amount == 0:
         return Decimal(0)
     value = (unit_amount * carrying).quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
-    cost = ((item.cost * on_hand + value) / on_hand).quantize(COST_QUANTUM,
-                                                              rounding=ROUND_HALF_UP)
+    gone = (unit_amount * (quantity - carrying)).quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
+    before = item.cost
+    cost = ((before * on_hand + value) / on_hand).quantize(
+        COST_QUANTUM, rounding=ROUND_HALF_UP) if carrying else before
     if cost < 0:
         raise ValidationError(f"the cost of product {product_id} would fall below zero",
                               {"unit_amount": "more than the stock is worth"})
-    before = item.cost
-    item.cost = cost
-    ctx.session.flush()
-    ctx.audit("inventory.product", product_id, "update", {"cost": str(before)},
-              {"cost": str(cost)})
+    if cost != before:
+        item.cost = cost
+        ctx.session.flush()
+        ctx.audit("inventory.product", product_id, "update", {"cost": str(before)},
+                  {"cost": str(cost)})
+    ctx.records("inventory.cost_adjustment").create({
+        "product_id": product_id, "units": quantity, "on_hand": carrying,
+        "unit_amount": unit_amount, "value": value, "value_gone": gone,
+        "cost_before": before, "cost": cost, "origin": origin})
+    if not carrying:
+        return Decimal(0)
     ctx.emit("inventory.product.cost_added", "inventory.product", product_id, {
         "product_id": product_id, "units": str(carrying), "unit_amount": str(unit_amount),
         "value": str(value), "cost_before": str(before), "cost": str(cost), "origin": origin})

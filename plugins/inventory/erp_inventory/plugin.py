@@ -23,6 +23,7 @@ READ_ONLY = {"list", "get"}
 def erp_register_entities():
     from erp_inventory.alerts import StockAlert, StockLimit
     from erp_inventory.catalogue import Category, Product
+    from erp_inventory.cost_adjustments import CostAdjustment
     from erp_inventory.counts import COUNT_WORKFLOW, StockCount, StockCountLine
     from erp_inventory.ledger import Move, StockLevel
     from erp_inventory.reservations import Reservation
@@ -51,6 +52,11 @@ def erp_register_entities():
                filterable=["product_id", "from_location_id", "to_location_id", "origin",
                            "done_at"], sortable=["done_at"],
                description="The stock ledger: every change of stock, oldest first by id."),
+        Entity("cost_adjustment", CostAdjustment, operations=READ_ONLY,
+               filterable=["product_id", "origin", "done_at"], sortable=["done_at"],
+               description="Cost that reached goods after their receipt (freight, duty):"
+                           " the value it added to the units on hand and the share of"
+                           " the units already gone."),
         Entity("stock_level", StockLevel, operations=READ_ONLY,
                filterable=["product_id", "warehouse_id", "available", "on_hand", "reserved"],
                sortable=["available", "on_hand"],

@@ -13,6 +13,7 @@ from erp_core.api import create_app
 from erp_core.security.accounts import create_token, create_user
 from erp_inventory.alerts import StockAlert, StockLimit
 from erp_inventory.catalogue import Product
+from erp_inventory.cost_adjustments import CostAdjustment
 from erp_inventory.ledger import StockLevel
 from erp_inventory.movements import add_cost_to_stock, receive
 from erp_inventory.reservations import ReservationLine, release, reserve, ship_reserved
@@ -207,7 +208,7 @@ def test_a_clerk_cannot_change_prices_but_a_manager_can(
 
 
 def test_cost_added_after_a_receipt_is_carried_by_the_units_still_on_hand_only(
-        kernel, run, warehouse, make_product):
+        kernel, run, warehouse, make_product, client, token):
     """10 received at 1.00, 6 shipped: 4 left. 0.50 more per unit for the 10 received
     adds 2.00 to the stock (4 x 0.50) and the cost becomes 1.50; the 3.00 of the units
     gone stays out. A credit that would make the stock worth less than nothing is refused."""
@@ -225,5 +226,32 @@ def test_cost_added_after_a_receipt_is_carried_by_the_units_still_on_hand_only(
     assert (json.loads(payload) if isinstance(payload, str) else payload) == {
         "product_id": product, "units": "4.0000", "unit_amount": "0.5", "value": "2.0000",
         "cost_before": "1.0000", "cost": "1.5000", "origin": "po:1"}
+    with kernel.transaction() as session:
+        [adjustment] = session.scalars(sa.select(CostAdjustment)).all()
+        assert (adjustment.product_id, adjustment.units, adjustment.on_hand,
+                adjustment.value, adjustment.value_gone, adjustment.origin) == (
+            product, Decimal(10), Decimal(4), Decimal(2), Decimal(3), "po:1")
+    listed = client.get("/api/v1/inventory/cost-adjustments", headers={
+        "Authorization": f"Bearer {token('inventory.clerk')}"}).json()["items"]
+    assert [(a["product_id"], a["value"], a["value_gone"]) for a in listed] == [
+        (product, "2.0000", "3.0000")]
     with pytest.raises(ValidationError):
         run(add_cost_to_stock, product, Decimal(10), Decimal(-2))
+    with kernel.transaction() as session:  # refused: nothing recorded
+        assert session.scalar(sa.select(sa.func.count()).select_from(CostAdjustment)) == 1
+
+
+def test_cost_added_once_every_unit_is_gone_is_all_the_cost_of_what_was_sold(
+        kernel, run, warehouse, make_product):
+    product = make_product()
+    run(receive, warehouse, product, Decimal(5), Decimal(1))
+    [reservation] = run(reserve, warehouse, [ReservationLine(product, Decimal(5), "d:1")])
+    run(ship_reserved, reservation)
+
+    assert run(add_cost_to_stock, product, Decimal(5), Decimal("0.2")) == Decimal(0)
+
+    with kernel.transaction() as session:
+        assert session.get(Product, product).cost == Decimal(1)
+        [adjustment] = session.scalars(sa.select(CostAdjustment)).all()
+        assert (adjustment.on_hand, adjustment.value, adjustment.value_gone) == (
+            Decimal(0), Decimal(0), Decimal(1))

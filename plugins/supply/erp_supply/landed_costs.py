@@ -5,8 +5,8 @@ the lines by value, see ``erp_supply.receipts``). When the freight or the duty o
 order changes afterwards (the carrier's invoice, the customs bill), each unit already
 received gets the difference of its share, at the exchange rate of its receipt; the
 inventory plugin adds it to the units still on hand (``add_cost_to_stock``), raising the
-product's moving-average cost. The share of units already sold is not in stock any more
-and stays out of it.
+product's moving-average cost. The share of units already sold is not in stock any more:
+inventory records it with the adjustment, for the books' cost of goods sold.
 """
 
 from __future__ import annotations
