@@ -6,16 +6,16 @@ journal's sequence is held for that statement and the commit only. The number an
 entry are therefore empty for a moment inside the transaction; PostgreSQL checks at
 commit that no invoice is left without them.
 
-Revision ID: fin0007
-Revises: fin0006
+Revision ID: fin0008
+Revises: fin0007
 Create Date: 2026-12-07T12:50:00+00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "fin0007"
-down_revision = "fin0006"
+revision = "fin0008"
+down_revision = "fin0007"
 branch_labels = None
 depends_on = None
 
