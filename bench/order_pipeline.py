@@ -1,11 +1,14 @@
 """Orders per second through the whole order flow that exists, and the CPU each costs.
 
 Each order goes through place (3 lines) -> confirm (review rules, stock reservation) ->
-ship -> complete, each step its own transaction as a client would send it. Three modes:
-``inprocess`` calls the services from worker threads; ``http`` starts a real server
-(``erp serve --workers N``) and sends the same four requests per order over HTTP from
-concurrent clients (keep-alive connections of a lean client, see ``_http.py``); ``bare``
-is the baseline: the same transactions on the same tables written directly in
+ship (which, with the books set up, invoices what was shipped by the channel's policy and
+posts the sale: receivable against revenue and tax, and the cost of goods sold against
+stock) -> complete -> the customer's payment of the order, recorded and matched with its
+invoice by the order's number; each step its own transaction as a client would send it.
+Three modes: ``inprocess`` calls the services from worker threads; ``http`` starts a real
+server (``erp serve --workers N``) and sends the same five requests per order over HTTP
+from concurrent clients (keep-alive connections of a lean client, see ``_http.py``);
+``bare`` is the baseline: the same transactions on the same tables written directly in
 SQLAlchemy Core, without the product (see ``_bare_pipeline.py``), so the other figures
 can be read as a ratio to what the stack itself does on this machine. ``inprocess`` and
 ``bare`` run once in one process (its threads share one interpreter lock) and once in as
@@ -17,11 +20,17 @@ product's processes (``cpu_ms``: the benchmark's own in ``inprocess`` and ``bare
 server's in ``http``), the HTTP clients' (``client_cpu_ms``) and PostgreSQL's
 (``db_cpu_ms``, when it runs on this machine), and the orders per second the machine's
 cores could give at that cost if nothing else held them back
-(``cpu_bound_orders_per_s``). Prints one line per configuration:
+(``cpu_bound_orders_per_s``). The configurations run in rounds (``--runs``), one of each
+per round, and ``ratio_to_bare`` is the median of each round's ratio, so a ratio compares
+runs made under the same load of a shared machine. After the clock stops, every order of
+the run (warm-up included) is checked: ``checked`` orders, of which ``invoiced`` have a
+posted invoice and ``paid`` a paid one, summed over the runs; the three are equal in a
+sound run. Prints one line per configuration, once every round is done:
 
     order_pipeline backend=postgresql mode=inprocess processes=2 workers=8 orders=400 \
         runs=3 orders_per_s=91.6 queries_per_order=30.0 ratio_to_bare=0.61 \
-        cpu_ms_per_order=12.56 db_cpu_ms_per_order=7.73 cpu_bound_orders_per_s=99
+        cpu_ms_per_order=12.56 db_cpu_ms_per_order=7.73 cpu_bound_orders_per_s=99 \
+        checked=1360 invoiced=1360 paid=1360
 
     python bench/order_pipeline.py [--quick] [--database-url URL]
         [--mode inprocess|http|bare|all] [--processes 1,2] [--runs N] [--orders N]
@@ -44,7 +53,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import sqlalchemy as sa
@@ -58,6 +67,14 @@ from _http import HttpStatusError, JsonClient
 from erp_core.kernel import Kernel
 from erp_core.security.accounts import create_token, create_user
 from erp_core.settings import Settings
+from erp_finance.accounts import RoleAccount
+from erp_finance.charts import setup_books
+from erp_finance.invoices import Invoice, InvoiceKind, InvoiceState
+from erp_finance.journals import Journal
+from erp_finance.ledger import Entry
+from erp_finance.payments import PaymentDraft, auto_match, record_payment
+from erp_finance.periods import FiscalYear, Period
+from erp_finance.stock import book_pending_moves
 from erp_inventory.catalogue import Product
 from erp_inventory.movements import receive
 from erp_inventory.warehouses import (
@@ -66,17 +83,26 @@ from erp_inventory.warehouses import (
     virtual_location,
     warehouse_location,
 )
-from erp_orders.placing import LineRequest, OrderRequest, place_order
-from erp_sdk import Principal
+from erp_orders.order import Order
+from erp_orders.placing import LineRequest, OrderRequest, place
+from erp_sdk import Principal, utcnow
 
 PRODUCTS = 60
+TAX_RATE = "0.20"
+"""The tax rate of every order line (the channel's, as a shop sends it)."""
 
 
-def prepare(kernel: Kernel) -> dict[str, object]:
+def prepare(kernel: Kernel, books: bool = True) -> dict[str, object]:
+    """A warehouse stocked with the products, a web channel, a customer with an address,
+    and an admin's token for the HTTP mode; with ``books`` (the order pipeline), finance
+    enabled too, the books set up (the generic chart, this year) with the receipts
+    booked, and the channel invoicing on shipment."""
     kernel.initialise()
-    kernel.enable(["orders"])
+    kernel.enable(["finance" if books else "orders"])  # finance: and orders, inventory, crm
     kernel.boot()
     with kernel.context(Principal.system("bench")) as ctx:
+        if books:
+            setup_books(ctx.session, "generic", currency="EUR", year=utcnow().year)
         warehouse = create_warehouse(ctx.session, "W", "Bench").id
         products = []
         for number in range(PRODUCTS):
@@ -89,6 +115,10 @@ def prepare(kernel: Kernel) -> dict[str, object]:
         channel = ctx.records("orders.channel").create(
             {"code": "web", "name": "Web", "kind": "own_site", "warehouse_id": warehouse,
              "settings": {}, "secrets": {}})["id"]
+        if books:
+            ctx.records("finance.invoice_policy").create(
+                {"channel_id": channel, "invoice_on": "shipment", "due_days": 30})
+            book_pending_moves(ctx.session)  # the receipts: the stock accounts hold the goods
         customer = ctx.records("crm.customer").create({"name": "Bench", "kind": "person"})["id"]
         address = ctx.records("crm.address").create(  # confirming needs a shipping address
             {"customer_id": customer, "line1": "1 Bench St", "city": "Paris",
@@ -102,7 +132,24 @@ def prepare(kernel: Kernel) -> dict[str, object]:
         customer_location = virtual_location(ctx.session, LocationKind.CUSTOMER).id
     return {"warehouse": warehouse, "products": products, "channel": channel,
             "customer": customer, "token": token, "storage_location": storage,
-            "customer_location": customer_location}
+            "customer_location": customer_location, "tax_rate": TAX_RATE,
+            **(books_of(kernel) if books else {})}
+
+
+def books_of(kernel: Kernel) -> dict[str, object]:
+    """What the bare mode writes its postings with, read once: the account of each role,
+    the journals by code, and today's period with its fiscal year."""
+    with kernel.engine.connect() as connection:
+        roles = dict(connection.execute(
+            sa.select(RoleAccount.role, RoleAccount.account_id)).all())
+        journals = dict(connection.execute(sa.select(Journal.code, Journal.id)).all())
+        period = connection.execute(
+            sa.select(Period.id, Period.fiscal_year_id, FiscalYear.name)
+            .join(FiscalYear, FiscalYear.id == Period.fiscal_year_id)
+            .where(Period.start_date <= utcnow().date(), Period.end_date >= utcnow().date())
+        ).one()
+    return {"roles": roles, "journals": journals, "period": period.id,
+            "fiscal_year": period.fiscal_year_id, "fiscal_year_name": period.name}
 
 
 def lines_for(number: int, products: list[int]) -> list[tuple[int, str]]:
@@ -172,13 +219,19 @@ def run_inprocess(kernel: Kernel, setup: dict, orders: int, workers: int, databa
 
     def one(number: int) -> None:
         with kernel.context(system) as ctx:
-            order_id, _ = place_order(ctx, OrderRequest(
+            order = place(ctx, OrderRequest(
                 channel_id=setup["channel"], customer_id=setup["customer"],
-                lines=[LineRequest(p, Decimal(q)) for p, q in lines_for(number,
-                                                                      setup["products"])]))
+                lines=[LineRequest(p, Decimal(q), tax_rate=Decimal(TAX_RATE))
+                       for p, q in lines_for(number, setup["products"])])).record
         for transition in ("confirm", "ship", "complete"):
             with kernel.context(system) as ctx:
-                ctx.fire("orders.order", order_id, transition)
+                ctx.fire("orders.order", order["id"], transition)
+        with kernel.context(system) as ctx:  # what POST /finance/payments/record does
+            payment = record_payment(ctx.session, PaymentDraft(
+                setup["customer"], Decimal(order["total"]), order["currency"], utcnow().date(),
+                reference=order["number"]))
+            auto_match(ctx.session, payment.id)
+            ctx.audit("finance.payment", payment.id, "record", None, {"number": payment.number})
 
     return run_counted(kernel, one, orders, workers, database, begin)
 
@@ -232,11 +285,17 @@ def _run_http(database: str, setup: dict, orders: int, workers: int,
                 clients.append(local.client)
             client = local.client
             body = {"channel_id": setup["channel"], "customer_id": setup["customer"],
-                    "lines": [{"product_id": p, "quantity": q}
+                    "lines": [{"product_id": p, "quantity": q, "tax_rate": TAX_RATE}
                               for p, q in lines_for(number, setup["products"])]}
-            order_id = client.post("/api/v1/orders/place", body)["id"]
+            order = client.post("/api/v1/orders/place", body)
             for transition in ("confirm", "ship", "complete"):
-                client.post(f"/api/v1/orders/orders/{order_id}/{transition}")
+                client.post(f"/api/v1/orders/orders/{order['id']}/{transition}")
+            payment = client.post("/api/v1/finance/payments/record", {
+                "customer_id": setup["customer"], "amount": order["total"],
+                "currency": order["currency"], "date": utcnow().date().isoformat(),
+                "reference": order["number"]})
+            if not payment["matches"]:
+                raise RuntimeError(f"the payment of {order['number']} matched no invoice")
 
         server_cpu: list[float] = []
         try:
@@ -302,20 +361,47 @@ def run_processes(mode: str, database: str, setup: dict, orders: int, workers: i
     return Span.together(outcomes)
 
 
-def measure(mode: str, database_url: str, orders: int, processes: int) -> Span:
-    """One run of one mode on a scratch database."""
+def measure(mode: str, database_url: str, orders: int, processes: int
+            ) -> tuple[Span, Billing]:
+    """One run of one mode on a scratch database, and what its orders' billing came to."""
     with scratch_database(database_url) as database:
         kernel = Kernel(Settings.from_env({}, database_url=database, pool_size=20))
         setup = prepare(kernel)
         try:
             if mode in RUNNERS and processes == 1:
-                return RUNNERS[mode](kernel, setup, orders, WORKERS[mode], database)
+                span = RUNNERS[mode](kernel, setup, orders, WORKERS[mode], database)
+            elif mode in RUNNERS:
+                span = run_processes(mode, database, setup, orders,
+                                     WORKERS[mode] // processes, processes)
+            else:
+                span = run_http(database, setup, orders, workers=WORKERS[mode],
+                                server_workers=2)
+            return span, billing(kernel)
         finally:
             kernel.close()
-        if mode in RUNNERS:
-            return run_processes(mode, database, setup, orders, WORKERS[mode] // processes,
-                                 processes)
-        return run_http(database, setup, orders, workers=WORKERS[mode], server_workers=2)
+
+
+class Billing(NamedTuple):
+    """Orders of a run (warm-up included), and how many of them have a posted invoice
+    and how many a paid one."""
+
+    checked: int
+    invoiced: int
+    paid: int
+
+
+def billing(kernel: Kernel) -> Billing:
+    """Count, once the clock has stopped, the orders that were invoiced and paid: an
+    invoice of the order whose journal entry exists, paid when nothing is left open."""
+    posted = (sa.select(Invoice.order_id).join(Entry, Entry.id == Invoice.entry_id)
+              .where(Invoice.kind == InvoiceKind.INVOICE))
+    paid = posted.where(Invoice.state == InvoiceState.PAID, Invoice.residual == 0)
+    with kernel.engine.connect() as connection:
+        def count(ids: sa.Select) -> int:
+            return connection.scalar(sa.select(sa.func.count()).select_from(
+                sa.select(Order.id).where(Order.id.in_(ids)).subquery()))
+        return Billing(connection.scalar(sa.select(sa.func.count()).select_from(Order)),
+                       count(posted), count(paid))
 
 
 WORKERS = {"bare": 8, "inprocess": 8, "http": 16}
@@ -337,21 +423,35 @@ def main() -> None:
     runs = args.runs or (1 if args.quick else 3)
     orders = args.orders or (150 if args.quick else 400)
     modes = ["bare", "inprocess", "http"] if args.mode == "all" else [args.mode]
-    bare: dict[int, float] = {}
     configurations = [(mode, int(p)) for mode in modes
                       for p in (args.processes.split(",") if mode in RUNNERS else ["1"])]
+    # Round after round of every configuration, so that each ratio compares runs made
+    # minutes apart at most, under the same load of a shared machine.
+    outcomes: dict[tuple[str, int], list[tuple[Span, Billing]]] = {c: [] for c in configurations}
+    for _ in range(runs):
+        for mode, processes in configurations:
+            outcomes[mode, processes].append(measure(mode, args.database_url, orders, processes))
     for mode, processes in configurations:
-        spans = [measure(mode, args.database_url, orders, processes) for _ in range(runs)]
+        spans = [span for span, _ in outcomes[mode, processes]]
         per_s = statistics.median(s.units / s.seconds for s in spans)
         line = (f"order_pipeline backend={backend} mode={mode} processes={processes}"
                 f" workers={WORKERS[mode]} orders={orders} runs={runs} orders_per_s={per_s:.1f}")
         if mode != "http":
             line += f" queries_per_order={statistics.median(s.queries for s in spans):.1f}"
-        if mode == "bare":
-            bare[processes] = per_s
-        elif processes in bare:
-            line += f" ratio_to_bare={per_s / bare[processes]:.2f}"
-        print(line + cpu_budget(spans, in_process_database=backend == "sqlite"), flush=True)
+        if mode != "bare" and ("bare", processes) in outcomes:
+            line += f" ratio_to_bare={ratio(spans, outcomes['bare', processes]):.2f}"
+        checked = Billing(*(sum(column) for column in zip(
+            *(b for _, b in outcomes[mode, processes]), strict=True)))
+        print(line + cpu_budget(spans, in_process_database=backend == "sqlite")
+              + f" checked={checked.checked} invoiced={checked.invoiced} paid={checked.paid}",
+              flush=True)
+
+
+def ratio(spans: list[Span], bare: list[tuple[Span, Billing]]) -> float:
+    """The median over the rounds of a round's orders per second over the bare mode's in
+    the same round."""
+    return statistics.median((span.units / span.seconds) / (base.units / base.seconds)
+                             for span, (base, _) in zip(spans, bare, strict=True))
 
 
 def cpu_budget(spans: list[Span], in_process_database: bool) -> str:

@@ -151,7 +151,7 @@ def main() -> None:
         backend = sa.make_url(database).get_backend_name()
         kernel = Kernel(Settings.from_env({}, database_url=database))
         try:
-            setup = prepare(kernel)
+            setup = prepare(kernel, books=False)  # reading an order needs no books
         finally:
             kernel.close()
         pool = str(args.connections // SERVER_WORKERS + 1)

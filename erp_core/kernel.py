@@ -37,7 +37,7 @@ from erp_core.events.outbox import PENDING_EVENTS
 from erp_core.inbound import receiving as _inbound  # noqa: F401  (kernel tables on the metadata)
 from erp_core.jobs import runs as _jobs  # noqa: F401  (kernel tables on the metadata)
 from erp_core.kernel_entities import KERNEL, kernel_declarations
-from erp_core.migrations.runner import Branch, Migrator
+from erp_core.migrations.runner import Branch, Migrator, schema_transaction
 from erp_core.plugins.discovery import DiscoveredPlugin, describe, discover_plugins
 from erp_core.plugins.resolution import PluginSet, resolve_plugins
 from erp_core.plugins.state import enabled_plugin_names, record_enabled
@@ -357,7 +357,7 @@ class Kernel:
 
     def initialise(self) -> None:
         """Create or upgrade the kernel's schema and every enabled plugin's schema."""
-        with self.engine.begin() as connection:
+        with schema_transaction(self.engine) as connection:
             self.migrator.upgrade(self.branch(KERNEL_BRANCH), connection)
             for name in self._bootable(enabled_plugin_names(connection) or []):
                 self.migrator.upgrade(self.branch(name), connection)
@@ -387,7 +387,7 @@ class Kernel:
         kernel is re-registered so the new plugins take effect at once.
         """
         order = self.plugins.with_dependencies(list(names))
-        with self.engine.begin() as connection:
+        with schema_transaction(self.engine) as connection:
             self.migrator.upgrade(self.branch(KERNEL_BRANCH), connection)
             already = set(enabled_plugin_names(connection) or [])
             for name in order:

@@ -169,3 +169,37 @@ def test_the_check_leaves_out_tables_whose_foreign_keys_name_undeclared_tables()
     complete = sa.MetaData()
     sa.Table("alone", complete, sa.Column("id", sa.Integer, primary_key=True))
     assert _resolvable(complete) is complete
+
+
+def test_a_migration_may_rebuild_a_table_others_refer_to_but_not_leave_a_dangling_row(
+        fresh_kernel):
+    """On SQLite a migration runs with foreign keys unenforced, so Alembic's batch mode can
+    copy and replace a table other rows refer to; the keys are checked before the commit,
+    and a migration that left a row referring to nothing is rolled back whole. On
+    PostgreSQL the keys are enforced as always."""
+    from erp_core.errors import PluginError
+    from erp_core.migrations.runner import schema_transaction
+
+    engine = fresh_kernel.engine
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE fk_parent (id INTEGER PRIMARY KEY, n INTEGER)")
+        connection.exec_driver_sql("CREATE TABLE fk_child (id INTEGER PRIMARY KEY,"
+                                   " parent_id INTEGER NOT NULL REFERENCES fk_parent (id))")
+        connection.exec_driver_sql("INSERT INTO fk_parent VALUES (1, 10), (2, 20)")
+        connection.exec_driver_sql("INSERT INTO fk_child VALUES (1, 1), (2, 2)")
+    if engine.dialect.name == "sqlite":  # the rebuild that batch mode does
+        with schema_transaction(engine) as connection:
+            connection.exec_driver_sql("CREATE TABLE fk_copy (id INTEGER PRIMARY KEY, n BIGINT)")
+            connection.exec_driver_sql("INSERT INTO fk_copy SELECT id, n * 100 FROM fk_parent")
+            connection.exec_driver_sql("DROP TABLE fk_parent")
+            connection.exec_driver_sql("ALTER TABLE fk_copy RENAME TO fk_parent")
+    with pytest.raises((PluginError, sa.exc.IntegrityError)), \
+            schema_transaction(engine) as connection:
+        connection.exec_driver_sql("DELETE FROM fk_parent WHERE id = 2")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT id FROM fk_parent ORDER BY id").all() == [
+            (1,), (2,)]
+        assert connection.exec_driver_sql("SELECT parent_id FROM fk_child ORDER BY id"
+                                          ).all() == [(1,), (2,)]
+        if engine.dialect.name == "sqlite":  # enforcement is back after the migration
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from litestar import Litestar, Router
@@ -51,10 +52,12 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
         if routes:
             handlers.append(Router(path=f"{API_PREFIX}/{plugin}", route_handlers=list(routes),
                                    tags=[plugin]))
-    for _plugin, pages in kernel.contribute("erp_register_pages"):
+    page_owners: dict[Any, str] = {}
+    for plugin, pages in kernel.contribute("erp_register_pages"):
         if pages:
             handlers.append(Router(path="/", route_handlers=list(pages),
                                    include_in_schema=False))
+            page_owners.update((function, plugin) for function in _functions_of(pages))
     app = Litestar(
         route_handlers=handlers,
         guards=[require_token, check_request_input],
@@ -81,7 +84,7 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
         # Litestar's default would send every INFO record, the access log's included, out
         logging_config=None,
     )
-    _check_route_declarations(app)
+    _check_route_declarations(app, page_owners)
     # Litestar fills components/schemas from its own schema registry only, dropping the
     # configured entity schemas that the generated operations refer to; put them back.
     documents = app.plugins.get(OpenAPIPlugin)
@@ -92,14 +95,26 @@ def create_app(kernel: Kernel, *, close_kernel_on_shutdown: bool = False) -> Lit
     return app
 
 
-def _check_route_declarations(app: Litestar) -> None:
-    """Every plugin route must declare what it needs (see ``erp_core.api.auth``)."""
+def _functions_of(handlers: Any) -> Iterator[Any]:
+    """The functions behind route handlers, routers included."""
+    for handler in handlers:
+        if isinstance(handler, Router):
+            yield from _functions_of(handler.route_handlers)
+        else:
+            yield getattr(handler, "fn", handler)
+
+
+def _check_route_declarations(app: Litestar, page_owners: Mapping[Any, str]) -> None:
+    """Every plugin route and page must declare what it needs (see ``erp_core.api.auth``);
+    a route is named by its plugin from its path, a page (at a path of its own choosing)
+    by the plugin that contributed it."""
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
             if route.path.startswith("/schema") or handler.http_methods <= {"OPTIONS", "HEAD"}:
                 continue
             if not any(key in handler.opt for key in ROUTE_DECLARATIONS):
-                plugin = route.path.removeprefix(API_PREFIX + "/").partition("/")[0]
+                plugin = page_owners.get(handler.fn) or \
+                    route.path.removeprefix(API_PREFIX + "/").partition("/")[0]
                 raise PluginError(
                     f"plugin {plugin!r}: route {route.path} declares no permission; add"
                     " opt={'permission': '<plugin>.<...>'}, opt={'authenticated': True} or"

@@ -10,6 +10,8 @@ first because plugins are always migrated in dependency order.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,6 +67,38 @@ class Branch:
             return bool(name) and self.owns_table(name)  # type: ignore[arg-type]
         table = getattr(obj, "table", None)
         return table is None or self.owns_table(table.name)
+
+
+@contextmanager
+def schema_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A transaction for migrations, committed only with every foreign key still holding.
+
+    SQLite cannot alter a column: Alembic's batch mode copies the table, drops the old one
+    and renames the copy, and with foreign keys enforced dropping a table that others
+    refer to fails (SQLite's implicit ``DELETE``). So on SQLite enforcement is off for the
+    migration (the pragma has no effect inside a transaction, hence before it) and
+    ``PRAGMA foreign_key_check`` runs before the commit instead: a migration that leaves a
+    row pointing nowhere is rolled back, as an enforced key would have refused it.
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+                "PRAGMA foreign_keys = OFF")
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        table, row, parent, _ = broken[0]
+                        raise PluginError(
+                            f"a migration left {len(broken)} row(s) referring to nothing:"
+                            f" {table} row {row} refers to a missing {parent} row")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+                    "PRAGMA foreign_keys = ON")
 
 
 class Migrator:

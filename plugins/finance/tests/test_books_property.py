@@ -1,5 +1,6 @@
 """A property: whatever sequence of sales, partial shipments, returns, payments in two
-currencies, rate changes, receipts, adjustments and period closes runs, the books hold.
+currencies, rate changes, receipts, adjustments, late freight and period closes runs, the
+books hold.
 
 After every step: every entry balances, the trial balance sums to zero, assets equal
 liabilities plus equity, the receivable account equals the open documents' residuals,
@@ -25,7 +26,7 @@ from erp_finance.periods import Period, PeriodState, set_period_state
 from erp_finance.stock import book_pending_moves, inventory_valuation
 from erp_inventory.catalogue import Product
 from erp_inventory.exceptions import InsufficientStock
-from erp_inventory.movements import adjust, receive
+from erp_inventory.movements import add_cost_to_stock, adjust, receive
 from erp_orders.order import Order, OrderLine
 from erp_orders.returns import ReturnLineRequest, request_return
 from erp_sdk import ConflictError, ValidationError
@@ -41,6 +42,7 @@ steps = st.lists(st.one_of(
     st.tuples(st.just("receive"), st.integers(0, 2), st.integers(1, 9),
               st.sampled_from(["0.70", "1.13", "2.50"])),
     st.tuples(st.just("adjust"), st.integers(0, 2), st.integers(-3, 3)),
+    st.tuples(st.just("freight"), st.integers(0, 2), st.sampled_from(["0.15", "-0.05"])),
     st.tuples(st.just("close")),
 ), min_size=1, max_size=12)
 
@@ -123,6 +125,8 @@ def _step(ctx, world, step) -> None:
         receive(ctx, world["warehouse"], world["products"][index], D(quantity), D(cost))
     elif kind == "adjust":
         adjust(ctx, world["warehouse"], world["products"][step[1]], D(step[2]), "property")
+    elif kind == "freight":  # late freight for 10 units received, some of them maybe sold
+        add_cost_to_stock(ctx, world["products"][step[1]], D(10), D(step[2]))
     else:
         period = session.scalar(sa.select(Period).where(Period.start_date <= TODAY,
                                                         Period.end_date >= TODAY))

@@ -24,6 +24,7 @@ from erp_sdk import (
     Base,
     ConflictError,
     Context,
+    ExactNumeric,
     Money,
     Quantity,
     RecordMixin,
@@ -60,7 +61,8 @@ class Receipt(RecordMixin, Base):
     warehouse_id: Mapped[int] = mapped_column(sa.ForeignKey("inventory_warehouse.id"))
     notice_id: Mapped[int | None] = mapped_column(sa.ForeignKey("supply_shipping_notice.id"))
     received_on: Mapped[dt.date]
-    exchange_rate: Mapped[Decimal] = mapped_column(sa.Numeric(18, 8))
+    exchange_rate: Mapped[Decimal] = mapped_column(ExactNumeric(20, 10))
+    """The rate of the receipt's day, as the kernel keeps it (ten places, exact)."""
     received_at: Mapped[UtcDateTime] = mapped_column(default=utcnow)
 
 

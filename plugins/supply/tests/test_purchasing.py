@@ -171,6 +171,20 @@ def test_moving_average_cost_after_receipts_in_two_currencies(
                                                    ("USD", "20.0000", "18.0000")]
 
 
+def test_a_receipt_keeps_its_days_rate_exactly_to_ten_places(
+        erp_client, erp_kernel, make_supplier, make_order, make_product, today):
+    from erp_supply.receipts import Receipt
+
+    ok(erp_client.post("/api/v1/kernel/exchange-rates", json={
+        "currency": "CHF", "quote_currency": "EUR", "rate_date": today.isoformat(),
+        "rate": "0.9234567891"}), 201)
+    order = make_order(make_supplier("CHF"), [(make_product(), "3", "10")])
+    receipt = receive(erp_client, order, [(order["lines"][0], "3")])
+    with erp_kernel.transaction() as session:
+        assert session.get(Receipt, receipt["id"]).exchange_rate == Decimal("0.9234567891")
+    assert Decimal(receipt["lines"][0]["unit_cost"]) == Decimal("9.2346")  # 10 x the rate
+
+
 def test_a_receipt_needs_a_rate_for_the_orders_currency(
         erp_client, make_supplier, make_order, make_product):
     order = make_order(make_supplier("JPY"), [(make_product(), "1", "500")])
