@@ -122,7 +122,8 @@ class Context:
         until one of them is written (by another process: for at most
         ``ERP_CACHE_SECONDS``); this transaction's own writes to them are always seen. For
         settings-like data (policies, channels), never for stock or money; ``load`` reads
-        with this context's session and must return something no one mutates."""
+        with this context's session and must return something no one mutates. Code that
+        holds only a session uses ``erp_sdk.cached(session, ...)``, the same cache."""
         return self.kernel.committed.get(key, tables, load, self.session)
 
     def as_principal(self, principal: Principal) -> Context:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp_core import __version__, hookspecs
 from erp_core import idempotency as _idempotency  # noqa: F401  (kernel tables on the metadata)
 from erp_core.context import Context
-from erp_core.db.committed import CommittedCache
+from erp_core.db.committed import SESSION_CACHE, CommittedCache
 from erp_core.db.deferred import inside
 from erp_core.db.engine import create_engine
 from erp_core.db.transient import committed_writes, pause_before
@@ -79,8 +79,9 @@ class Kernel:
         self.engine = create_engine(self.settings.database_url,
                                     pool_size=self.settings.pool_size,
                                     max_overflow=self.settings.pool_size)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.committed = CommittedCache(self.engine, self.settings.cache_seconds)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False,
+                                     info={SESSION_CACHE: self.committed})
         self.migrator = Migrator()
         self.pm: pluggy.PluginManager | None = None
         self.enabled: tuple[str, ...] = ()

@@ -127,3 +127,30 @@ def test_the_hooks_after_a_commit_read_what_it_wrote(make_desk):
         sa.event.listen(ctx.session, "after_commit", after_commit)
         _add(ctx, "fresh")
     assert seen == [("fresh",)]
+
+
+def test_code_given_only_a_session_shares_the_kernels_cache(make_desk):
+    from sqlalchemy.orm import Session
+
+    from erp_sdk import cached
+
+    desk, loads = make_desk(), []
+
+    def titles(session) -> tuple[str, ...]:
+        return cached(session, "titles", ["desk_ticket"], lambda: (
+            loads.append(1), tuple(session.scalars(TITLES)))[1])
+
+    with desk.transaction() as session:
+        assert titles(session) == ()
+    with desk.transaction() as session:
+        assert titles(session) == ()
+    assert len(loads) == 1
+    with desk.context() as ctx:
+        _add(ctx, "jam")
+        assert titles(ctx.session) == ("jam",)  # its own write, read on its session
+    with desk.transaction() as session:
+        assert titles(session) == ("jam",)
+    assert len(loads) == 3
+    with Session(desk.engine) as session:  # not a session of the kernel: no cache
+        assert titles(session) == titles(session) == ("jam",)
+    assert len(loads) == 5

@@ -16,7 +16,12 @@ per key, with the tables it was computed from, and forgets it:
 
 Only committed data is ever kept, so a transaction rolled back leaves nothing behind.
 Keep to values whose staleness for ``max_age`` seconds is harmless, never stock or
-money.
+money; where a stale value would let a write through that the current rows refuse
+(a closed period), the write itself checks the current rows and the cache only spares
+the reads of the usual case.
+
+Code that holds a session of the kernel rather than a ``Context`` reaches the same
+cache with ``cached(session, ...)``: the kernel's sessions carry it in their ``info``.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from erp_core.db.writes import ANY_TABLE, WRITES
 
 T = TypeVar("T")
 _AT_CHECKIN = "erp_writes_at_checkin"
+SESSION_CACHE = "erp_committed_cache"
+"""The key of a kernel session's ``info`` that holds its kernel's ``CommittedCache``."""
 
 
 class CommittedCache:
@@ -113,3 +120,14 @@ def _wrote(session: Session, tables: Sequence[str]) -> bool:
     info = session.connection().info
     writes, before = info.get(WRITES) or {}, info.get(_AT_CHECKIN, {})
     return any(writes.get(table, 0) != before.get(table, 0) for table in (ANY_TABLE, *tables))
+
+
+def cached(session: Session, key: Hashable, tables: Sequence[str], load: Callable[[], T]) -> T:
+    """``Context.cached`` for code given a session rather than a context: the value of
+    ``key`` computed by ``load`` from ``tables``, kept by the process of the session's
+    kernel (see ``CommittedCache.get``). A session that is not the kernel's has no cache:
+    ``load`` runs every time."""
+    cache = session.info.get(SESSION_CACHE)
+    if cache is None:
+        return load()
+    return cache.get(key, tables, load, session)

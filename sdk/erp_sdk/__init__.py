@@ -8,6 +8,7 @@ after at least one minor release in which the old form emits a ``DeprecationWarn
 from erp_core.context import Context, KernelServices
 from erp_core.db import NON_NEGATIVE, POSITIVE, Base, Money, Quantity, Rate, UtcDateTime, utcnow
 from erp_core.db.batch import insert_rows
+from erp_core.db.committed import cached
 from erp_core.db.loaded import attach_loaded, keep_loaded
 from erp_core.db.types import AwareDateTime, ExactNumeric
 from erp_core.db.upsert import Upsert
@@ -167,6 +168,7 @@ __all__ = [  # noqa: RUF022  (plain sorted order, as tests/test_sdk_surface.py c
     "attach_loaded",
     "body_operation",
     "boolean",
+    "cached",
     "check_quantity",
     "check_value",
     "currency_code",

@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from erp_sdk import Base, NotFoundError, RecordMixin, ValidationError
+from erp_sdk import Base, NotFoundError, RecordMixin, ValidationError, cached
 
 
 class AccountType(enum.StrEnum):
@@ -116,7 +117,8 @@ class Books(RecordMixin, Base):
 
 def books(session: Session) -> Books:
     """The books' row, read once per transaction (it is an object of the session, so a
-    change made in the transaction is seen)."""
+    change made in the transaction is seen). For a change to it; what every posting
+    reads is ``book_settings``."""
     found = session.info.get("finance.books")
     if found is None or found not in session:
         found = session.scalar(sa.select(Books).limit(1))
@@ -127,12 +129,37 @@ def books(session: Session) -> Books:
     return found
 
 
+@attrs.frozen
+class BookSettings:
+    """What documents read from the books on every posting."""
+
+    id: int
+    currency: str
+    tax_rounding: str
+    lock_date: dt.date | None
+
+
+def book_settings(session: Session) -> BookSettings:
+    """The books' settings, kept by the process until the books' row is written (see
+    ``erp_sdk.cached``). The lock date may be a moment stale for another process's
+    change: the posting statement checks it against the row itself."""
+
+    def load() -> BookSettings:
+        found = session.execute(sa.select(Books.id, Books.currency, Books.tax_rounding,
+                                          Books.lock_date).limit(1)).first()
+        if found is None:
+            raise ValidationError("the books are not set up: run `erp finance setup"
+                                  " --template generic` (or POST /api/v1/finance/setup)")
+        return BookSettings(found.id, found.currency, found.tax_rounding, found.lock_date)
+
+    return cached(session, "finance.book_settings", [Books.__tablename__], load)
+
+
 def role_accounts(session: Session) -> dict[str, int]:
-    """Which account plays each role, read once per transaction (set by the chart)."""
-    found = session.info.get("finance.roles")
-    if not found:
-        found = dict(session.execute(sa.select(RoleAccount.role, RoleAccount.account_id)).all())
-        session.info["finance.roles"] = found
+    """Which account plays each role (set by the chart), kept by the process until one
+    is written."""
+    found = cached(session, "finance.roles", [RoleAccount.__tablename__], lambda: tuple(
+        session.execute(sa.select(RoleAccount.role, RoleAccount.account_id)).all()))
     return dict(found)
 
 
@@ -141,6 +168,17 @@ def role_account(session: Session, role: AccountRole) -> int:
     if account is None:
         raise ValidationError(f"no account plays the role {role.value!r}: set up the books")
     return account
+
+
+_POSTABLE = sa.select(Account.id).where(Account.postable.is_(True), Account.active.is_(True))
+
+
+def postable_accounts(session: Session) -> frozenset[int]:
+    """The ids of the accounts lines may post to (postable and active), kept by the
+    process until an account is written; a posting checks its own accounts against the
+    rows themselves as well."""
+    return cached(session, "finance.postable_accounts", [Account.__tablename__],
+                  lambda: frozenset(session.scalars(_POSTABLE)))
 
 
 def account_by_code(session: Session, code: str) -> Account:

@@ -191,7 +191,6 @@ def add_missing_role_accounts(session: Session) -> list[str]:
         ids[item.code] = account.id
     session.add_all(RoleAccount(role=role, account_id=ids[code]) for role, code in missing.items())
     session.flush()
-    session.info.pop("finance.roles", None)
     return sorted(missing)
 
 

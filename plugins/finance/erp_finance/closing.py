@@ -3,7 +3,10 @@
 The closing entry (general journal, on the year's last day) clears every income and
 expense account's balance for the year into retained earnings; then every period of the
 year is closed, and the year with them. Reopening a period afterwards needs a manager
-(and a new closing once the year is done again).
+(and a new closing once the year is done again). The year's periods are locked first:
+postings under way in them hold their period shared until they commit (``ledger``), so
+the closing waits for them, reads balances that include them, and no posting waits on
+the closing while holding what it needs.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ def close_fiscal_year(ctx: Context, fiscal_year_id: int) -> PostedEntry | None:
         raise NotFoundError(f"fiscal year {fiscal_year_id} does not exist")
     if year.state != PeriodState.OPEN:
         raise ConflictError(f"fiscal year {year.name} is already {year.state}")
+    session.execute(sa.select(Period.id).where(Period.fiscal_year_id == year.id)
+                    .order_by(Period.id).with_for_update(key_share=True))
     totals = session.execute(
         sa.select(PeriodBalance.account_id, sa.func.sum(PeriodBalance.debit),
                   sa.func.sum(PeriodBalance.credit))

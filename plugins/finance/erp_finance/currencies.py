@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from erp_finance.accounts import books
+from erp_finance.accounts import book_settings
 from erp_sdk import ExactNumeric, exchange_rate, set_exchange_rate
 
 RATE_TYPE = ExactNumeric(20, 10)
@@ -22,9 +22,9 @@ RATE_TYPE = ExactNumeric(20, 10)
 def set_rate(session: Session, currency: str, day: dt.date, rate: Decimal,
              source: str | None = "manual") -> None:
     """Enter the rate of ``currency`` in the books' currency from ``day`` on."""
-    set_exchange_rate(session, currency, books(session).currency, day, rate, source)
+    set_exchange_rate(session, currency, book_settings(session).currency, day, rate, source)
 
 
 def rate_on(session: Session, currency: str, day: dt.date) -> Decimal:
     """Functional units per unit of ``currency`` on ``day`` (1 for the functional one)."""
-    return exchange_rate(session, currency, books(session).currency, day)
+    return exchange_rate(session, currency, book_settings(session).currency, day)

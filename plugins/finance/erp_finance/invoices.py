@@ -29,15 +29,25 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from erp_finance.accounts import AccountRole, books, role_accounts
+from erp_finance.accounts import AccountRole, book_settings, role_accounts
 from erp_finance.currencies import RATE_TYPE, rate_on
-from erp_finance.ledger import EntryDraft, LineDraft, post_entry
+from erp_finance.ledger import Document, EntryDraft, LineDraft, post_entry
 from erp_finance.money import ZERO, cents
 from erp_finance.taxes import TaxableLine, applicable_tax, compute_taxes
 from erp_inventory.catalogue import Product
 from erp_orders.order import Order, OrderLine
 from erp_orders.returns import ReturnLine, ReturnRequest
-from erp_sdk import Base, Money, Quantity, Rate, RecordMixin, UtcDateTime, utcnow
+from erp_sdk import (
+    Base,
+    Money,
+    Quantity,
+    Rate,
+    RecordMixin,
+    UtcDateTime,
+    attach_loaded,
+    insert_rows,
+    utcnow,
+)
 
 SALES_JOURNAL = "SAL"
 
@@ -70,7 +80,8 @@ class InvoiceState(enum.StrEnum):
 class Invoice(RecordMixin, Base):
     __tablename__ = "finance_invoice"
 
-    number: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    # Both written by the posting of the invoice's entry, in its transaction (``post_invoice``).
+    number: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
     kind: Mapped[str] = mapped_column(sa.String(16), default=InvoiceKind.INVOICE)
     state: Mapped[str] = mapped_column(sa.String(16), default=InvoiceState.OPEN, index=True)
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("crm_customer.id"), index=True)
@@ -87,7 +98,7 @@ class Invoice(RecordMixin, Base):
     tax: Mapped[Money]
     total: Mapped[Money]
     residual: Mapped[Money]
-    entry_id: Mapped[int] = mapped_column(sa.ForeignKey("finance_entry.id"))
+    entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("finance_entry.id"))
     posted_at: Mapped[UtcDateTime] = mapped_column(default=utcnow)
 
 
@@ -142,7 +153,7 @@ def invoice_order(session: Session, order_id: int, *, shipped_only: bool,
     """Invoice what the order has not invoiced yet: what it shipped (``shipped_only``) or
     all its lines. Returns the posted invoice, or None when nothing is left."""
     order = session.get(Order, order_id)
-    settings = books(session)
+    settings = book_settings(session)
     roles = role_accounts(session)
     invoiced = dict(session.execute(_INVOICED, {"order": order_id}).all())
     lines = session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order_id)
@@ -253,21 +264,31 @@ def post_invoice(session: Session, kind: InvoiceKind, lines: Sequence[DraftLine]
     total = untaxed + tax
     entry_lines.append(posting(roles[AccountRole.RECEIVABLE], -total, ref,
                                partner_id=customer_id))
+    now = utcnow()
+    values = {"number": None, "kind": kind, "state": InvoiceState.OPEN,
+              "customer_id": customer_id, "order_id": order_id, "return_id": return_id,
+              "refers_to_id": refers_to_id, "channel_id": channel_id,
+              "warehouse_id": warehouse_id, "currency": currency, "rate": rate, "date": day,
+              "due_date": day + dt.timedelta(days=due_days), "untaxed": untaxed, "tax": tax,
+              "total": total, "residual": total, "entry_id": None, "posted_at": now,
+              "version": 1, "created_at": now, "updated_at": now}
+
+    def write_invoice() -> Document:
+        """The invoice and its lines, written once the entry is known to post and before
+        the statement that takes its number (which numbers the invoice)."""
+        [values["id"]] = insert_rows(session, Invoice, [values])
+        insert_rows(session, InvoiceLine, [
+            {"invoice_id": values["id"], "order_line_id": line.order_line_id,
+             "product_id": line.product_id, "description": line.description,
+             "quantity": line.quantity, "tax_rate": line.tax_rate, "net": line.net,
+             "tax": line.tax, "account_id": line.account_id,
+             "tax_account_id": line.tax_account_id}
+            for line in lines])
+        return Document(Invoice.__table__, values["id"])
+
     posted = post_entry(session, EntryDraft(SALES_JOURNAL, day, entry_lines, currency=currency,
                                             ref=ref, origin=f"orders.order:{order_id}"
-                                            if order_id else None))
-    invoice = Invoice(number=posted.name, kind=kind, state=InvoiceState.OPEN,
-                      customer_id=customer_id, order_id=order_id, return_id=return_id,
-                      refers_to_id=refers_to_id, channel_id=channel_id,
-                      warehouse_id=warehouse_id, currency=currency, rate=rate, date=day,
-                      due_date=day + dt.timedelta(days=due_days), untaxed=untaxed, tax=tax,
-                      total=total, residual=total, entry_id=posted.id, version=1)
-    session.add(invoice)
-    session.flush()
-    session.execute(sa.insert(InvoiceLine.__table__), [
-        {"invoice_id": invoice.id, "order_line_id": line.order_line_id,
-         "product_id": line.product_id, "description": line.description,
-         "quantity": line.quantity, "tax_rate": line.tax_rate, "net": line.net, "tax": line.tax,
-         "account_id": line.account_id, "tax_account_id": line.tax_account_id}
-        for line in lines])
+                                            if order_id else None), document=write_invoice)
+    [invoice] = attach_loaded(session, Invoice, [
+        {**values, "number": posted.name, "entry_id": posted.id}])
     return invoice

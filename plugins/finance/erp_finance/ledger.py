@@ -10,8 +10,17 @@ triggers):
   the transaction currency add up to zero. When converting foreign amounts line by line
   leaves the functional sums a few cents apart, a rounding line (transaction amount 0)
   takes the difference, and both sums are checked again after it;
-- the date lies in an open period, after the lock date;
-- the number is the journal's next one in the fiscal year, taken in this transaction;
+- the date lies in an open period, after the lock date, and every line's account is
+  postable and active: the process keeps the periods, the settings and the accounts
+  (``erp_sdk.cached``) so that the usual posting reads none of them, and the statement
+  that takes the number checks the period's row, the lock date and the accounts
+  themselves, holding the period and the books' rows (``FOR SHARE``) until commit, so
+  that a period closed (or a lock date moved) by another process a moment ago still
+  refuses, and closing waits for the postings already under way;
+- the number is the journal's next one in the fiscal year, taken in this transaction,
+  by the last statement of the posting: the row of the document the entry books (an
+  invoice, see ``Document``) is written before it and numbered by it, so the journal's
+  sequence, where concurrent posters queue, is held for one statement and the commit;
 - the hash covers the entry and the previous entry's hash in its journal and year;
 - the per-period balance of every account touched moves by the entry's amounts, in the
   same transaction, so statements read a few rows per account instead of every line.
@@ -22,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -30,11 +39,28 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from erp_finance.accounts import Account, AccountRole, books, role_account
+from erp_finance.accounts import (
+    Account,
+    AccountRole,
+    Books,
+    book_settings,
+    postable_accounts,
+    role_account,
+)
 from erp_finance.journals import Journal, JournalSequence, ensure_sequences
 from erp_finance.money import CENT, ZERO
-from erp_finance.periods import open_period
-from erp_sdk import Base, Money, Upsert, UtcDateTime, ValidationError, insert_rows, utcnow
+from erp_finance.periods import Period, PeriodState, open_period, posting_period
+from erp_sdk import (
+    Base,
+    ConflictError,
+    Money,
+    Upsert,
+    UtcDateTime,
+    ValidationError,
+    cached,
+    insert_rows,
+    utcnow,
+)
 
 
 class Entry(Base):
@@ -129,6 +155,16 @@ class EntryDraft:
 
 
 @attrs.frozen
+class Document:
+    """The row of the document an entry books (an invoice), written before the entry is
+    posted without a number or an entry: the statement that takes the entry's number
+    writes the entry's name to the row's ``number`` and its id to ``entry_id``."""
+
+    table: sa.Table
+    id: int
+
+
+@attrs.frozen
 class PostedEntry:
     id: int
     name: str
@@ -199,12 +235,20 @@ def _balance(session: Session, rows: list[dict[str, Any]], foreign: bool) -> Non
                               {"lines": "unbalanced in the transaction currency"})
 
 
-_POSTABLE = (sa.select(Account.id).where(Account.id.in_(sa.bindparam("ids", expanding=True)),
-                                         Account.postable.is_(True), Account.active.is_(True)))
+_POSTABLE_AMONG = (sa.select(Account.id).where(
+    Account.id.in_(sa.bindparam("ids", expanding=True)), Account.postable.is_(True),
+    Account.active.is_(True)))
 
 _TAKE_NUMBER = (sa.update(JournalSequence.__table__)
                 .where(JournalSequence.journal_id == sa.bindparam("journal"),
-                       JournalSequence.fiscal_year_id == sa.bindparam("year"))
+                       JournalSequence.fiscal_year_id == sa.bindparam("year"),
+                       # what the posting checked from the process's copies, as it is now
+                       sa.exists().where(Period.id == sa.bindparam("period"),
+                                         Period.state == PeriodState.OPEN),
+                       ~sa.exists().where(Books.lock_date >= sa.bindparam("date")),
+                       sa.select(sa.func.count()).where(
+                           _POSTABLE_AMONG.whereclause).scalar_subquery()
+                       == sa.bindparam("account_count"))
                 .values(next_number=JournalSequence.next_number + 1)
                 .returning(JournalSequence.next_number, JournalSequence.last_hash))
 _SET_HEAD = (sa.update(JournalSequence.__table__)
@@ -245,7 +289,7 @@ def entry_hash(previous_hash: str, journal_code: str, name: str, date: dt.date, 
     """The hash of an entry: its identity, date, currency and every line's account,
     amounts, partner and dimensions, chained to the previous entry's hash. ``lines`` are
     mappings or rows with the line columns, in sequence order. (PostgreSQL computes the
-    same text's SHA-256 in ``_POST_ON_POSTGRESQL``.)"""
+    same text's SHA-256 in ``_POSTING_ON_POSTGRESQL``.)"""
     text = (f"{previous_hash}|{journal_code}|{name}|{date.isoformat()}|{currency}"
             f"{_lines_text(lines)}")
     return hashlib.sha256(text.encode()).hexdigest()
@@ -253,13 +297,20 @@ def entry_hash(previous_hash: str, journal_code: str, name: str, date: dt.date, 
 
 _NUMBER_TEXT = ("CASE WHEN {0} < 1000000 THEN lpad({0}::text, 6, '0') ELSE {0}::text END")
 """An entry's number as its name shows it (``f"{number:06d}"``), in SQL."""
-_POST_ON_POSTGRESQL = sa.text(
+_POSTING_ON_POSTGRESQL = (
     # The whole posting in one statement, so the journal's sequence row (where concurrent
     # posters queue) and the balances' rows are held for one round trip, not five: take
     # the number and chain the hash (the text ``entry_hash`` hashes), write the entry, its
-    # lines and the balances. Without the sequence row nothing is written.
-    "WITH taken AS (SELECT next_number, last_hash FROM finance_journal_sequence"
-    " WHERE journal_id = :journal AND fiscal_year_id = :year FOR NO KEY UPDATE),"
+    # lines and the balances. Nothing is written without the sequence row, or unless the
+    # period's row is open, the books' lock date before the entry's and every account
+    # postable and active, as the rows are now: both rows stay shared-locked until commit
+    # so that no one closes the period or moves the lock date under a posting.
+    "WITH allowed AS (SELECT p.id FROM finance_period AS p, finance_books AS b"
+    " WHERE p.id = :period AND p.state = 'open' AND (b.lock_date IS NULL OR b.lock_date < :date)"
+    " AND (SELECT count(*) FROM finance_account AS a WHERE a.id = ANY(CAST(:accounts AS"
+    " integer[])) AND a.postable AND a.active) = :account_count FOR SHARE),"
+    " taken AS (SELECT s.next_number, s.last_hash FROM finance_journal_sequence AS s, allowed"
+    " WHERE s.journal_id = :journal AND s.fiscal_year_id = :year FOR NO KEY UPDATE OF s),"
     " advanced AS (UPDATE finance_journal_sequence AS s SET next_number = taken.next_number + 1,"
     " last_hash = encode(sha256(convert_to(taken.last_hash || :head || "
     f"{_NUMBER_TEXT.format('taken.next_number')}"
@@ -285,9 +336,21 @@ _POST_ON_POSTGRESQL = sa.text(
     ":balances AS json)) AS b(account_id integer, debit numeric, credit numeric)"
     " ORDER BY b.account_id ON CONFLICT (account_id, period_id) DO UPDATE SET"
     " debit = finance_period_balance.debit + excluded.debit,"
-    " credit = finance_period_balance.credit + excluded.credit)"
-    " SELECT id, number, name, hash FROM entry"
-).bindparams(sa.bindparam("now", type_=Entry.__table__.c.posted_at.type))
+    " credit = finance_period_balance.credit + excluded.credit)")
+_NUMBER_DOCUMENT = (", numbered AS (UPDATE {0} SET number = entry.name, entry_id = entry.id"
+                    " FROM entry WHERE {0}.id = :document)")
+_posting_statements: dict[str | None, Any] = {}
+
+
+def _posting_statement(document: Document | None) -> Any:
+    """The posting statement on PostgreSQL, numbering ``document``'s row as well."""
+    name = document.table.name if document is not None else None
+    if name not in _posting_statements:
+        numbering = _NUMBER_DOCUMENT.format(name) if name else ""
+        _posting_statements[name] = sa.text(
+            f"{_POSTING_ON_POSTGRESQL}{numbering} SELECT id, number, name, hash FROM entry"
+        ).bindparams(sa.bindparam("now", type_=Entry.__table__.c.posted_at.type))
+    return _posting_statements[name]
 
 
 def _json(rows: Sequence[dict[str, Any]]) -> str:
@@ -296,55 +359,89 @@ def _json(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def _journal(session: Session, code: str) -> tuple[int, str]:
-    """A journal's id by code, read once per transaction (journals are never deleted)."""
-    known = session.info.setdefault("finance.journals", {})
-    if code not in known:
-        found = session.execute(sa.select(Journal.id, Journal.code).where(Journal.code == code)
-                                ).first()
-        if found is None:
-            raise ValidationError(f"journal {code} does not exist", {"journal": "unknown"})
-        known[code] = (found.id, found.code)
-    return known[code]
+    """A journal's id by code, from the journals the process keeps (never deleted)."""
+    found = cached(session, "finance.journals", [Journal.__tablename__], lambda: dict(
+        session.execute(sa.select(Journal.code, Journal.id)).all()))
+    if code not in found:
+        raise ValidationError(f"journal {code} does not exist", {"journal": "unknown"})
+    return found[code], code
 
 
-def post_entry(session: Session, draft: EntryDraft) -> PostedEntry:
-    """Post a balanced entry (see the module's rules) and return its number and hash."""
-    settings = books(session)
+def _check_accounts(session: Session, accounts: set[int]) -> None:
+    """Refuse lines on accounts that are not postable and active as the rows are now
+    (the process's copy only spares the read when it lets them all post)."""
+    if not accounts <= postable_accounts(session):
+        _refuse_unpostable(session, accounts)
+
+
+def _refuse_unpostable(session: Session, accounts: set[int]) -> None:
+    postable = set(session.scalars(_POSTABLE_AMONG, {"ids": sorted(accounts)}))
+    if accounts - postable:
+        raise ValidationError(f"accounts {sorted(accounts - postable)} do not exist or are"
+                              " group accounts", {"lines": "account not postable"})
+
+
+def _refused(session: Session, draft: EntryDraft, accounts: set[int]) -> None:
+    """The statement that takes the number wrote nothing: say why, from the rows as they
+    are now (a period closed, a lock date moved or an account deactivated a moment ago
+    by another process). Returns when none of them refuses: the sequence is missing."""
+    open_period(session, draft.date)
+    _refuse_unpostable(session, accounts)
+
+
+def _take(session: Session, statement: Any, parameters: dict[str, Any], draft: EntryDraft,
+          accounts: set[int]) -> Any:
+    """Run the statement that takes the number; when it wrote nothing, refuse with the
+    reason, or give the journal its sequence in the year and run it again."""
+    taken = session.execute(statement, parameters).first()
+    if taken is None:
+        _refused(session, draft, accounts)
+        ensure_sequences(session)
+        taken = session.execute(statement, parameters).first()
+        if taken is None:
+            raise ConflictError(f"journal {draft.journal} cannot post on {draft.date}")
+    return taken
+
+
+def post_entry(session: Session, draft: EntryDraft, *,
+               document: Callable[[], Document] | None = None) -> PostedEntry:
+    """Post a balanced entry (see the module's rules) and return its number and hash.
+
+    ``document`` writes the row of the document the entry books (and anything of it),
+    once the entry is known to post and before its number is taken, and returns it: the
+    posting numbers it (see ``Document``)."""
+    settings = book_settings(session)
     currency = draft.currency or settings.currency
     rows = _lines(draft, settings.currency)
     _balance(session, rows, currency != settings.currency)
     accounts = {row["account_id"] for row in rows}
-    postable = set(session.scalars(_POSTABLE, {"ids": sorted(accounts)}))
-    if accounts - postable:
-        raise ValidationError(f"accounts {sorted(accounts - postable)} do not exist or are"
-                              " group accounts", {"lines": "account not postable"})
-    period = open_period(session, draft.date)
+    _check_accounts(session, accounts)
+    period = posting_period(session, draft.date)
     period_id, year_id = period.id, period.fiscal_year_id
     journal_id, journal_code = _journal(session, draft.journal)
     totals: dict[int, tuple[Decimal, Decimal]] = {}
     for row in rows:
         debit, credit = totals.get(row["account_id"], (ZERO, ZERO))
         totals[row["account_id"]] = (debit + row["debit"], credit + row["credit"])
+    checks = {"journal": journal_id, "year": year_id, "period": period_id, "date": draft.date,
+              "account_count": len(accounts)}
+    booked = document() if document is not None else None
     if session.get_bind().dialect.name == "postgresql":
         prefix = f"{journal_code}/{period.year_name}/"
         parameters = {
-            "journal": journal_id, "year": year_id, "period": period_id, "prefix": prefix,
+            **checks, "accounts": sorted(accounts), "prefix": prefix,
             "head": f"|{journal_code}|{prefix}",
             "tail": f"|{draft.date.isoformat()}|{currency}{_lines_text(rows)}",
-            "date": draft.date, "currency": currency, "ref": draft.ref, "origin": draft.origin,
+            "currency": currency, "ref": draft.ref, "origin": draft.origin,
             "reversal": draft.reversal_of_id, "now": utcnow(), "lines": _json(rows),
             "balances": _json([{"account_id": account, "debit": debit, "credit": credit}
                                for account, (debit, credit) in sorted(totals.items())])}
-        posted = session.execute(_POST_ON_POSTGRESQL, parameters).first()
-        if posted is None:
-            ensure_sequences(session)
-            posted = session.execute(_POST_ON_POSTGRESQL, parameters).first()
+        if booked is not None:
+            parameters["document"] = booked.id
+        posted = _take(session, _posting_statement(booked), parameters, draft, accounts)
         return PostedEntry(posted.id, posted.name, posted.number, journal_code, draft.date,
                            posted.hash)
-    taken = session.execute(_TAKE_NUMBER, {"journal": journal_id, "year": year_id}).first()
-    if taken is None:
-        ensure_sequences(session)
-        taken = session.execute(_TAKE_NUMBER, {"journal": journal_id, "year": year_id}).first()
+    taken = _take(session, _TAKE_NUMBER, {**checks, "ids": sorted(accounts)}, draft, accounts)
     number = taken.next_number - 1
     name = f"{journal_code}/{period.year_name}/{number:06d}"
     digest = entry_hash(taken.last_hash, journal_code, name, draft.date, currency, rows)
@@ -360,6 +457,9 @@ def post_entry(session: Session, draft: EntryDraft) -> PostedEntry:
     session.execute(_ADD_TO_BALANCES.on(session), [
         {"account_id": account, "period_id": period_id, "debit": debit, "credit": credit}
         for account, (debit, credit) in sorted(totals.items())])
+    if booked is not None:
+        session.execute(sa.update(booked.table).where(booked.table.c.id == booked.id)
+                        .values(number=name, entry_id=entry_id))
     return PostedEntry(entry_id, name, number, journal_code, draft.date, digest)
 
 

@@ -2,20 +2,24 @@
 
 Every posting names a date; the period holding that date must be open and the date must
 fall after the books' lock date, or the posting is refused with a message that says which
-period and why.
+period and why. The process keeps the periods (``posting_period``) so that a posting
+need not read them; the posting statement checks the period's row and the lock date
+itself (``ledger``), so a period another process closed a moment ago still refuses.
 """
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as dt
 import enum
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from erp_finance.accounts import books
+from erp_finance.accounts import Books, book_settings, books
 from erp_sdk import (
     Base,
     ConflictError,
@@ -23,6 +27,7 @@ from erp_sdk import (
     PermissionDenied,
     RecordMixin,
     ValidationError,
+    cached,
 )
 
 
@@ -83,26 +88,68 @@ def create_fiscal_year(session: Session, year: int, start_month: int = 1) -> Fis
 
 
 _PERIOD_OF = (sa.select(Period.id, Period.name, Period.state, Period.fiscal_year_id,
-                        FiscalYear.name.label("year_name"))
+                        FiscalYear.name.label("year_name"), Period.start_date, Period.end_date)
               .join(FiscalYear, FiscalYear.id == Period.fiscal_year_id)
               .where(Period.start_date <= sa.bindparam("day"),
                      Period.end_date >= sa.bindparam("day")))
 
 
 def open_period(session: Session, day: dt.date) -> Any:
-    """The period a posting on ``day`` goes to (``id``, ``fiscal_year_id``, ``year_name``);
-    refuses a day without a period, in a closed or locked period, or on or before the
-    lock date."""
+    """The period a posting on ``day`` goes to (``id``, ``fiscal_year_id``, ``year_name``),
+    as the rows stand now; refuses a day without a period, in a closed or locked period,
+    or on or before the lock date."""
     found = session.execute(_PERIOD_OF, {"day": day}).first()
     if found is None:
         raise ValidationError(f"no fiscal period holds {day}: create its fiscal year first",
                               {"date": "outside every fiscal year"})
     if found.state != PeriodState.OPEN:
         raise ConflictError(f"period {found.name} is {found.state}: nothing can post on {day}")
-    lock_date = books(session).lock_date
+    lock_date = session.scalar(sa.select(Books.lock_date).limit(1))
     if lock_date is not None and day <= lock_date:
         raise ConflictError(f"the books are locked up to {lock_date}: nothing can post on {day}")
     return found
+
+
+@attrs.frozen
+class PostingPeriod:
+    """A period as a posting needs it."""
+
+    id: int
+    name: str
+    state: str
+    fiscal_year_id: int
+    year_name: str
+    start_date: dt.date
+    end_date: dt.date
+
+
+def _periods(session: Session) -> tuple[PostingPeriod, ...]:
+    """Every period, by start date, kept by the process until a period or a fiscal year
+    is written."""
+    return cached(session, "finance.periods", [Period.__tablename__, FiscalYear.__tablename__],
+                  lambda: tuple(PostingPeriod(*row) for row in session.execute(
+                      sa.select(Period.id, Period.name, Period.state, Period.fiscal_year_id,
+                                FiscalYear.name, Period.start_date, Period.end_date)
+                      .join(FiscalYear, FiscalYear.id == Period.fiscal_year_id)
+                      .order_by(Period.start_date))))
+
+
+def posting_period(session: Session, day: dt.date) -> PostingPeriod:
+    """The period a posting on ``day`` goes to, from the periods the process keeps when
+    they let it post; when they do not, ``open_period`` reads the rows themselves and
+    refuses (or finds that the period was reopened meanwhile). The posting statement
+    checks the period's row and the lock date again, for a change made a moment ago."""
+    periods = _periods(session)
+    index = bisect.bisect_right([period.start_date for period in periods], day) - 1
+    if index >= 0:
+        period = periods[index]
+        lock_date = book_settings(session).lock_date
+        if day <= period.end_date and period.state == PeriodState.OPEN \
+                and (lock_date is None or day > lock_date):
+            return period
+    found = open_period(session, day)
+    return PostingPeriod(found.id, found.name, found.state, found.fiscal_year_id,
+                         found.year_name, found.start_date, found.end_date)
 
 
 def period_of(session: Session, day: dt.date) -> Period | None:

@@ -85,3 +85,47 @@ def test_the_database_refuses_to_commit_an_unbalanced_entry(postgres_books):
         session.execute(sa.insert(EntryLine.__table__).values(
             {**line, "sequence": 9, "debit": Decimal("1.00"), "credit": Decimal(0),
              "amount_currency": Decimal("1.00")}))
+
+
+def test_an_invoice_is_numbered_by_its_posting_and_never_committed_without_it(postgres_books):
+    import datetime as dt
+
+    from erp_finance.accounts import AccountRole, role_accounts
+    from erp_finance.invoices import DraftLine, Invoice, InvoiceKind, post_invoice
+
+    kernel = postgres_books
+    with kernel.context() as ctx:
+        customer = ctx.records("crm.customer").create({"name": "Ada", "kind": "person"})["id"]
+        roles = role_accounts(ctx.session)
+        invoice = post_invoice(ctx.session, InvoiceKind.INVOICE, [DraftLine(
+            roles[AccountRole.SALES], Decimal(1), Decimal("10.00"), Decimal("1.90"),
+            Decimal("0.19"), roles[AccountRole.OUTPUT_TAX])], customer_id=customer,
+            currency="EUR", day=TODAY)
+    with kernel.transaction() as session:
+        entry = session.get(Entry, invoice.entry_id)
+        assert session.get(Invoice, invoice.id).number == invoice.number == entry.name
+    with pytest.raises(sa.exc.IntegrityError, match="has no posted entry"), \
+            kernel.transaction() as session:
+        session.add(Invoice(kind=InvoiceKind.INVOICE, state="open", customer_id=customer,
+                            currency="EUR", rate=Decimal(1), date=TODAY,
+                            due_date=TODAY + dt.timedelta(days=1), untaxed=Decimal(0),
+                            tax=Decimal(0), total=Decimal(0), residual=Decimal(0), version=1))
+
+
+def test_a_period_cannot_close_under_a_posting_that_has_not_committed(postgres_books,
+                                                                      erp_principal):
+    from erp_finance.periods import PeriodState, period_of, set_period_state
+
+    kernel = postgres_books
+    with kernel.transaction() as session:
+        bank, sales = account_by_code(session, "1100").id, account_by_code(session, "4100").id
+        period = period_of(session, TODAY).id
+    with kernel.transaction() as posting:
+        post_entry(posting, EntryDraft("SAL", TODAY, [LineDraft(bank, debit=Decimal(5)),
+                                                      LineDraft(sales, credit=Decimal(5))]))
+        with pytest.raises(sa.exc.OperationalError, match="lock timeout"), \
+                kernel.context(erp_principal("finance.accountant")) as ctx:
+            ctx.session.execute(sa.text("SET LOCAL lock_timeout = '200ms'"))
+            set_period_state(ctx, period, PeriodState.CLOSED)  # waits for the posting
+    with kernel.context(erp_principal("finance.accountant")) as ctx:
+        assert set_period_state(ctx, period, PeriodState.CLOSED).state == PeriodState.CLOSED

@@ -181,3 +181,46 @@ def test_verify_names_the_first_entry_whose_content_was_changed(books):
     [broken] = result.breaks
     assert (broken.journal, broken.entry) == ("GEN", entries[1].name)
     assert "does not match its hash" in broken.reason
+
+
+@pytest.fixture
+def two_processes(books, erp_kernel_factory):
+    """This process, which keeps what postings read for as long as a test runs, and
+    another one on the same database (another kernel), whose changes it cannot see."""
+    books.committed.max_age = 3600
+    with books.transaction() as session:
+        post_entry(session, _entry(session))  # the periods, settings and accounts cached
+    return books, erp_kernel_factory("finance")
+
+
+def test_a_period_another_process_closed_a_moment_ago_refuses(two_processes, erp_principal):
+    here, other = two_processes
+    with other.context(erp_principal("finance.accountant")) as ctx:
+        set_period_state(ctx, _period(ctx.session).id, PeriodState.CLOSED)
+    with pytest.raises(ConflictError, match="is closed"), here.transaction() as session:
+        post_entry(session, _entry(session))
+    with other.context(erp_principal("finance.manager")) as ctx:
+        set_period_state(ctx, _period(ctx.session).id, PeriodState.OPEN)
+    with here.transaction() as session:  # reopened: no refusal from what was cached
+        assert post_entry(session, _entry(session)).number == 2
+
+
+def test_a_lock_date_another_process_set_a_moment_ago_refuses(two_processes, erp_principal):
+    here, other = two_processes
+    with other.context(erp_principal("finance.accountant")) as ctx:
+        set_lock_date(ctx, TODAY)
+    with pytest.raises(ConflictError, match="locked up to"), here.transaction() as session:
+        post_entry(session, _entry(session))
+
+
+def test_an_account_another_process_deactivated_a_moment_ago_refuses(two_processes):
+    from erp_finance.accounts import Account
+
+    here, other = two_processes
+    with other.transaction() as session:
+        session.execute(sa.update(Account).where(Account.code == "3100").values(active=False))
+    with pytest.raises(ValidationError, match="do not exist or are group accounts"), \
+            here.transaction() as session:
+        post_entry(session, _entry(session))
+    with here.transaction() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Entry)) == 1
