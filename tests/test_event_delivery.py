@@ -185,6 +185,39 @@ def test_the_events_of_one_record_arrive_in_order_while_an_earlier_one_is_retrie
     assert ids.index(other) < ids.index(second)  # record 2 was not held up by record 1
 
 
+def test_a_records_events_committed_together_go_out_in_one_batch_in_order(
+        kernel: Kernel, workers: Callable[..., Worker], receiver: Receiver) -> None:
+    """A claim takes a record's first undelivered event and the free ones after it, and
+    the record's events are posted one after the other: one batch, not one per event."""
+    subscribe(kernel, receiver.url)
+    written = emit_events(kernel, *((f"shop.order.e{n}", 1 + n % 3) for n in range(12)))
+    workers(batch_size=50).deliver_batch()
+    assert undelivered(kernel) == 0
+    ids = receiver.event_ids()
+    assert sorted(ids) == written
+    for record in (1, 2, 3):
+        mine = [i for n, i in enumerate(written) if 1 + n % 3 == record]
+        assert [i for i in ids if i in mine] == mine
+
+
+def test_events_held_back_behind_a_failed_one_are_not_counted_as_attempts(
+        kernel: Kernel, workers: Callable[..., Worker], receiver: Receiver) -> None:
+    subscribe(kernel, receiver.url)
+    first, second, third = emit_events(kernel, ("shop.order.placed", 1),
+                                       ("shop.order.confirmed", 1), ("shop.order.shipped", 1))
+    receiver.failing[first] = 1
+    worker = workers(batch_size=50, backoff_seconds=0.05)
+    worker.deliver_batch()
+    assert receiver.event_ids() == [first]  # the two after it were held back
+    assert undelivered(kernel) == 3
+    [held] = deliveries(kernel, second)
+    assert (held.state, held.attempts) == ("pending", 0)
+    deliver_until(worker, lambda: undelivered(kernel) == 0)
+    assert receiver.event_ids() == [first, first, second, third]
+    assert [(d.state, d.attempts) for d in deliveries(kernel, second)] == [("delivered", 1)]
+    assert [(d.state, d.attempts) for d in deliveries(kernel, first)] == [("delivered", 2)]
+
+
 def test_a_webhook_failing_for_longer_than_allowed_is_switched_off_with_the_reason(
         kernel: Kernel, workers: Callable[..., Worker]) -> None:
     with receiving(statuses=[500] * 50) as receiver:
@@ -225,8 +258,13 @@ def test_two_workers_racing_deliver_every_event_once(
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert sorted(receiver.event_ids()) == written  # every event, none twice
+    arrived = receiver.event_ids()
+    assert sorted(arrived) == written  # every event, none twice
     assert all(handled), f"both workers took part: {handled}"
+    record_of = {event_id: n % 150 for n, event_id in enumerate(written)}
+    for record in range(150):  # each record's events in the order they happened
+        mine = [i for i in arrived if record_of[i] == record]
+        assert mine == sorted(mine)
 
 
 def test_a_claim_is_planned_for_the_outbox_as_it_is_not_from_an_idle_time_plan(

@@ -2,11 +2,14 @@
 
 A claim takes, in id order, undelivered events that nobody holds (no lease, or an
 expired one) and that are not waiting for a retry, and whose record has no earlier
-undelivered event: the events of one record are therefore delivered one at a time, in
-the order they happened, and a later event waits while an earlier one is retried. On
-PostgreSQL the rows are read ``FOR UPDATE SKIP LOCKED``, so workers claiming at the same
-moment take different events; the lease is committed before any delivery starts, so a
-worker that dies mid-delivery holds its events only until the lease runs out.
+undelivered event (its head), then each head's later free events (its chain): only the
+worker holding a record's first undelivered event ever holds that record's others, so the
+events of one record are delivered by one worker in the order they happened (a chain in
+one go, see ``erp_core.worker.destinations``), and a later event waits while an earlier
+one is retried. On PostgreSQL the heads are read ``FOR UPDATE SKIP LOCKED``, so workers
+claiming at the same moment take different records; the lease is committed before any
+delivery starts, so a worker that dies mid-delivery holds its events only until the lease
+runs out.
 """
 
 from __future__ import annotations
@@ -80,6 +83,40 @@ def _claimable(now: dt.datetime, limit: int, locking: bool) -> Any:
     return statement.with_for_update(skip_locked=True, of=_EVENTS) if locking else statement
 
 
+def _chains(connection: sa.Connection, heads: Sequence[Any], now: dt.datetime, room: int,
+            locking: bool) -> list[Any]:
+    """The later undelivered events of the heads' records, in id order, each record's up to
+    its first event that is not free (held, or waiting for a retry): at most ``room``.
+
+    Nobody else can hold them: a worker claims a record's first undelivered event only,
+    and this claim holds it until it commits its lease."""
+    first = {(row.entity, row.record_id): row.id for row in heads if row.record_id is not None}
+    if not first:
+        return []
+    later = (sa.select(_EVENTS.c.id, _EVENTS.c.name, _EVENTS.c.entity, _EVENTS.c.record_id,
+                       _EVENTS.c.payload, _EVENTS.c.created_at, _EVENTS.c.claimed_until,
+                       _EVENTS.c.next_attempt_at)
+             .where(sa.tuple_(_EVENTS.c.entity, _EVENTS.c.record_id).in_(list(first)),
+                    _EVENTS.c.published_at.is_(None))
+             .order_by(_EVENTS.c.entity, _EVENTS.c.record_id, _EVENTS.c.id))
+    if locking:
+        later = later.with_for_update(of=_EVENTS)
+    taken: list[Any] = []
+    stopped: set[tuple[str, int]] = set()
+    for row in connection.execute(later):
+        key = (row.entity, row.record_id)
+        if row.id <= first[key] or key in stopped:
+            continue
+        if (row.claimed_until is not None and row.claimed_until >= now) or (
+                row.next_attempt_at is not None and row.next_attempt_at > now):
+            stopped.add(key)
+            continue
+        taken.append(row)
+        if len(taken) == room:
+            break
+    return taken
+
+
 def waiting(connection: sa.Connection) -> bool:
     """Whether undelivered events are free to claim now but none was claimable: each waits
     behind an earlier event of its record that a worker holds, which is soon delivered."""
@@ -122,6 +159,9 @@ def claim(connection: sa.Connection, worker: str, limit: int, lease_seconds: flo
     rows = connection.execute(_claimable(now, limit, locking)).all()
     if not rows:
         return []
+    if len(rows) < limit:
+        rows = sorted([*rows, *_chains(connection, rows, now, limit - len(rows), locking)],
+                      key=lambda row: row.id)
     ids = [row.id for row in rows]
     connection.execute(
         sa.update(_EVENTS).where(_among(connection, _EVENTS.c.id, ids)).values(
@@ -179,11 +219,15 @@ _RETRY_LATER = (sa.update(_EVENTS).where(_EVENTS.c.id == sa.bindparam("event_id"
 
 
 def record(connection: sa.Connection, attempts: Sequence[Attempt], done: Iterable[int],
-           retry_at: Mapping[int, dt.datetime], given_up: Sequence[tuple[int, str]] = ()
-           ) -> None:
+           retry_at: Mapping[int, dt.datetime], given_up: Sequence[tuple[int, str]] = (),
+           held_back: Sequence[tuple[int, str, PriorDelivery | None]] = ()) -> None:
     """Write each attempt, mark ``done`` events published and put the others back until
     their ``retry_at``. ``given_up`` are (event, target) rows to dead-letter without an
-    attempt (their destination was switched off or removed)."""
+    attempt (their destination was switched off or removed). ``held_back`` are (event,
+    target, prior row) not sent because an earlier event of their record failed: the
+    target keeps (or gets) a pending row with no attempt counted, and the event is let go
+    (it is its record's first undelivered event again only once the earlier one is
+    delivered)."""
     now = utcnow()
     fresh = [{"event_id": a.event_id, "target": a.target, "state": a.state.value,
               "attempts": a.attempts, "last_error": a.error, "last_attempt_at": now,
@@ -214,6 +258,16 @@ def record(connection: sa.Connection, attempts: Sequence[Attempt], done: Iterabl
     if retry_at:
         connection.execute(_RETRY_LATER, [{"event_id": k, "next_attempt_at": v}
                                           for k, v in retry_at.items()])
+    waiting = [{"event_id": event_id, "target": target, "state": DeliveryState.PENDING.value,
+                "attempts": 0, "last_error": None, "last_attempt_at": None,
+                "delivered_at": None}
+               for event_id, target, prior in held_back if prior is None]
+    if waiting:
+        connection.execute(_INSERT_DELIVERY, waiting)
+    let_go = sorted({event_id for event_id, _, _ in held_back} - set(retry_at))
+    if let_go:
+        connection.execute(sa.update(_EVENTS).where(_among(connection, _EVENTS.c.id, let_go))
+                           .values(claimed_by=None, claimed_until=None))
 
 
 _REPLAY = Upsert(lambda insert: (

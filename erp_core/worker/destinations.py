@@ -1,8 +1,10 @@
 """Where events go: webhook subscriptions (signed HTTP POSTs) and event sinks (drivers).
 
-A destination takes a list of events and answers, for each, ``None`` (it has the event)
-or the reason it failed. Webhook posts go out in parallel on the worker's threads, over
-kept-alive connections; a sink gets its events in one ``publish_batch`` call when it has
+A destination takes a list of events (in id order) and answers, for each, ``None`` (it
+has the event), the reason it failed, or ``NOT_SENT``: an earlier event of its record
+failed, so it was held back to keep the record's events in order. Webhook posts go out
+in parallel on the worker's threads over kept-alive connections, the events of one record
+one after the other; a sink gets its events in one ``publish_batch`` call when it has
 one, else one ``publish`` call per event, in order.
 """
 
@@ -25,6 +27,31 @@ from erp_core.events.webhooks import matches
 
 Outcome = str | None
 """``None``: delivered; otherwise why not."""
+
+NOT_SENT = "not sent: an earlier event of its record was not delivered"
+"""The outcome of an event held back behind a failed earlier event of its record: no
+attempt was made, so none is counted."""
+
+
+def _record_of(event: OutboundEvent) -> tuple[str, int] | None:
+    return None if event.record_id is None else (event.entity, event.record_id)
+
+
+def in_order(events: Sequence[OutboundEvent], send: Callable[[OutboundEvent], Outcome]
+             ) -> list[Outcome]:
+    """Send events one by one; after a failure, hold back the later events of its record."""
+    failed: set[tuple[str, int]] = set()
+    outcomes: list[Outcome] = []
+    for event in events:
+        record = _record_of(event)
+        if record is not None and record in failed:
+            outcomes.append(NOT_SENT)
+            continue
+        outcome = send(event)
+        if outcome is not None and record is not None:
+            failed.add(record)
+        outcomes.append(outcome)
+    return outcomes
 
 
 def _short(exc: BaseException) -> str:
@@ -113,7 +140,16 @@ class WebhookDestination:
 
     def submit(self, pool: ThreadPoolExecutor, sender: WebhookSender,
                events: Sequence[OutboundEvent]) -> list[tuple[int, Future[Outcome]]]:
-        return [(e.id, pool.submit(sender.post, self.url, self.secret, e)) for e in events]
+        """One task per record (its events in order) and per event without a record."""
+        chains: dict[object, list[OutboundEvent]] = {}
+        for event in events:
+            chains.setdefault(_record_of(event) or event.id, []).append(event)
+        submitted: list[tuple[int, Any]] = []
+        for chain in chains.values():
+            whole = pool.submit(in_order, chain,
+                                lambda e: sender.post(self.url, self.secret, e))
+            submitted += [(e.id, _Part(whole, i)) for i, e in enumerate(chain)]
+        return submitted
 
 
 @attrs.frozen
@@ -147,14 +183,14 @@ class SinkDestination:
                 return [None] * len(events)
             except Exception:
                 pass
-        outcomes: list[Outcome] = []
-        for event in events:
-            try:
-                self.sink.publish(event)
-                outcomes.append(None)
-            except Exception as exc:
-                outcomes.append(_short(exc))
-        return outcomes
+        return in_order(events, self._publish_one)
+
+    def _publish_one(self, event: OutboundEvent) -> Outcome:
+        try:
+            self.sink.publish(event)
+        except Exception as exc:
+            return _short(exc)
+        return None
 
 
 def futures_behind(outcomes: Sequence[Any]) -> set[Future[Any]]:

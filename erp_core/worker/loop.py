@@ -30,6 +30,7 @@ from erp_core.events.webhooks import WebhookSubscription
 from erp_core.jobs import run_due_jobs
 from erp_core.worker import claims, purge
 from erp_core.worker.destinations import (
+    NOT_SENT,
     SinkDestination,
     WebhookDestination,
     WebhookSender,
@@ -151,18 +152,23 @@ class Worker:
                 futures.append((target, event_id, future))
         self._hold_lease([c.event.id for c in batch], [future for _, _, future in futures])
         prior = {(c.event.id, t): p for c in batch for t, p in c.prior.items()}
-        attempts = [claims.Attempt(event_id, target, future.result(),
-                                   prior.get((event_id, target)), self.settings.max_attempts)
-                    for target, event_id, future in futures]
+        outcomes = [(target, event_id, future.result()) for target, event_id, future in futures]
+        attempts = [claims.Attempt(event_id, target, outcome, prior.get((event_id, target)),
+                                   self.settings.max_attempts)
+                    for target, event_id, outcome in outcomes if outcome != NOT_SENT]
+        held_back = [(event_id, target, prior.get((event_id, target)))
+                     for target, event_id, outcome in outcomes if outcome == NOT_SENT]
         retry_at: dict[int, dt.datetime] = {}
         now = utcnow()
         for attempt in attempts:
             if attempt.state is DeliveryState.RETRYING:
                 when = now + dt.timedelta(seconds=self.settings.backoff(attempt.attempts))
                 retry_at[attempt.event_id] = max(when, retry_at.get(attempt.event_id, when))
-        done = [c.event.id for c in batch if c.event.id not in retry_at]
+        waiting = {event_id for event_id, _, _ in held_back}
+        done = [c.event.id for c in batch
+                if c.event.id not in retry_at and c.event.id not in waiting]
         with self.kernel.engine.begin() as connection:
-            claims.record(connection, attempts, done, retry_at, given_up)
+            claims.record(connection, attempts, done, retry_at, given_up, held_back)
             self._note_health(connection, destinations, attempts, now)
         failed = sum(1 for a in attempts if a.error is not None)
         if failed:
