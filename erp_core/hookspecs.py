@@ -169,9 +169,12 @@ def erp_register_metrics() -> Sequence[Metric]:
     the aware UTC time column, the entities whose record rules narrow its rows, the
     currency column of money), cut by the source's ``Dimension``s, and visible to a
     principal holding ``permission``. Metrics of several plugins share a dimension by
-    name. A duplicate name, an unknown permission or a money metric without a currency
-    column is refused with a ``PluginError`` naming the plugin when the metrics are
-    collected (``erp_sdk.registered_metrics(kernel)``).
+    name. A source may declare ``rollups`` (``erp_sdk.Rollup``: keys, the distinct counts that
+    add up across them, an hourly or daily grain) and the ``changed`` columns saying when its
+    rows last changed, for a reporting plugin to pre-aggregate it. A duplicate name, an
+    unknown permission, a money metric without a currency column or rollups without a time
+    and ``changed`` columns is refused with a ``PluginError`` naming the plugin when the metrics
+    are collected (``erp_sdk.registered_metrics(kernel)``).
     """
 
 

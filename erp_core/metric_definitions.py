@@ -174,6 +174,35 @@ class Dimension:
 
 
 @attrs.frozen
+class Rollup:
+    """A pre-aggregation a reporting plugin may keep of a source: its rows summed per
+    UTC hour of its ``time`` and per value of ``keys`` (columns of the source's own
+    tables, such as the channel or the product of an order line), so that a report over
+    a year reads thousands of summed rows instead of a million.
+
+    A report is answered from a rollup only when every dimension, filter and record rule
+    it needs is an expression of the keys (a category is the product's, joined to the
+    rollup's product key), and every measure adds up across groups: sums, counts and
+    averages always; a count of distinct values only for an expression named in
+    ``distinct``, which declares that every key (and the hour) is a function of that
+    value, so each value lies in one group (an order's id decides its channel and hour,
+    not its product). Otherwise the report reads the rows, as without a rollup.
+
+    ``grain`` is ``"hour"`` (UTC hours: they answer days, weeks and months in any zone
+    of whole-hour offsets) or ``"day"`` (days in the reporting plugin's time zone, the
+    company's: fewer rows when there are many keys, such as products, but only reports
+    counted in that zone). A source with rollups names its ``changed`` columns (see
+    ``MetricSource``); a row's ``time`` must not change once the row counts (an order's
+    ``placed_at``)."""
+
+    name: str
+    keys: tuple[sa.ColumnElement[Any], ...] = attrs.field(converter=tuple, eq=False)
+    distinct: tuple[sa.ColumnElement[Any], ...] = attrs.field(default=(), converter=tuple,
+                                                             eq=False)
+    grain: str = "hour"
+
+
+@attrs.frozen
 class MetricSource:
     """The rows a group of metrics aggregates: ``table`` with the ``joins`` every row
     needs, narrowed by ``condition``; ``time`` is the aware UTC timestamp that dates a
@@ -181,7 +210,12 @@ class MetricSource:
     entity whose record rules apply to the table of it in the query, so a scoped user
     counts only the rows it may read. ``currency`` is the column holding the ISO code of
     its money measures. ``record`` is the entity a row belongs to and its id column,
-    so a reporting plugin can list the records behind a figure (a drill-down)."""
+    so a reporting plugin can list the records behind a figure (a drill-down).
+
+    ``rollups`` are pre-aggregations a reporting plugin may keep (see ``Rollup``);
+    ``changed`` the indexed columns holding when each of the source's rows last changed
+    (each table's ``updated_at``): rows changed after a rollup was last brought up to date
+    are read from the tables, so a rollup never shows stale figures."""
 
     name: str
     table: sa.FromClause
@@ -192,6 +226,9 @@ class MetricSource:
     dimensions: tuple[Dimension, ...] = attrs.field(default=(), converter=tuple)
     currency: sa.ColumnElement[str] | None = attrs.field(default=None, eq=False)
     record: tuple[str, sa.ColumnElement[Any]] | None = attrs.field(default=None, eq=False)
+    rollups: tuple[Rollup, ...] = attrs.field(default=(), converter=tuple)
+    changed: tuple[sa.ColumnElement[Any], ...] = attrs.field(default=(), converter=tuple,
+                                                            eq=False)
 
     def dimension(self, name: str) -> Dimension | None:
         return next((d for d in self.dimensions if d.name == name), None)
@@ -241,6 +278,15 @@ def _check(plugin: str, metric: Metric) -> None:
         seen.add(dimension.name)
     if metric.unit is Unit.MONEY and metric.source.currency is None:
         raise fail("a money metric's source names its currency column")
+    source = metric.source
+    if source.rollups and (source.time is None or not source.changed):
+        raise fail(f"source {source.name!r} has rollups, so it names its time and the"
+                   " columns that say when its rows changed")
+    for rollup in source.rollups:
+        if not _NAME.match(rollup.name) or not rollup.keys or rollup.grain not in (
+                "hour", "day"):
+            raise fail(f"rollup {rollup.name!r}: a lower-case name, at least one key and"
+                       " the grain 'hour' or 'day'")
 
 
 def registered_metrics(kernel: KernelServices) -> dict[str, RegisteredMetric]:

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import attrs
 import pytest
 import sqlalchemy as sa
 
 from erp_core.db.types import MONEY_PRECISION, MONEY_SCALE, ExactNumeric
 from erp_core.errors import PluginError
-from erp_core.metric_definitions import Measure, Metric, MetricSource, Unit, exact_product
+from erp_core.metric_definitions import (
+    Measure,
+    Metric,
+    MetricSource,
+    Rollup,
+    Unit,
+    exact_product,
+)
 from erp_core.metric_definitions import registered_metrics as collect
 
 
@@ -38,6 +46,8 @@ def test_a_plugins_metrics_are_registered_under_its_name(gauges):
     ("money", "names its currency column"),
     ("name", "lower-case letters"),
     ("object", "must return erp_sdk.Metric objects"),
+    ("rollup", "names its time and the columns that say when its rows changed"),
+    ("grain", "the grain 'hour' or 'day'"),
 ])
 def test_a_faulty_metric_is_refused_naming_its_plugin(gauges, mistake, message):
     kernel, plugin = gauges
@@ -50,6 +60,11 @@ def test_a_faulty_metric_is_refused_naming_its_plugin(gauges, mistake, message):
                          "kernel.plugin.read", Unit.MONEY)],
         "name": [Metric("Bad Name", "B", Measure.count(), source, "kernel.plugin.read")],
         "object": [{"name": "readings"}],
+        "rollup": [attrs.evolve(good, source=attrs.evolve(
+            source, rollups=[Rollup("by_site", [source.table.c.id])]))],
+        "grain": [attrs.evolve(good, source=attrs.evolve(
+            source, time=source.table.c.id, changed=[source.table.c.id],
+            rollups=[Rollup("by_site", [source.table.c.id], grain="week")]))],
     }[mistake]
     with pytest.raises(PluginError, match=message) as raised:
         collect(kernel)

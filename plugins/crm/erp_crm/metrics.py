@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from erp_crm.behaviour import Behaviour
 from erp_crm.customers import Customer
 from erp_crm.purchase_records import Purchase
+from erp_crm.rfm import RfmChange, RfmScore
 from erp_crm.tiers import TierChange
 from erp_sdk import Dimension, Join, Measure, Metric, MetricSource, Unit, hookimpl
 
@@ -19,6 +20,8 @@ purchase = Purchase.__table__
 behaviour = Behaviour.__table__
 customer = Customer.__table__
 tier_change = TierChange.__table__
+rfm_change = RfmChange.__table__
+rfm_score = RfmScore.__table__
 
 _CUSTOMER = Join(customer, customer.c.id == purchase.c.customer_id)
 
@@ -59,6 +62,32 @@ TIER_CHANGES = MetricSource(
                 Dimension("customer_tier", tier_change.c.new_tier, title="Customer tier")],
 )
 
+_RFM_CUSTOMER = Join(customer, customer.c.id == rfm_change.c.customer_id, outer=False)
+
+RFM_CHANGES = MetricSource(
+    "rfm_changes",
+    rfm_change,
+    joins=[_RFM_CUSTOMER],
+    time=rfm_change.c.changed_at,
+    entities={"crm.customer": customer},
+    record=("crm.customer", rfm_change.c.customer_id),
+    dimensions=[Dimension("from_segment", rfm_change.c.old_segment, title="From RFM segment"),
+                Dimension("rfm_segment", rfm_change.c.new_segment, title="RFM segment"),
+                Dimension("currency", rfm_change.c.currency, title="Currency"),
+                Dimension("customer_tier", customer.c.tier, title="Customer tier")],
+)
+
+RFM_SEGMENTS = MetricSource(
+    "rfm_segments",
+    rfm_score,
+    joins=[Join(customer, customer.c.id == rfm_score.c.customer_id, outer=False)],
+    entities={"crm.customer": customer},
+    record=("crm.customer", rfm_score.c.customer_id),
+    dimensions=[Dimension("rfm_segment", rfm_score.c.segment, title="RFM segment"),
+                Dimension("currency", rfm_score.c.currency, title="Currency"),
+                Dimension("customer_tier", customer.c.tier, title="Customer tier")],
+)
+
 _BUYERS = Measure.count_distinct(purchase.c.customer_id)
 _RETURNING = Measure.count_distinct(
     sa.case((purchase.c.occurred_at > behaviour.c.first_purchase_at, purchase.c.customer_id)))
@@ -83,6 +112,14 @@ def erp_register_metrics():
                "crm.customer.read", Unit.COUNT, "Active customers (cut by tier: the tier"
                " distribution)"),
         Metric("tier_changes", "Tier changes", Measure.count(tier_change.c.id), TIER_CHANGES,
-               "crm.tier_change.read", Unit.COUNT, "RFM movement: customers moved between"
-               " tiers"),
+               "crm.tier_change.read", Unit.COUNT, "Customers moved between tiers"),
+        Metric("rfm_movements", "RFM movements", Measure.count(rfm_change.c.id), RFM_CHANGES,
+               "crm.customer.read", Unit.COUNT, "RFM movement: moves of customers between"
+               " RFM segments (cut by from_segment and rfm_segment)"),
+        Metric("customers_moved", "Customers moved",
+               Measure.count_distinct(rfm_change.c.customer_id), RFM_CHANGES,
+               "crm.customer.read", Unit.COUNT, "Customers who changed RFM segment"),
+        Metric("rfm_customers", "Customers by RFM segment", Measure.count(rfm_score.c.customer_id),
+               RFM_SEGMENTS, "crm.customer.read", Unit.COUNT,
+               "Customers in each RFM segment now (cut by rfm_segment)"),
     ]

@@ -13,7 +13,7 @@ manifest = PluginManifest(
                 " behaviour summaries",
     # the modules holding write guards and reactions (``@on_write``)
     modules=("addresses", "contacts", "customers", "interactions", "segments", "tags",
-             "tiers", "metrics"),
+             "tiers", "rfm", "metrics"),
 )
 
 
@@ -56,9 +56,10 @@ def erp_register_cli_commands():
 
 @hookimpl
 def erp_register_jobs():
+    from erp_crm.rfm import RFM_JOBS
     from erp_crm.tiers import TIER_JOBS
 
-    return TIER_JOBS
+    return [*TIER_JOBS, *RFM_JOBS]
 
 
 @hookimpl

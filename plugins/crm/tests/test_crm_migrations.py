@@ -17,20 +17,21 @@ from erp_crm.behaviour import CategoryCount, refresh_behaviour
 from erp_crm.services import cancel_purchase, merge_customers
 from erp_sdk import Kernel
 
-CRM0002 = (Path(erp_crm.__file__).parent / "migrations" / "versions"
-           / "crm0002_behaviour_category_counts.py")
+VERSIONS = Path(erp_crm.__file__).parent / "migrations" / "versions"
 
 
 def back_to_crm0001(kernel: Kernel) -> None:
-    """Undo crm0002 as its own downgrade does and leave the crm branch at crm0001, as a
-    seller's database was before upgrading."""
-    spec = importlib.util.spec_from_file_location("crm0002", CRM0002)
-    assert spec is not None and spec.loader is not None
-    revision = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(revision)
+    """Undo every revision after crm0001 (the latest first) as their own downgrades do and
+    leave the crm branch at crm0001, as a seller's database was before upgrading."""
+    later = sorted(VERSIONS.glob("crm*.py"), reverse=True)[:-1]
     with kernel.engine.begin() as connection:
-        with Operations.context(MigrationContext.configure(connection)):
-            revision.downgrade()
+        for path in later:
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            assert spec is not None and spec.loader is not None
+            revision = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(revision)
+            with Operations.context(MigrationContext.configure(connection)):
+                revision.downgrade()
         connection.execute(sa.text("UPDATE alembic_version_crm SET version_num = 'crm0001'"))
 
 

@@ -16,7 +16,7 @@ from erp_inventory.warehouses import Warehouse
 from erp_orders.channel import Channel
 from erp_orders.order import Order, OrderLine, OrderState
 from erp_orders.tickets import Ticket, TicketState
-from erp_sdk import Dimension, Join, Measure, Metric, MetricSource, Unit, hookimpl
+from erp_sdk import Dimension, Join, Measure, Metric, MetricSource, Rollup, Unit, hookimpl
 
 SOLD_STATES = (OrderState.CONFIRMED, OrderState.ON_HOLD, OrderState.PARTIALLY_SHIPPED,
                OrderState.SHIPPED, OrderState.DELIVERED, OrderState.COMPLETED)
@@ -53,6 +53,10 @@ def _order_dimensions() -> list[Dimension]:
     ]
 
 
+# what a reporting plugin may pre-aggregate: per hour, an order's own attributes (each
+# order in one group, so orders can be counted); per day, the product with the channel
+_BY_ORDER = (order.c.channel_id, order.c.warehouse_id, order.c.currency, order.c.ship_country)
+
 ORDER_LINES = MetricSource(
     "order_lines",
     line,
@@ -62,6 +66,10 @@ ORDER_LINES = MetricSource(
     entities={"orders.order": order, "orders.order_line": line},
     currency=order.c.currency,
     record=("orders.order", order.c.id),
+    rollups=[Rollup("by_order", _BY_ORDER, distinct=[order.c.id]),
+             Rollup("by_product", (line.c.product_id, order.c.channel_id,
+                                   order.c.warehouse_id, order.c.currency), grain="day")],
+    changed=(order.c.updated_at, line.c.updated_at),
     dimensions=[
         *_order_dimensions(),
         Dimension("product", line.c.product_id, joins=[_PRODUCT], label=product.c.name,
@@ -79,6 +87,8 @@ ORDERS = MetricSource(
     entities={"orders.order": order},
     currency=order.c.currency,
     record=("orders.order", order.c.id),
+    rollups=[Rollup("by_state", (*_BY_ORDER, order.c.state), distinct=[order.c.id])],
+    changed=(order.c.updated_at,),
     dimensions=[*_order_dimensions(), Dimension("state", order.c.state, title="State")],
 )
 

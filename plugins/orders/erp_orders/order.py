@@ -83,7 +83,9 @@ def order_number(order_id: int) -> str:
 
 class Order(RecordMixin, Base):
     __tablename__ = "orders_order"
-    __table_args__ = (sa.UniqueConstraint("channel_id", "external_reference"),)
+    __table_args__ = (sa.UniqueConstraint("channel_id", "external_reference"),
+                      # reports read the orders changed since a rollup was brought up to date
+                      sa.Index("ix_orders_order_updated_at", "updated_at"))
 
     number: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
     channel_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_channel.id"), index=True)
@@ -126,6 +128,7 @@ class OrderLine(RecordMixin, Base):
     __table_args__ = (
         sa.CheckConstraint("quantity > 0", name="positive_quantity"),
         sa.CheckConstraint("quantity_shipped <= quantity", name="not_over_shipped"),
+        sa.Index("ix_orders_order_line_updated_at", "updated_at"),
     )
 
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order.id", ondelete="CASCADE"),

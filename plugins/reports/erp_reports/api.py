@@ -91,8 +91,10 @@ def list_metrics(kernel: KernelDependency, principal: PrincipalDependency) -> di
       summary="Run a report: metrics by dimensions and periods, with the definitions used",
       description="Periods are counted in `time_zone` (the company's by default); money is"
                   " reported in `currency` (the company's by default; amounts in other"
-                  " currencies are left out). A metric needs its permission, and record"
-                  " rules narrow the rows a scoped user's figures count.")
+                  " currencies are converted at the kernel's exchange rate of their day, and"
+                  " a day without a rate is a 422 naming the currency and the day). A metric"
+                  " needs its permission, and record rules narrow the rows a scoped user's"
+                  " figures count.")
 def query_report(body: RawBody, kernel: KernelDependency,
                  principal: PrincipalDependency) -> dict[str, Any]:
     request = read_body(ReportRequest, body)

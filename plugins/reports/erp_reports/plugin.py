@@ -13,8 +13,8 @@ manifest = PluginManifest(
     requires_kernel=">=0.1,<1",
     description="Reports from the metrics every plugin defines: query API, saved reports,"
                 " CSV and XLSX exports, and a dashboard in English and Chinese",
-    # the write guards of saved reports
-    modules=("saved_reports",),
+    # the write guards of saved reports; the state of the rollups
+    modules=("saved_reports", "rollups"),
 )
 
 
@@ -60,8 +60,9 @@ def erp_register_pages():
 @hookimpl
 def erp_register_jobs():
     from erp_reports.export_jobs import JOBS
+    from erp_reports.rollups import JOBS as ROLLUP_JOBS
 
-    return JOBS
+    return [*JOBS, *ROLLUP_JOBS]
 
 
 @hookimpl

@@ -3,7 +3,8 @@
 ``ERP_REPORTS_TIME_ZONE`` is the company's time zone, in which days, weeks and months are
 counted unless a query asks for another (default ``UTC``); ``ERP_REPORTS_CURRENCY`` the
 company's currency, the one money is reported in unless a query asks for another
-(default ``EUR``; amounts in other currencies are not converted, so they are left out).
+(default ``EUR``; amounts in other currencies are converted at the kernel's exchange
+rates, and a missing rate is a 422).
 ``ERP_REPORTS_DATABASE_URL`` a read replica to run reports on, keeping heavy reads off
 the primary (default: the kernel's database). ``ERP_REPORTS_EXPORT_DIR`` where the
 worker writes long exports (default ``exports`` in the working directory).

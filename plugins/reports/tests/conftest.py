@@ -65,10 +65,11 @@ def module_shop(kernel: Kernel) -> Shop:
 
 @pytest.fixture
 def shop(module_shop: Shop, kernel: Kernel) -> Shop:
-    """The module's shop, without any order, ticket or saved report yet."""
+    """The module's shop, without any order, ticket or saved report yet, nor rollups (the
+    orders are deleted behind the plugins' backs, which a rollup does not see)."""
     with kernel.transaction() as session:
         for table in ("orders_ticket_message", "orders_ticket", "orders_order_line",
-                      "orders_order"):
+                      "orders_order", "reports_rollup"):
             session.execute(sa.text(f"DELETE FROM {table}"))
     return module_shop
 

@@ -3,10 +3,12 @@ SQL on this test's database (SQLite, or PostgreSQL with ERP_TEST_DATABASE_URL)."
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from reports_testing import PG_URL
 from sales_data import at, rows_by
 
@@ -89,13 +91,21 @@ def test_metrics_of_two_plugins_combine_on_a_shared_dimension(shop, admin):
     assert {m["plugin"] for m in answer["metrics"]} == {"orders", "crm"}
 
 
-def test_money_is_reported_in_one_currency_and_counts_keep_every_order(shop, admin):
+def test_money_is_reported_in_one_currency_and_counts_keep_every_order(shop, admin, kernel):
+    from erp_sdk import set_exchange_rate
+
     shop.order(at("2026-03-02 10:00"), "web", "Ada", [("TEA-1", "1", "5")])
     shop.order(at("2026-03-02 11:00"), "web", "Ada", [("TEA-1", "1", "7")], currency="USD")
+    with kernel.transaction() as session:
+        set_exchange_rate(session, "USD", "EUR", dt.date(2026, 3, 1), Decimal("0.9"))
     both = {"metrics": ["orders.net_sales", "orders.orders"]}
     euros = admin.post(QUERY, json=both).json()["rows"][0]
-    dollars = admin.post(QUERY, json={**both, "currency": "usd"}).json()
-    assert Decimal(euros["orders.net_sales"]) == 5 and euros["orders.orders"] == 2
+    assert Decimal(euros["orders.net_sales"]) == Decimal("11.3") and euros["orders.orders"] == 2
+    in_dollars = admin.post(QUERY, json={**both, "currency": "usd"})
+    assert in_dollars.status_code == 422  # no rate of EUR in USD
+    assert "no exchange rate for EUR in USD on or before 2026-03-02" in in_dollars.text
+    dollars = admin.post(QUERY, json={**both, "currency": "usd", "filters": [
+        {"dimension": "currency", "values": ["USD"]}]}).json()
     assert Decimal(dollars["rows"][0]["orders.net_sales"]) == 7 and dollars["currency"] == "USD"
 
 
@@ -187,3 +197,47 @@ def test_days_of_cover_and_turnover_compare_stock_with_the_last_30_days_shipment
     assert Decimal(rows["Moving"]["inventory.turnover"]) == Decimal("5.2143")
     assert Decimal(rows["Moving"]["inventory.stock_value"]) == 140
     assert rows["Idle"]["inventory.days_of_cover"] is None  # nothing shipped: no pace
+
+
+def test_rfm_movement_counts_customers_moving_between_segments(shop, admin, kernel):
+    from erp_crm.behaviour import Behaviour
+    from erp_crm.rfm import RfmChange, RfmScore, score_rfm
+
+    def summarise(figures: dict[str, tuple[int, str, str]]) -> None:
+        """Each customer's purchases summed up, as the CRM keeps them."""
+        with kernel.transaction() as session:
+            session.execute(sa.delete(Behaviour))
+            for name, (count, total, last) in figures.items():
+                session.add(Behaviour(
+                    customer_id=shop.customers[name], currency="EUR", purchase_count=count,
+                    total_spend=Decimal(total), average_spend=Decimal(total) / count,
+                    first_purchase_at=at("2026-01-01 10:00"), last_purchase_at=at(last),
+                    favourite_categories=[], updated_at=at(last)))
+
+    try:
+        summarise({"Ada": (5, "500", "2026-02-27 10:00"), "Bo": (2, "100", "2026-02-20 10:00"),
+                   "Cy": (1, "10", "2026-01-10 10:00")})
+        with kernel.transaction() as session:
+            score_rfm(session, at("2026-03-01 03:00"))  # champions, loyal, lost
+        summarise({"Ada": (5, "500", "2026-02-27 10:00"), "Bo": (2, "100", "2026-02-20 10:00"),
+                   "Cy": (7, "1010", "2026-03-07 10:00")})
+        with kernel.transaction() as session:
+            score_rfm(session, at("2026-03-08 03:00"))
+        answer = admin.post(QUERY, json={
+            "metrics": ["crm.rfm_movements", "crm.customers_moved"],
+            "dimensions": ["from_segment", "rfm_segment"],
+            "date_from": "2026-03-02", "date_to": "2026-03-31"}).json()
+        assert {(r["from_segment"], r["rfm_segment"]): r["crm.rfm_movements"]
+                for r in answer["rows"]} == {("champions", "loyal"): 1, ("loyal", "lost"): 1,
+                                             ("lost", "champions"): 1}
+        moved = admin.post(QUERY, json={"metrics": ["crm.customers_moved"],
+                                        "date_from": "2026-03-01"}).json()
+        assert moved["rows"][0]["crm.customers_moved"] == 3  # first scored, then moved
+        now = admin.post(QUERY, json={"metrics": ["crm.rfm_customers"],
+                                      "dimensions": ["rfm_segment"]}).json()
+        assert {r["rfm_segment"]: r["crm.rfm_customers"] for r in now["rows"]} == {
+            "champions": 1, "loyal": 1, "lost": 1}
+    finally:
+        with kernel.transaction() as session:
+            for model in (RfmChange, RfmScore, Behaviour):
+                session.execute(sa.delete(model))
