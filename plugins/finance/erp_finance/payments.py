@@ -126,18 +126,25 @@ def record_payment(session: Session, draft: PaymentDraft) -> Payment:
     return payment
 
 
+_LOCKED = {"key_share": True}
+
+
 def match(session: Session, payment_id: int, invoice_id: int,
           amount: Decimal | None = None) -> PaymentMatch:
     """Apply (part of) a payment to an invoice or credit note; ``None``: as much as both
     still hold. Posts the realized exchange difference of a foreign document."""
-    payment = session.get(Payment, payment_id, with_for_update={"key_share": True})
+    payment = session.get(Payment, payment_id, with_for_update=_LOCKED, populate_existing=True)
     if payment is None:
         raise NotFoundError(f"payment {payment_id} does not exist")
-    invoice = session.get(Invoice, invoice_id, with_for_update={"key_share": True})
+    invoice = session.get(Invoice, invoice_id, with_for_update=_LOCKED, populate_existing=True)
     if invoice is None:
         raise NotFoundError(f"invoice {invoice_id} does not exist")
-    session.refresh(payment)
-    session.refresh(invoice)
+    return _apply(session, payment, invoice, amount)
+
+
+def _apply(session: Session, payment: Payment, invoice: Invoice,
+           amount: Decimal | None) -> PaymentMatch:
+    """``match`` of a payment and a document both locked and read as they are now."""
     expected = (PaymentDirection.RECEIVED if invoice.kind == InvoiceKind.INVOICE
                 else PaymentDirection.PAID)
     if payment.direction != expected:
@@ -200,20 +207,25 @@ def auto_match(session: Session, payment_id: int) -> list[PaymentMatch]:
         return []
     kind = (InvoiceKind.INVOICE if payment.direction == PaymentDirection.RECEIVED
             else InvoiceKind.CREDIT_NOTE)
+    # The candidates locked and read as they are now by the statement that finds them.
     candidates = session.scalars(
         sa.select(Invoice).outerjoin(Order, Order.id == Invoice.order_id)
         .where(Invoice.customer_id == payment.customer_id, Invoice.kind == kind,
                Invoice.currency == payment.currency, Invoice.residual > 0,
                sa.or_(Invoice.number == payment.reference, Order.number == payment.reference))
-        .order_by(Invoice.date, Invoice.id)).all()
+        .order_by(Invoice.date, Invoice.id).with_for_update(key_share=True, of=Invoice)
+        .execution_options(populate_existing=True)).all()
+    if not candidates:
+        return []
+    payment = session.get(Payment, payment_id, with_for_update=_LOCKED, populate_existing=True)
     matches = []
     for invoice in candidates:
         if payment.unmatched == 0:
             break
         if invoice.residual <= payment.unmatched:
-            matches.append(match(session, payment.id, invoice.id, invoice.residual))
+            matches.append(_apply(session, payment, invoice, invoice.residual))
     if not matches and len(candidates) == 1 and candidates[0].residual >= payment.unmatched:
-        matches.append(match(session, payment.id, candidates[0].id, payment.unmatched))
+        matches.append(_apply(session, payment, candidates[0], payment.unmatched))
     return matches
 
 
