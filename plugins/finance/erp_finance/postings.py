@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from erp_finance.accounts import book_settings
 from erp_finance.invoices import (
     InvoiceOn,
+    InvoicePolicy,
     credit_note_for_return,
     invoice_order,
     invoice_policy,
@@ -21,6 +22,7 @@ from erp_finance.invoices import (
 from erp_finance.ledger import post_prepared
 from erp_finance.stock import book_cost_adjustments, book_moves_of, prepare_moves_of
 from erp_inventory.cost_adjustments import CostAdjustment
+from erp_orders.order import Order
 from erp_orders.returns import ReturnLine
 from erp_sdk import (
     Context,
@@ -33,6 +35,11 @@ from erp_sdk import (
 
 AFTER_THE_OWNER = 600
 """After the owning plugin's own reactions (priority 500), which make the stock moves."""
+
+
+_ORDER_AND_POLICY = (sa.select(Order, InvoicePolicy.invoice_on, InvoicePolicy.due_days)
+                     .outerjoin(InvoicePolicy, InvoicePolicy.channel_id == Order.channel_id)
+                     .where(Order.id == sa.bindparam("order")))
 
 
 def _books_set_up(ctx: Context) -> bool:
@@ -54,14 +61,16 @@ def invoice_and_cost_the_shipment(ctx: Context, event: TransitionEvent) -> None:
     session = ctx.session
     # Everything read and the invoice written first; the two postings, which take the
     # numbers of the stock and sales journals (where concurrent shipments queue until
-    # commit), are the last statements, back to back.
+    # commit), are the last statements, back to back. The order (which the moves' lines
+    # and the invoice read from the session) comes with its channel's policy.
+    _, invoice_on, due_days = session.execute(_ORDER_AND_POLICY, {"order": event.record_id}
+                                              ).one()
     postings = [(entry, None) for entry in prepare_moves_of(
         session, [f"orders.order:{event.record_id}"])]
-    policy = invoice_policy(session, event.record["channel_id"])
     invoice = None
-    if policy is None or policy.invoice_on == InvoiceOn.SHIPMENT:
+    if invoice_on in (None, InvoiceOn.SHIPMENT):
         invoice = prepare_order_invoice(session, event.record_id, shipped_only=True,
-                                        due_days=policy.due_days if policy else 0)
+                                        due_days=due_days or 0)
     if invoice is not None:
         postings.append(invoice.posting)
     posted = post_prepared(session, postings)

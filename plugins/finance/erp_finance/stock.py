@@ -140,8 +140,8 @@ def _order_context(session: Session, origin: str | None) -> dict[str, Any]:
     if not origin or not origin.startswith("orders.order:"):
         return {}
     order_id = int(origin.split(":", 1)[1])
-    channel = session.scalar(sa.select(Order.channel_id).where(Order.id == order_id))
-    return {"order_id": order_id, "channel_id": channel}
+    order = session.get(Order, order_id)  # mostly held by the session already
+    return {"order_id": order_id, "channel_id": order.channel_id if order else None}
 
 
 def _context(session: Session, move: Any, known: dict[tuple[bool, str | None], Any]
