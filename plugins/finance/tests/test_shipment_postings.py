@@ -189,12 +189,13 @@ def test_a_payment_is_matched_before_it_takes_its_journal_number(books, shop, pl
     # after the number: the rest of the posting only (one statement on PostgreSQL)
     assert all(any(table in sql for table in _POSTING_TABLES)
                or sql.startswith("UPDATE finance_payment SET number") for sql in after), after
+    [invoice] = _invoices(books, order["id"])
+    assert invoice.state == "paid"
     with books.transaction() as session:
         stored = session.get(Payment, payment.id)
         assert (stored.number, stored.entry_id) == (payment.number, payment.entry_id)
         assert stored.unmatched == D(0)
-        assert session.get(PaymentMatch, matched.id).invoice_id == _invoices(
-            books, order["id"])[0].id
+        assert session.get(PaymentMatch, matched.id).invoice_id == invoice.id
 
 
 def test_postgresql_refuses_to_commit_a_payment_without_its_entry(books, shop):
