@@ -141,8 +141,11 @@ class DraftLine:
     order_line_id: int | None = None
 
 
+_POLICY = sa.select(InvoicePolicy).where(InvoicePolicy.channel_id == sa.bindparam("channel"))
+
+
 def invoice_policy(session: Session, channel_id: int) -> InvoicePolicy | None:
-    return session.scalar(sa.select(InvoicePolicy).where(InvoicePolicy.channel_id == channel_id))
+    return session.scalar(_POLICY, {"channel": channel_id})
 
 
 def _share(amount: Decimal, whole: Decimal, upto: Decimal) -> Decimal:

@@ -176,6 +176,15 @@ def match(session: Session, payment_id: int, invoice_id: int,
     return _apply(session, payment, invoice, amount)
 
 
+def _settle(table: sa.Table, *columns: str) -> sa.Update:
+    return (sa.update(table).where(table.c.id == sa.bindparam("record"))
+            .values({name: sa.bindparam(name, type_=table.c[name].type) for name in columns}))
+
+
+_SETTLE_PAYMENT = _settle(Payment.__table__, "unmatched", "version", "updated_at")
+_SETTLE_INVOICE = _settle(Invoice.__table__, "residual", "state", "version", "updated_at")
+
+
 def _apply(session: Session, payment: Payment, invoice: Invoice,
            amount: Decimal | None) -> PaymentMatch:
     """``match`` of a payment and a document both locked and read as they are now."""
@@ -194,16 +203,22 @@ def _apply(session: Session, payment: Payment, invoice: Invoice,
         raise ConflictError(f"can match between 0 and {min(payment.unmatched, invoice.residual)}"
                             f" of {payment.number} with {invoice.number}")
     exchange_entry = _realized_exchange(session, payment, invoice, amount)
-    payment.unmatched -= amount
-    invoice.residual -= amount
-    if invoice.residual == 0:
-        invoice.state = InvoiceState.PAID
-    payment.version += 1
-    invoice.version += 1
-    matched = PaymentMatch(payment_id=payment.id, invoice_id=invoice.id, amount=amount,
-                           exchange_entry_id=exchange_entry)
-    session.add(matched)
-    session.flush()
+    now = utcnow()
+    left = invoice.residual - amount
+    changes = [(payment, _SETTLE_PAYMENT, {"unmatched": payment.unmatched - amount,
+                                           "version": payment.version + 1, "updated_at": now}),
+               (invoice, _SETTLE_INVOICE, {"residual": left, "version": invoice.version + 1,
+                                           "updated_at": now, "state": InvoiceState.PAID
+                                           if left == 0 else invoice.state})]
+    session.flush()  # written by statements of their own, after anything pending of them
+    for record, statement, values in changes:
+        session.execute(statement, {"record": record.id, **values})
+        for name, value in values.items():
+            set_committed_value(record, name, value)
+    row = {"payment_id": payment.id, "invoice_id": invoice.id, "amount": amount,
+           "exchange_entry_id": exchange_entry, "matched_at": now}
+    [row["id"]] = insert_rows(session, PaymentMatch, [row])
+    [matched] = attach_loaded(session, PaymentMatch, [row])
     return matched
 
 
@@ -231,6 +246,17 @@ def _realized_exchange(session: Session, payment: Payment, invoice: Invoice,
     return posted.id
 
 
+_CANDIDATES = (
+    # locked and read as they are now by the statement that finds them
+    sa.select(Invoice).outerjoin(Order, Order.id == Invoice.order_id)
+    .where(Invoice.customer_id == sa.bindparam("customer"), Invoice.kind == sa.bindparam("kind"),
+           Invoice.currency == sa.bindparam("currency"), Invoice.residual > 0,
+           sa.or_(Invoice.number == sa.bindparam("reference"),
+                  Order.number == sa.bindparam("reference")))
+    .order_by(Invoice.date, Invoice.id).with_for_update(key_share=True, of=Invoice)
+    .execution_options(populate_existing=True))
+
+
 def auto_match(session: Session, payment_id: int) -> list[PaymentMatch]:
     """Match a payment with the open document of its customer named by its reference (the
     document's or its order's number) whose open amount it covers."""
@@ -248,14 +274,9 @@ def _auto_match(session: Session, payment: Payment, *, lock: bool = False
         return []
     kind = (InvoiceKind.INVOICE if payment.direction == PaymentDirection.RECEIVED
             else InvoiceKind.CREDIT_NOTE)
-    # The candidates locked and read as they are now by the statement that finds them.
-    candidates = session.scalars(
-        sa.select(Invoice).outerjoin(Order, Order.id == Invoice.order_id)
-        .where(Invoice.customer_id == payment.customer_id, Invoice.kind == kind,
-               Invoice.currency == payment.currency, Invoice.residual > 0,
-               sa.or_(Invoice.number == payment.reference, Order.number == payment.reference))
-        .order_by(Invoice.date, Invoice.id).with_for_update(key_share=True, of=Invoice)
-        .execution_options(populate_existing=True)).all()
+    candidates = session.scalars(_CANDIDATES, {
+        "customer": payment.customer_id, "kind": kind, "currency": payment.currency,
+        "reference": payment.reference}).all()
     if not candidates:
         return []
     if lock:

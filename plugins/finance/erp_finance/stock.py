@@ -95,6 +95,10 @@ _MOVES = (sa.select(Move.id, Move.product_id, Move.quantity, Move.unit_cost, Mov
           .join(_SOURCE, _SOURCE.id == Move.from_location_id)
           .join(_TARGET, _TARGET.id == Move.to_location_id))
 _UNBOOKED = ~sa.exists().where(StockBooking.move_id == Move.id)
+_UNBOOKED_OF = (_MOVES.where(Move.origin.in_(sa.bindparam("origins", expanding=True)), _UNBOOKED)
+                .order_by(Move.id))
+"""Built once: a statement built per call costs its analysis (cache key, tables read)
+on every execution."""
 
 
 def move_value(quantity: Decimal, unit_cost: Decimal) -> Decimal:
@@ -246,8 +250,7 @@ def book_moves_of(session: Session, origins: Sequence[str]) -> list[PostedEntry]
 
 def prepare_moves_of(session: Session, origins: Sequence[str]) -> list[PreparedEntry]:
     """``book_moves_of`` up to the postings (see ``prepare_moves``)."""
-    moves = session.execute(_MOVES.where(Move.origin.in_(origins), _UNBOOKED)
-                            .order_by(Move.id)).all()
+    moves = session.execute(_UNBOOKED_OF, {"origins": list(origins)}).all()
     return prepare_moves(session, moves, ref=", ".join(origins)[:120]) if moves else []
 
 
