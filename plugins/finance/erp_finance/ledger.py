@@ -19,8 +19,11 @@ triggers):
   refuses, and closing waits for the postings already under way;
 - the number is the journal's next one in the fiscal year, taken in this transaction,
   by the last statement of the posting: the row of the document the entry books (an
-  invoice, see ``Document``) is written before it and numbered by it, so the journal's
-  sequence, where concurrent posters queue, is held for one statement and the commit;
+  invoice or a payment, see ``Document``) is written before it and numbered by it, so
+  the journal's sequence, where concurrent posters queue, is held for one statement and
+  the commit. A transaction that posts several entries prepares them all
+  (``prepare_entry``) and takes their numbers back to back at the end, always in the
+  order of the journals (``post_prepared``), so two such transactions never deadlock;
 - the hash covers the entry and the previous entry's hash in its journal and year;
 - the per-period balance of every account touched moves by the entry's amounts, in the
   same transaction, so statements read a few rows per account instead of every line.
