@@ -73,9 +73,7 @@ def invoice_and_cost_the_shipment(ctx: Context, event: TransitionEvent) -> None:
                                         due_days=due_days or 0)
     if invoice is not None:
         postings.append(invoice.posting)
-    posted = post_prepared(session, postings)
-    if invoice is not None:
-        invoice.attach(session, posted[-1])
+    post_prepared(session, postings)
 
 
 @on_transition("orders.order", "approve", priority=AFTER_THE_OWNER)
