@@ -92,6 +92,7 @@ def combine(sources: Sequence[CompiledSource], query: ReportQuery, dialect: str)
 
     order = query.order_by or (PERIOD if query.time_grain else None)
     ordering: list[sa.ColumnElement[Any]] = []
+    key = None
     if order is not None:
         descending = query.descending if query.order_by else False
         if order in keys:
