@@ -72,7 +72,7 @@ from erp_finance.charts import setup_books
 from erp_finance.invoices import Invoice, InvoiceKind, InvoiceState
 from erp_finance.journals import Journal
 from erp_finance.ledger import Entry
-from erp_finance.payments import PaymentDraft, auto_match, record_payment
+from erp_finance.payments import PaymentDraft, receive_payment
 from erp_finance.periods import FiscalYear, Period
 from erp_finance.stock import book_pending_moves
 from erp_inventory.catalogue import Product
@@ -227,10 +227,9 @@ def run_inprocess(kernel: Kernel, setup: dict, orders: int, workers: int, databa
             with kernel.context(system) as ctx:
                 ctx.fire("orders.order", order["id"], transition)
         with kernel.context(system) as ctx:  # what POST /finance/payments/record does
-            payment = record_payment(ctx.session, PaymentDraft(
+            payment, _ = receive_payment(ctx.session, PaymentDraft(
                 setup["customer"], Decimal(order["total"]), order["currency"], utcnow().date(),
-                reference=order["number"]))
-            auto_match(ctx.session, payment.id)
+                reference=order["number"]), match=True)
             ctx.audit("finance.payment", payment.id, "record", None, {"number": payment.number})
 
     return run_counted(kernel, one, orders, workers, database, begin)

@@ -23,9 +23,8 @@ from erp_finance.payables import Payable, pay_payable
 from erp_finance.payments import (
     PaymentDirection,
     PaymentDraft,
-    auto_match,
     match,
-    record_payment,
+    receive_payment,
 )
 from erp_finance.periods import PeriodState, create_fiscal_year, set_lock_date, set_period_state
 from erp_finance.requests import (
@@ -218,11 +217,11 @@ def new_payment(body: RawBody, kernel: KernelDependency, principal: PrincipalDep
                 ) -> dict[str, Any]:
     data = read_body(PaymentRequest, body)
     with kernel.context(principal) as ctx:
-        payment = record_payment(ctx.session, PaymentDraft(
+        payment, matched = receive_payment(ctx.session, PaymentDraft(
             data.customer_id, data.amount, currency_code(data.currency), _day(data.date),
             PaymentDirection(data.direction), data.reference,
-            AccountRole.BANK if data.account == "bank" else AccountRole.CASH))
-        matched = auto_match(ctx.session, payment.id) if data.auto_match else []
+            AccountRole.BANK if data.account == "bank" else AccountRole.CASH),
+            match=data.auto_match)
         ctx.audit("finance.payment", payment.id, "record", None, {"number": payment.number})
         return {**_payment_json(payment),
                 "matches": [{"invoice_id": m.invoice_id, "amount": m.amount} for m in matched]}

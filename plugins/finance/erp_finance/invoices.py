@@ -31,9 +31,17 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from erp_finance.accounts import AccountRole, book_settings, role_accounts
 from erp_finance.currencies import RATE_TYPE, rate_on
-from erp_finance.ledger import Document, EntryDraft, LineDraft, post_entry
+from erp_finance.ledger import (
+    Document,
+    EntryDraft,
+    LineDraft,
+    PostedEntry,
+    PreparedEntry,
+    post_prepared,
+    prepare_entry,
+)
 from erp_finance.money import ZERO, cents
-from erp_finance.taxes import TaxableLine, applicable_tax, compute_taxes
+from erp_finance.taxes import ApplicableTax, TaxableLine, TaxRule, compute_taxes, most_specific
 from erp_inventory.catalogue import Product
 from erp_orders.order import Order, OrderLine
 from erp_orders.returns import ReturnLine, ReturnRequest
@@ -133,42 +141,87 @@ class DraftLine:
     order_line_id: int | None = None
 
 
+_POLICY = sa.select(InvoicePolicy).where(InvoicePolicy.channel_id == sa.bindparam("channel"))
+
+
 def invoice_policy(session: Session, channel_id: int) -> InvoicePolicy | None:
-    return session.scalar(sa.select(InvoicePolicy).where(InvoicePolicy.channel_id == channel_id))
+    return session.scalar(_POLICY, {"channel": channel_id})
 
 
 def _share(amount: Decimal, whole: Decimal, upto: Decimal) -> Decimal:
     return cents(amount * upto / whole)
 
 
-_INVOICED = (sa.select(InvoiceLine.order_line_id, sa.func.sum(InvoiceLine.quantity))
-             .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-             .where(Invoice.order_id == sa.bindparam("order"),
-                    Invoice.kind == InvoiceKind.INVOICE)
-             .group_by(InvoiceLine.order_line_id))
+_INVOICED_OF_LINE = (sa.select(sa.func.sum(InvoiceLine.quantity))
+                     .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+                     .where(InvoiceLine.order_line_id == OrderLine.id,
+                            Invoice.order_id == OrderLine.order_id,
+                            Invoice.kind == InvoiceKind.INVOICE)
+                     .correlate(OrderLine).scalar_subquery())
+_LINES_TO_INVOICE = (
+    # Each line of the order with what its invoices took already and every active tax
+    # rule that matches its product's category and the destination (one row per rule,
+    # or one without a rule), as the rows are now: one statement for the whole order.
+    sa.select(OrderLine.id, OrderLine.quantity, OrderLine.quantity_shipped,
+              OrderLine.line_net, OrderLine.line_tax, OrderLine.tax_rate,
+              OrderLine.description, OrderLine.sku, OrderLine.product_id,
+              _INVOICED_OF_LINE.label("invoiced"), TaxRule.id.label("rule_id"),
+              TaxRule.rate.label("rule_rate"),
+              TaxRule.price_included.label("rule_price_included"),
+              TaxRule.account_id.label("rule_account_id"),
+              TaxRule.category_id.label("rule_category_id"),
+              TaxRule.country.label("rule_country"))
+    .outerjoin(Product, Product.id == OrderLine.product_id)
+    .outerjoin(TaxRule, sa.and_(
+        TaxRule.active.is_(True),
+        sa.or_(TaxRule.category_id.is_(None), TaxRule.category_id == Product.category_id),
+        sa.or_(TaxRule.country.is_(None), TaxRule.country == sa.bindparam("country"))))
+    .where(OrderLine.order_id == sa.bindparam("order"))
+    .order_by(OrderLine.id, TaxRule.id))
+
+
+def _lines_to_invoice(session: Session, order: Order) -> list[tuple[Any, ApplicableTax | None]]:
+    """The order's lines, each with what is invoiced of it already and the tax rule that
+    applies to it (``taxes.applicable_tax``'s choice), read in one statement."""
+    lines: dict[int, tuple[Any, list[ApplicableTax]]] = {}
+    for row in session.execute(_LINES_TO_INVOICE, {"order": order.id,
+                                                   "country": (order.ship_country or "").upper()}):
+        _, rules = lines.setdefault(row.id, (row, []))
+        if row.rule_id is not None:
+            rules.append(ApplicableTax(row.rule_rate, row.rule_price_included,
+                                       row.rule_account_id, row.rule_id,
+                                       row.rule_category_id, row.rule_country))
+    return [(row, most_specific(rules)) for row, rules in lines.values()]
 
 
 def invoice_order(session: Session, order_id: int, *, shipped_only: bool,
                   day: dt.date | None = None) -> Invoice | None:
     """Invoice what the order has not invoiced yet: what it shipped (``shipped_only``) or
     all its lines. Returns the posted invoice, or None when nothing is left."""
+    prepared = prepare_order_invoice(session, order_id, shipped_only=shipped_only, day=day)
+    if prepared is None:
+        return None
+    return prepared.attach(session, post_prepared(session, [prepared.posting])[0])
+
+
+def prepare_order_invoice(session: Session, order_id: int, *, shipped_only: bool,
+                          day: dt.date | None = None, due_days: int | None = None
+                          ) -> PreparedInvoice | None:
+    """``invoice_order`` up to its posting: the invoice written, its number not taken
+    yet. ``due_days``: the channel's policy's, when the caller read it already."""
     order = session.get(Order, order_id)
     settings = book_settings(session)
     roles = role_accounts(session)
-    invoiced = dict(session.execute(_INVOICED, {"order": order_id}).all())
-    lines = session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order_id)
-                            .order_by(OrderLine.id)).all()
     taxable, drafts = [], []
-    for line in lines:
-        done = Decimal(invoiced.get(line.id) or 0)
+    first = True
+    for line, rule in _lines_to_invoice(session, order):
+        done = Decimal(line.invoiced or 0)
+        first = first and line.invoiced is None
         upto = line.quantity_shipped if shipped_only else line.quantity
         if upto <= done:
             continue
         net = _share(line.line_net, line.quantity, upto) - _share(line.line_net, line.quantity,
                                                                    done)
-        category = session.scalar(sa.select(Product.category_id).where(
-            Product.id == line.product_id))
-        rule = applicable_tax(session, category, order.ship_country)
         if rule is None:  # the order's own tax, shared out like its net amount
             tax = _share(line.line_tax, line.quantity, upto) - _share(line.line_tax,
                                                                       line.quantity, done)
@@ -186,17 +239,17 @@ def invoice_order(session: Session, order_id: int, *, shipped_only: bool,
                              tax_account or roles[AccountRole.OUTPUT_TAX],
                              line.description or line.sku, line.product_id, line.id)
                    for line, quantity, rate, tax_account, net, tax in drafts]
-    first = not invoiced
     if first and order.shipping_amount:
         draft_lines.append(DraftLine(roles[AccountRole.SHIPPING_INCOME], Decimal(1),
                                      cents(order.shipping_amount), ZERO, ZERO, None, "Shipping"))
-    policy = invoice_policy(session, order.channel_id)
+    if due_days is None:
+        policy = invoice_policy(session, order.channel_id)
+        due_days = policy.due_days if policy else 0
     day = day or utcnow().date()
-    return post_invoice(session, InvoiceKind.INVOICE, draft_lines, customer_id=order.customer_id,
-                        currency=order.currency, day=day,
-                        due_days=policy.due_days if policy else 0, order_id=order.id,
-                        channel_id=order.channel_id, warehouse_id=order.warehouse_id,
-                        ref=order.number)
+    return prepare_invoice(session, InvoiceKind.INVOICE, draft_lines,
+                           customer_id=order.customer_id, currency=order.currency, day=day,
+                           due_days=due_days, order_id=order.id, channel_id=order.channel_id,
+                           warehouse_id=order.warehouse_id, ref=order.number)
 
 
 def credit_note_for_return(session: Session, return_id: int, day: dt.date | None = None
@@ -229,12 +282,42 @@ def credit_note_for_return(session: Session, return_id: int, day: dt.date | None
                         refers_to_id=refers_to, ref=f"return {return_id} of {order.number}")
 
 
+@attrs.frozen
+class PreparedInvoice:
+    """An invoice written, with its entry checked and ready to post (``posting``); the
+    posting numbers it, then ``attach`` gives the invoice as posted."""
+
+    posting: tuple[PreparedEntry, Document]
+    values: dict[str, Any]
+
+    def attach(self, session: Session, posted: PostedEntry) -> Invoice:
+        [invoice] = attach_loaded(session, Invoice, [
+            {**self.values, "number": posted.name, "entry_id": posted.id}])
+        return invoice
+
+
 def post_invoice(session: Session, kind: InvoiceKind, lines: Sequence[DraftLine], *,
                  customer_id: int, currency: str, day: dt.date, due_days: int = 0,
                  order_id: int | None = None, channel_id: int | None = None,
                  warehouse_id: int | None = None, return_id: int | None = None,
                  refers_to_id: int | None = None, ref: str | None = None) -> Invoice:
     """Post the entry of an invoice or credit note and record the document."""
+    prepared = prepare_invoice(session, kind, lines, customer_id=customer_id,
+                               currency=currency, day=day, due_days=due_days,
+                               order_id=order_id, channel_id=channel_id,
+                               warehouse_id=warehouse_id, return_id=return_id,
+                               refers_to_id=refers_to_id, ref=ref)
+    return prepared.attach(session, post_prepared(session, [prepared.posting])[0])
+
+
+def prepare_invoice(session: Session, kind: InvoiceKind, lines: Sequence[DraftLine], *,
+                    customer_id: int, currency: str, day: dt.date, due_days: int = 0,
+                    order_id: int | None = None, channel_id: int | None = None,
+                    warehouse_id: int | None = None, return_id: int | None = None,
+                    refers_to_id: int | None = None, ref: str | None = None
+                    ) -> PreparedInvoice:
+    """``post_invoice`` up to the statement that takes the number: the entry checked,
+    the invoice and its lines written (once the entry is known to post)."""
     roles = role_accounts(session)
     rate = rate_on(session, currency, day)
     sign = 1 if kind == InvoiceKind.INVOICE else -1
@@ -264,6 +347,9 @@ def post_invoice(session: Session, kind: InvoiceKind, lines: Sequence[DraftLine]
     total = untaxed + tax
     entry_lines.append(posting(roles[AccountRole.RECEIVABLE], -total, ref,
                                partner_id=customer_id))
+    entry = prepare_entry(session, EntryDraft(
+        SALES_JOURNAL, day, entry_lines, currency=currency, ref=ref,
+        origin=f"orders.order:{order_id}" if order_id else None))
     now = utcnow()
     values = {"number": None, "kind": kind, "state": InvoiceState.OPEN,
               "customer_id": customer_id, "order_id": order_id, "return_id": return_id,
@@ -272,23 +358,14 @@ def post_invoice(session: Session, kind: InvoiceKind, lines: Sequence[DraftLine]
               "due_date": day + dt.timedelta(days=due_days), "untaxed": untaxed, "tax": tax,
               "total": total, "residual": total, "entry_id": None, "posted_at": now,
               "version": 1, "created_at": now, "updated_at": now}
-
-    def write_invoice() -> Document:
-        """The invoice and its lines, written once the entry is known to post and before
-        the statement that takes its number (which numbers the invoice)."""
-        [values["id"]] = insert_rows(session, Invoice, [values])
-        insert_rows(session, InvoiceLine, [
-            {"invoice_id": values["id"], "order_line_id": line.order_line_id,
-             "product_id": line.product_id, "description": line.description,
-             "quantity": line.quantity, "tax_rate": line.tax_rate, "net": line.net,
-             "tax": line.tax, "account_id": line.account_id,
-             "tax_account_id": line.tax_account_id}
-            for line in lines])
-        return Document(Invoice.__table__, values["id"])
-
-    posted = post_entry(session, EntryDraft(SALES_JOURNAL, day, entry_lines, currency=currency,
-                                            ref=ref, origin=f"orders.order:{order_id}"
-                                            if order_id else None), document=write_invoice)
-    [invoice] = attach_loaded(session, Invoice, [
-        {**values, "number": posted.name, "entry_id": posted.id}])
-    return invoice
+    # The invoice and its lines, written before the statement that takes the entry's
+    # number (which numbers the invoice, see ``ledger.Document``).
+    [values["id"]] = insert_rows(session, Invoice, [values])
+    insert_rows(session, InvoiceLine, [
+        {"invoice_id": values["id"], "order_line_id": line.order_line_id,
+         "product_id": line.product_id, "description": line.description,
+         "quantity": line.quantity, "tax_rate": line.tax_rate, "net": line.net,
+         "tax": line.tax, "account_id": line.account_id,
+         "tax_account_id": line.tax_account_id}
+        for line in lines])
+    return PreparedInvoice((entry, Document(Invoice.__table__, values["id"])), values)

@@ -19,8 +19,11 @@ triggers):
   refuses, and closing waits for the postings already under way;
 - the number is the journal's next one in the fiscal year, taken in this transaction,
   by the last statement of the posting: the row of the document the entry books (an
-  invoice, see ``Document``) is written before it and numbered by it, so the journal's
-  sequence, where concurrent posters queue, is held for one statement and the commit;
+  invoice or a payment, see ``Document``) is written before it and numbered by it, so
+  the journal's sequence, where concurrent posters queue, is held for one statement and
+  the commit. A transaction that posts several entries prepares them all
+  (``prepare_entry``) and takes their numbers back to back at the end, always in the
+  order of the journals (``post_prepared``), so two such transactions never deadlock;
 - the hash covers the entry and the previous entry's hash in its journal and year;
 - the per-period balance of every account touched moves by the entry's amounts, in the
   same transaction, so statements read a few rows per account instead of every line.
@@ -403,6 +406,44 @@ def _take(session: Session, statement: Any, parameters: dict[str, Any], draft: E
     return taken
 
 
+@attrs.frozen
+class PreparedEntry:
+    """An entry checked and ready to post: everything a posting reads, read; what is
+    left is the statement that takes the number (``post_prepared``)."""
+
+    draft: EntryDraft
+    currency: str
+    rows: list[dict[str, Any]]
+    accounts: frozenset[int]
+    totals: dict[int, tuple[Decimal, Decimal]]
+    period_id: int
+    year_id: int
+    year_name: str
+    journal_id: int
+    journal_code: str
+
+
+def prepare_entry(session: Session, draft: EntryDraft) -> PreparedEntry:
+    """Check an entry (balanced, accounts postable, an open period, the journal) from
+    what the process keeps, without taking its number: a caller that posts several
+    entries in one transaction prepares them all first, so the journals' sequences are
+    taken by its last statements (``post_prepared``)."""
+    settings = book_settings(session)
+    currency = draft.currency or settings.currency
+    rows = _lines(draft, settings.currency)
+    _balance(session, rows, currency != settings.currency)
+    accounts = frozenset(row["account_id"] for row in rows)
+    _check_accounts(session, set(accounts))
+    period = posting_period(session, draft.date)
+    journal_id, journal_code = _journal(session, draft.journal)
+    totals: dict[int, tuple[Decimal, Decimal]] = {}
+    for row in rows:
+        debit, credit = totals.get(row["account_id"], (ZERO, ZERO))
+        totals[row["account_id"]] = (debit + row["debit"], credit + row["credit"])
+    return PreparedEntry(draft, currency, rows, accounts, totals, period.id,
+                         period.fiscal_year_id, period.year_name, journal_id, journal_code)
+
+
 def post_entry(session: Session, draft: EntryDraft, *,
                document: Callable[[], Document] | None = None) -> PostedEntry:
     """Post a balanced entry (see the module's rules) and return its number and hash.
@@ -410,24 +451,34 @@ def post_entry(session: Session, draft: EntryDraft, *,
     ``document`` writes the row of the document the entry books (and anything of it),
     once the entry is known to post and before its number is taken, and returns it: the
     posting numbers it (see ``Document``)."""
-    settings = book_settings(session)
-    currency = draft.currency or settings.currency
-    rows = _lines(draft, settings.currency)
-    _balance(session, rows, currency != settings.currency)
-    accounts = {row["account_id"] for row in rows}
-    _check_accounts(session, accounts)
-    period = posting_period(session, draft.date)
-    period_id, year_id = period.id, period.fiscal_year_id
-    journal_id, journal_code = _journal(session, draft.journal)
-    totals: dict[int, tuple[Decimal, Decimal]] = {}
-    for row in rows:
-        debit, credit = totals.get(row["account_id"], (ZERO, ZERO))
-        totals[row["account_id"]] = (debit + row["debit"], credit + row["credit"])
+    prepared = prepare_entry(session, draft)
+    booked = document() if document is not None else None
+    return post_prepared(session, [(prepared, booked)])[0]
+
+
+def post_prepared(session: Session, entries: Sequence[tuple[PreparedEntry, Document | None]]
+                  ) -> list[PostedEntry]:
+    """Take the numbers of prepared entries and write them (numbering their documents),
+    one statement each, back to back, in the order of their journals and years whatever
+    the order given, so two transactions posting in the same journals queue rather than
+    deadlock. Returns the posted entries in the order given."""
+    order = sorted(range(len(entries)), key=lambda i: (entries[i][0].journal_code,
+                                                       entries[i][0].year_id))
+    posted: list[PostedEntry | None] = [None] * len(entries)
+    for index in order:
+        posted[index] = _post(session, *entries[index])
+    return posted  # type: ignore[return-value]
+
+
+def _post(session: Session, prepared: PreparedEntry, booked: Document | None) -> PostedEntry:
+    draft, rows, currency = prepared.draft, prepared.rows, prepared.currency
+    accounts = set(prepared.accounts)
+    journal_id, journal_code = prepared.journal_id, prepared.journal_code
+    period_id, year_id = prepared.period_id, prepared.year_id
     checks = {"journal": journal_id, "year": year_id, "period": period_id, "date": draft.date,
               "account_count": len(accounts)}
-    booked = document() if document is not None else None
     if session.get_bind().dialect.name == "postgresql":
-        prefix = f"{journal_code}/{period.year_name}/"
+        prefix = f"{journal_code}/{prepared.year_name}/"
         parameters = {
             **checks, "accounts": sorted(accounts), "prefix": prefix,
             "head": f"|{journal_code}|{prefix}",
@@ -435,7 +486,7 @@ def post_entry(session: Session, draft: EntryDraft, *,
             "currency": currency, "ref": draft.ref, "origin": draft.origin,
             "reversal": draft.reversal_of_id, "now": utcnow(), "lines": _json(rows),
             "balances": _json([{"account_id": account, "debit": debit, "credit": credit}
-                               for account, (debit, credit) in sorted(totals.items())])}
+                               for account, (debit, credit) in sorted(prepared.totals.items())])}
         if booked is not None:
             parameters["document"] = booked.id
         posted = _take(session, _posting_statement(booked), parameters, draft, accounts)
@@ -443,7 +494,7 @@ def post_entry(session: Session, draft: EntryDraft, *,
                            posted.hash)
     taken = _take(session, _TAKE_NUMBER, {**checks, "ids": sorted(accounts)}, draft, accounts)
     number = taken.next_number - 1
-    name = f"{journal_code}/{period.year_name}/{number:06d}"
+    name = f"{journal_code}/{prepared.year_name}/{number:06d}"
     digest = entry_hash(taken.last_hash, journal_code, name, draft.date, currency, rows)
     session.execute(_SET_HEAD, {"journal": journal_id, "year": year_id, "head": digest})
     [entry_id] = insert_rows(session, Entry, [{
@@ -456,7 +507,7 @@ def post_entry(session: Session, draft: EntryDraft, *,
          "currency": currency} for row in rows])
     session.execute(_ADD_TO_BALANCES.on(session), [
         {"account_id": account, "period_id": period_id, "debit": debit, "credit": credit}
-        for account, (debit, credit) in sorted(totals.items())])
+        for account, (debit, credit) in sorted(prepared.totals.items())])
     if booked is not None:
         session.execute(sa.update(booked.table).where(booked.table.c.id == booked.id)
                         .values(number=name, entry_id=entry_id))

@@ -22,11 +22,19 @@ from decimal import Decimal
 import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
-from erp_finance.accounts import AccountRole, role_accounts
+from erp_finance.accounts import AccountRole, book_settings, role_accounts
 from erp_finance.currencies import RATE_TYPE, rate_on
 from erp_finance.invoices import Invoice, InvoiceKind, InvoiceState
-from erp_finance.ledger import EntryDraft, LineDraft, post_entry
+from erp_finance.ledger import (
+    Document,
+    EntryDraft,
+    LineDraft,
+    post_entry,
+    post_prepared,
+    prepare_entry,
+)
 from erp_finance.money import ZERO, cents
 from erp_orders.order import Order
 from erp_sdk import (
@@ -38,6 +46,8 @@ from erp_sdk import (
     RecordMixin,
     UtcDateTime,
     ValidationError,
+    attach_loaded,
+    insert_rows,
     utcnow,
 )
 
@@ -54,7 +64,8 @@ class Payment(RecordMixin, Base):
     __table_args__ = (sa.UniqueConstraint("provider", "provider_reference"),
                       sa.CheckConstraint("unmatched >= 0", name="unmatched_not_negative"),)
 
-    number: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    # Both written by the posting of the payment's entry, in its transaction (``receive_payment``).
+    number: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
     direction: Mapped[str] = mapped_column(sa.String(16))
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("crm_customer.id"), index=True)
     amount: Mapped[Money] = mapped_column(info=NON_NEGATIVE)
@@ -66,7 +77,7 @@ class Payment(RecordMixin, Base):
     provider: Mapped[str | None] = mapped_column(sa.String(60))
     provider_reference: Mapped[str | None] = mapped_column(sa.String(120))
     unmatched: Mapped[Money]
-    entry_id: Mapped[int] = mapped_column(sa.ForeignKey("finance_entry.id"))
+    entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("finance_entry.id"))
 
 
 class PaymentMatch(Base):
@@ -96,6 +107,18 @@ class PaymentDraft:
 
 def record_payment(session: Session, draft: PaymentDraft) -> Payment:
     """Post a payment: bank (or the given role's account) against the receivable."""
+    return receive_payment(session, draft, match=False)[0]
+
+
+def receive_payment(session: Session, draft: PaymentDraft, *, match: bool
+                    ) -> tuple[Payment, list[PaymentMatch]]:
+    """Post a payment and, with ``match``, match it by its reference (``auto_match``).
+
+    The payment is written (and, in the books' currency, matched) before the statement
+    that takes the bank journal's number, which numbers it (``ledger.Document``): the
+    journal's sequence, where concurrent payments queue, is held for that statement and
+    the commit. A foreign payment is numbered before it is matched, since its exchange
+    difference, posted by the matching, names it."""
     if draft.amount <= 0 or draft.amount != draft.amount.quantize(Decimal("0.01")):
         raise ValidationError("a payment is a positive amount in cents",
                               {"amount": "positive, at most 2 decimals"})
@@ -113,31 +136,58 @@ def record_payment(session: Session, draft: PaymentDraft) -> Payment:
                        credit=functional if received else ZERO,
                        amount=-draft.amount if received else draft.amount,
                        partner_id=draft.customer_id, label=draft.reference)]
-    posted = post_entry(session, EntryDraft(BANK_JOURNAL, draft.date, lines,
-                                            currency=draft.currency, ref=draft.reference))
-    payment = Payment(number=posted.name, direction=draft.direction,
-                      customer_id=draft.customer_id, amount=draft.amount,
-                      currency=draft.currency.upper(), rate=rate, date=draft.date,
-                      account_id=money_account, reference=draft.reference,
-                      provider=draft.provider, provider_reference=draft.provider_reference,
-                      unmatched=draft.amount, entry_id=posted.id, version=1)
-    session.add(payment)
-    session.flush()
-    return payment
+    entry = prepare_entry(session, EntryDraft(BANK_JOURNAL, draft.date, lines,
+                                              currency=draft.currency, ref=draft.reference))
+    now = utcnow()
+    values = {"number": None, "direction": draft.direction, "customer_id": draft.customer_id,
+              "amount": draft.amount, "currency": draft.currency.upper(), "rate": rate,
+              "date": draft.date, "account_id": money_account, "reference": draft.reference,
+              "provider": draft.provider, "provider_reference": draft.provider_reference,
+              "unmatched": draft.amount, "entry_id": None, "version": 1, "created_at": now,
+              "updated_at": now}
+    [values["id"]] = insert_rows(session, Payment, [values])
+    [payment] = attach_loaded(session, Payment, [values])
+    document = Document(Payment.__table__, values["id"])
+    matches: list[PaymentMatch] = []
+    foreign = entry.currency != book_settings(session).currency
+    if match and not foreign:
+        matches = _auto_match(session, payment)
+    [posted] = post_prepared(session, [(entry, document)])
+    set_committed_value(payment, "number", posted.name)
+    set_committed_value(payment, "entry_id", posted.id)
+    if match and foreign:
+        matches = _auto_match(session, payment)
+    return payment, matches
+
+
+_LOCKED = {"key_share": True}
 
 
 def match(session: Session, payment_id: int, invoice_id: int,
           amount: Decimal | None = None) -> PaymentMatch:
     """Apply (part of) a payment to an invoice or credit note; ``None``: as much as both
     still hold. Posts the realized exchange difference of a foreign document."""
-    payment = session.get(Payment, payment_id, with_for_update={"key_share": True})
+    payment = session.get(Payment, payment_id, with_for_update=_LOCKED, populate_existing=True)
     if payment is None:
         raise NotFoundError(f"payment {payment_id} does not exist")
-    invoice = session.get(Invoice, invoice_id, with_for_update={"key_share": True})
+    invoice = session.get(Invoice, invoice_id, with_for_update=_LOCKED, populate_existing=True)
     if invoice is None:
         raise NotFoundError(f"invoice {invoice_id} does not exist")
-    session.refresh(payment)
-    session.refresh(invoice)
+    return _apply(session, payment, invoice, amount)
+
+
+def _settle(table: sa.Table, *columns: str) -> sa.Update:
+    return (sa.update(table).where(table.c.id == sa.bindparam("record"))
+            .values({name: sa.bindparam(name, type_=table.c[name].type) for name in columns}))
+
+
+_SETTLE_PAYMENT = _settle(Payment.__table__, "unmatched", "version", "updated_at")
+_SETTLE_INVOICE = _settle(Invoice.__table__, "residual", "state", "version", "updated_at")
+
+
+def _apply(session: Session, payment: Payment, invoice: Invoice,
+           amount: Decimal | None) -> PaymentMatch:
+    """``match`` of a payment and a document both locked and read as they are now."""
     expected = (PaymentDirection.RECEIVED if invoice.kind == InvoiceKind.INVOICE
                 else PaymentDirection.PAID)
     if payment.direction != expected:
@@ -153,16 +203,22 @@ def match(session: Session, payment_id: int, invoice_id: int,
         raise ConflictError(f"can match between 0 and {min(payment.unmatched, invoice.residual)}"
                             f" of {payment.number} with {invoice.number}")
     exchange_entry = _realized_exchange(session, payment, invoice, amount)
-    payment.unmatched -= amount
-    invoice.residual -= amount
-    if invoice.residual == 0:
-        invoice.state = InvoiceState.PAID
-    payment.version += 1
-    invoice.version += 1
-    matched = PaymentMatch(payment_id=payment.id, invoice_id=invoice.id, amount=amount,
-                           exchange_entry_id=exchange_entry)
-    session.add(matched)
-    session.flush()
+    now = utcnow()
+    left = invoice.residual - amount
+    changes = [(payment, _SETTLE_PAYMENT, {"unmatched": payment.unmatched - amount,
+                                           "version": payment.version + 1, "updated_at": now}),
+               (invoice, _SETTLE_INVOICE, {"residual": left, "version": invoice.version + 1,
+                                           "updated_at": now, "state": InvoiceState.PAID
+                                           if left == 0 else invoice.state})]
+    session.flush()  # written by statements of their own, after anything pending of them
+    for record, statement, values in changes:
+        session.execute(statement, {"record": record.id, **values})
+        for name, value in values.items():
+            set_committed_value(record, name, value)
+    row = {"payment_id": payment.id, "invoice_id": invoice.id, "amount": amount,
+           "exchange_entry_id": exchange_entry, "matched_at": now}
+    [row["id"]] = insert_rows(session, PaymentMatch, [row])
+    [matched] = attach_loaded(session, PaymentMatch, [row])
     return matched
 
 
@@ -190,30 +246,49 @@ def _realized_exchange(session: Session, payment: Payment, invoice: Invoice,
     return posted.id
 
 
+_CANDIDATES = (
+    # locked and read as they are now by the statement that finds them
+    sa.select(Invoice).outerjoin(Order, Order.id == Invoice.order_id)
+    .where(Invoice.customer_id == sa.bindparam("customer"), Invoice.kind == sa.bindparam("kind"),
+           Invoice.currency == sa.bindparam("currency"), Invoice.residual > 0,
+           sa.or_(Invoice.number == sa.bindparam("reference"),
+                  Order.number == sa.bindparam("reference")))
+    .order_by(Invoice.date, Invoice.id).with_for_update(key_share=True, of=Invoice)
+    .execution_options(populate_existing=True))
+
+
 def auto_match(session: Session, payment_id: int) -> list[PaymentMatch]:
     """Match a payment with the open document of its customer named by its reference (the
     document's or its order's number) whose open amount it covers."""
     payment = session.get(Payment, payment_id)
     if payment is None:
         raise NotFoundError(f"payment {payment_id} does not exist")
+    return _auto_match(session, payment, lock=True)
+
+
+def _auto_match(session: Session, payment: Payment, *, lock: bool = False
+                ) -> list[PaymentMatch]:
+    """``auto_match``; ``lock``: lock the payment's row and read it as it is now, which a
+    payment written by this transaction needs not."""
     if not payment.reference or not payment.unmatched:
         return []
     kind = (InvoiceKind.INVOICE if payment.direction == PaymentDirection.RECEIVED
             else InvoiceKind.CREDIT_NOTE)
-    candidates = session.scalars(
-        sa.select(Invoice).outerjoin(Order, Order.id == Invoice.order_id)
-        .where(Invoice.customer_id == payment.customer_id, Invoice.kind == kind,
-               Invoice.currency == payment.currency, Invoice.residual > 0,
-               sa.or_(Invoice.number == payment.reference, Order.number == payment.reference))
-        .order_by(Invoice.date, Invoice.id)).all()
+    candidates = session.scalars(_CANDIDATES, {
+        "customer": payment.customer_id, "kind": kind, "currency": payment.currency,
+        "reference": payment.reference}).all()
+    if not candidates:
+        return []
+    if lock:
+        session.get(Payment, payment.id, with_for_update=_LOCKED, populate_existing=True)
     matches = []
     for invoice in candidates:
         if payment.unmatched == 0:
             break
         if invoice.residual <= payment.unmatched:
-            matches.append(match(session, payment.id, invoice.id, invoice.residual))
+            matches.append(_apply(session, payment, invoice, invoice.residual))
     if not matches and len(candidates) == 1 and candidates[0].residual >= payment.unmatched:
-        matches.append(match(session, payment.id, candidates[0].id, payment.unmatched))
+        matches.append(_apply(session, payment, candidates[0], payment.unmatched))
     return matches
 
 

@@ -10,19 +10,46 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from erp_finance.accounts import Books
-from erp_finance.invoices import InvoiceOn, credit_note_for_return, invoice_order, invoice_policy
-from erp_finance.stock import book_cost_adjustments, book_moves_of
+from erp_finance.accounts import book_settings
+from erp_finance.invoices import (
+    InvoiceOn,
+    InvoicePolicy,
+    credit_note_for_return,
+    invoice_order,
+    invoice_policy,
+    prepare_order_invoice,
+)
+from erp_finance.ledger import post_prepared
+from erp_finance.stock import book_cost_adjustments, book_moves_of, prepare_moves_of
 from erp_inventory.cost_adjustments import CostAdjustment
+from erp_orders.order import Order
 from erp_orders.returns import ReturnLine
-from erp_sdk import Context, TransitionEvent, WriteEvent, on_transition, on_write
+from erp_sdk import (
+    Context,
+    TransitionEvent,
+    ValidationError,
+    WriteEvent,
+    on_transition,
+    on_write,
+)
 
 AFTER_THE_OWNER = 600
 """After the owning plugin's own reactions (priority 500), which make the stock moves."""
 
 
+_ORDER_AND_POLICY = (sa.select(Order, InvoicePolicy.invoice_on, InvoicePolicy.due_days)
+                     .outerjoin(InvoicePolicy, InvoicePolicy.channel_id == Order.channel_id)
+                     .where(Order.id == sa.bindparam("order")))
+
+
 def _books_set_up(ctx: Context) -> bool:
-    return ctx.session.scalar(sa.select(Books.id).limit(1)) is not None
+    """Whether the books are set up: from the process's copy of their settings once they
+    are (books once set up stay), from the table until then."""
+    try:
+        book_settings(ctx.session)
+    except ValidationError:
+        return False
+    return True
 
 
 @on_transition("orders.order", "ship", priority=AFTER_THE_OWNER)
@@ -31,10 +58,22 @@ def invoice_and_cost_the_shipment(ctx: Context, event: TransitionEvent) -> None:
     by default), invoice what it shipped."""
     if not _books_set_up(ctx):
         return
-    book_moves_of(ctx.session, [f"orders.order:{event.record_id}"])
-    policy = invoice_policy(ctx.session, event.record["channel_id"])
-    if policy is None or policy.invoice_on == InvoiceOn.SHIPMENT:
-        invoice_order(ctx.session, event.record_id, shipped_only=True)
+    session = ctx.session
+    # Everything read and the invoice written first; the two postings, which take the
+    # numbers of the stock and sales journals (where concurrent shipments queue until
+    # commit), are the last statements, back to back. The order (which the moves' lines
+    # and the invoice read from the session) comes with its channel's policy.
+    _, invoice_on, due_days = session.execute(_ORDER_AND_POLICY, {"order": event.record_id}
+                                              ).one()
+    postings = [(entry, None) for entry in prepare_moves_of(
+        session, [f"orders.order:{event.record_id}"])]
+    invoice = None
+    if invoice_on in (None, InvoiceOn.SHIPMENT):
+        invoice = prepare_order_invoice(session, event.record_id, shipped_only=True,
+                                        due_days=due_days or 0)
+    if invoice is not None:
+        postings.append(invoice.posting)
+    post_prepared(session, postings)
 
 
 @on_transition("orders.order", "approve", priority=AFTER_THE_OWNER)

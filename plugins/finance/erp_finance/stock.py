@@ -41,7 +41,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from erp_finance.accounts import AccountRole, role_accounts
-from erp_finance.ledger import EntryDraft, LineDraft, PostedEntry, post_entry
+from erp_finance.ledger import (
+    EntryDraft,
+    LineDraft,
+    PostedEntry,
+    PreparedEntry,
+    post_entry,
+    post_prepared,
+    prepare_entry,
+)
 from erp_finance.money import ZERO, cents
 from erp_inventory.cost_adjustments import CostAdjustment
 from erp_inventory.ledger import Move
@@ -87,6 +95,10 @@ _MOVES = (sa.select(Move.id, Move.product_id, Move.quantity, Move.unit_cost, Mov
           .join(_SOURCE, _SOURCE.id == Move.from_location_id)
           .join(_TARGET, _TARGET.id == Move.to_location_id))
 _UNBOOKED = ~sa.exists().where(StockBooking.move_id == Move.id)
+_UNBOOKED_OF = (_MOVES.where(Move.origin.in_(sa.bindparam("origins", expanding=True)), _UNBOOKED)
+                .order_by(Move.id))
+"""Built once: a statement built per call costs its analysis (cache key, tables read)
+on every execution."""
 
 
 def move_value(quantity: Decimal, unit_cost: Decimal) -> Decimal:
@@ -132,19 +144,29 @@ def _order_context(session: Session, origin: str | None) -> dict[str, Any]:
     if not origin or not origin.startswith("orders.order:"):
         return {}
     order_id = int(origin.split(":", 1)[1])
-    channel = session.scalar(sa.select(Order.channel_id).where(Order.id == order_id))
-    return {"order_id": order_id, "channel_id": channel}
+    order = session.get(Order, order_id)  # mostly held by the session already
+    return {"order_id": order_id, "channel_id": order.channel_id if order else None}
 
 
-def _lines_for(session: Session, move: Any, roles: dict[str, int]) -> list[LineDraft]:
+def _context(session: Session, move: Any, known: dict[tuple[bool, str | None], Any]
+             ) -> dict[str, Any]:
+    """The order (and channel) a move to or from a customer belongs to, read once per
+    origin in ``known`` (a shipment's moves share theirs)."""
+    if move.source_kind == LocationKind.CUSTOMER:
+        key, read = (True, move.origin), _return_context
+    elif move.target_kind == LocationKind.CUSTOMER:
+        key, read = (False, move.origin), _order_context
+    else:
+        return {}
+    if key not in known:
+        known[key] = read(session, move.origin)
+    return known[key]
+
+
+def _lines_for(move: Any, roles: dict[str, int], context: dict[str, Any]) -> list[LineDraft]:
     value = move_value(move.quantity, move.unit_cost)
     source, target = move.source_kind, move.target_kind
     source_valued, target_valued = source in VALUED_KINDS, target in VALUED_KINDS
-    context: dict[str, Any] = {}
-    if source == LocationKind.CUSTOMER:
-        context = _return_context(session, move.origin)
-    elif target == LocationKind.CUSTOMER:
-        context = _order_context(session, move.origin)
     dims = {"product_id": move.product_id, "order_id": context.get("order_id"),
             "channel_id": context.get("channel_id")}
 
@@ -198,28 +220,38 @@ def _lines_for(session: Session, move: Any, roles: dict[str, int]) -> list[LineD
 def book_moves(session: Session, moves: Sequence[Any], ref: str | None = None
                ) -> list[PostedEntry]:
     """Claim and book moves (rows of ``_MOVES``): one entry per day of the moves."""
+    return post_prepared(session, [(entry, None) for entry in prepare_moves(session, moves, ref)])
+
+
+def prepare_moves(session: Session, moves: Sequence[Any], ref: str | None = None
+                  ) -> list[PreparedEntry]:
+    """``book_moves`` up to the postings: the moves claimed, their entries (one per day)
+    checked and ready to post (``ledger.post_prepared``)."""
     claimed = _claim(session, [move.id for move in moves])
     roles = role_accounts(session)
+    known: dict[tuple[bool, str | None], Any] = {}
     by_day: dict[dt.date, list[LineDraft]] = {}
     for move in moves:
         if move.id not in claimed or not move.quantity or not move.unit_cost:
             continue
-        lines = _lines_for(session, move, roles)
+        lines = _lines_for(move, roles, _context(session, move, known))
         if lines:
             by_day.setdefault(move.done_at.date(), []).extend(lines)
-    posted = []
-    for day, lines in sorted(by_day.items()):
-        posted.append(post_entry(session, EntryDraft(
-            STOCK_JOURNAL, day, lines, ref=ref or "stock moves",
-            origin=moves[0].origin if len({m.origin for m in moves}) == 1 else None)))
-    return posted
+    origin = moves[0].origin if len({m.origin for m in moves}) == 1 else None
+    return [prepare_entry(session, EntryDraft(STOCK_JOURNAL, day, lines,
+                                              ref=ref or "stock moves", origin=origin))
+            for day, lines in sorted(by_day.items())]
 
 
 def book_moves_of(session: Session, origins: Sequence[str]) -> list[PostedEntry]:
     """Book the not yet booked moves of these origins (a document's own moves)."""
-    moves = session.execute(_MOVES.where(Move.origin.in_(origins), _UNBOOKED)
-                            .order_by(Move.id)).all()
-    return book_moves(session, moves, ref=", ".join(origins)[:120]) if moves else []
+    return post_prepared(session, [(entry, None) for entry in prepare_moves_of(session, origins)])
+
+
+def prepare_moves_of(session: Session, origins: Sequence[str]) -> list[PreparedEntry]:
+    """``book_moves_of`` up to the postings (see ``prepare_moves``)."""
+    moves = session.execute(_UNBOOKED_OF, {"origins": list(origins)}).all()
+    return prepare_moves(session, moves, ref=", ".join(origins)[:120]) if moves else []
 
 
 def book_cost_adjustments(session: Session, adjustments: Sequence[CostAdjustment]

@@ -18,7 +18,7 @@ totals exactly what the customer was shown.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
@@ -51,6 +51,15 @@ class ApplicableTax:
     price_included: bool
     account_id: int | None
     rule_id: int | None
+    category_id: int | None = None
+    country: str | None = None
+
+
+def most_specific(rules: Iterable[ApplicableTax]) -> ApplicableTax | None:
+    """Of the rules that match a line, the one that applies: a category's before any
+    category's, a country's before anywhere's, then the oldest."""
+    return max(rules, default=None, key=lambda rule: (rule.category_id is not None,
+                                                      rule.country is not None, -rule.rule_id))
 
 
 def applicable_tax(session: Session, category_id: int | None, country: str | None
@@ -60,11 +69,8 @@ def applicable_tax(session: Session, category_id: int | None, country: str | Non
         TaxRule.active.is_(True),
         sa.or_(TaxRule.category_id.is_(None), TaxRule.category_id == category_id),
         sa.or_(TaxRule.country.is_(None), TaxRule.country == (country or "").upper()))).scalars()
-    best = max(rules, default=None, key=lambda rule: (rule.category_id is not None,
-                                                      rule.country is not None, -rule.id))
-    if best is None:
-        return None
-    return ApplicableTax(best.rate, best.price_included, best.account_id, best.id)
+    return most_specific(ApplicableTax(rule.rate, rule.price_included, rule.account_id, rule.id,
+                                       rule.category_id, rule.country) for rule in rules)
 
 
 @attrs.frozen

@@ -12,6 +12,7 @@ from finance_helpers import TODAY
 
 from erp_finance.accounts import account_by_code
 from erp_finance.integrity import verify_chains
+from erp_finance.journals import Journal
 from erp_finance.ledger import Entry, EntryDraft, EntryLine, LineDraft, post_entry
 
 pytestmark = pytest.mark.postgres
@@ -129,3 +130,45 @@ def test_a_period_cannot_close_under_a_posting_that_has_not_committed(postgres_b
             set_period_state(ctx, period, PeriodState.CLOSED)  # waits for the posting
     with kernel.context(erp_principal("finance.accountant")) as ctx:
         assert set_period_state(ctx, period, PeriodState.CLOSED).state == PeriodState.CLOSED
+
+
+def test_concurrent_shipments_and_payments_post_without_deadlock_or_gap(postgres_books, shop,
+                                                                        place):
+    """Each shipment posts in two journals (sales, then stock) and each payment in the
+    bank's: eight of each at once all post, numbered without a gap, chains intact."""
+    from erp_finance.invoices import Invoice
+    from erp_finance.payments import PaymentDraft, receive_payment
+
+    kernel = postgres_books
+    orders = [place([(shop["tea"], "1", "4.20", "0.19"), (shop["mug"], "1", "12.50", "0.19")])
+              for _ in range(POSTERS)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(POSTERS)
+
+    def ship_and_pay(order) -> None:
+        try:
+            start.wait()
+            with kernel.context() as ctx:
+                ctx.fire("orders.order", order["id"], "ship")
+            with kernel.context() as ctx:
+                _, matched = receive_payment(ctx.session, PaymentDraft(
+                    shop["customer"], Decimal(order["total"]), "EUR", TODAY,
+                    reference=order["number"]), match=True)
+                assert len(matched) == 1
+        except BaseException as error:  # reported by the test below
+            errors.append(error)
+
+    threads = [threading.Thread(target=ship_and_pay, args=(order,)) for order in orders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with kernel.transaction() as session:
+        for code in ("SAL", "STK", "BNK"):
+            numbers = sorted(session.scalars(sa.select(Entry.number).join(
+                Journal, Journal.id == Entry.journal_id).where(Journal.code == code)))
+            assert numbers == list(range(1, len(numbers) + 1)), code
+        assert session.scalar(sa.select(sa.func.count()).select_from(Invoice).where(
+            Invoice.state == "paid")) == POSTERS
+        assert verify_chains(session).ok
