@@ -163,6 +163,14 @@ def receive_payment(session: Session, draft: PaymentDraft, *, match: bool
 _LOCKED = {"key_share": True}
 
 
+def lock_document(session: Session, invoice_id: int) -> None:
+    """Lock an invoice or credit note before a payment of it takes the bank journal's
+    number: every path that records and matches a payment (``receive_payment`` too) takes
+    the document first and the journal second, so two never wait on each other."""
+    session.execute(sa.select(Invoice.id).where(Invoice.id == invoice_id)
+                    .with_for_update(**_LOCKED))
+
+
 def match(session: Session, payment_id: int, invoice_id: int,
           amount: Decimal | None = None) -> PaymentMatch:
     """Apply (part of) a payment to an invoice or credit note; ``None``: as much as both

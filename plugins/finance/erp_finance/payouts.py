@@ -45,6 +45,7 @@ from erp_finance.payments import (
     PaymentDirection,
     PaymentDraft,
     PaymentMatch,
+    lock_document,
     match,
     record_payment,
 )
@@ -132,6 +133,7 @@ def _tie_sale(session: Session, account: str, payout: Payout, index: int,
     invoice = _document_named(session, line.order_reference, InvoiceKind.INVOICE)
     if invoice is None or invoice.currency != payout.currency:
         return None, None
+    lock_document(session, invoice.id)
     payment = record_payment(session, PaymentDraft(
         invoice.customer_id, line.amount, payout.currency, payout.arrival_date,
         reference=invoice.number, account_role=AccountRole.PROVIDER_CLEARING,

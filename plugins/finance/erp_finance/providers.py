@@ -25,6 +25,7 @@ from erp_finance.payments import (
     PaymentDirection,
     PaymentDraft,
     PaymentMatch,
+    lock_document,
     match,
     record_payment,
 )
@@ -102,6 +103,8 @@ def _record(kernel: Kernel, principal: Principal, draft: PaymentDraft, invoice_i
         existing = ctx.session.scalar(sa.select(Payment).where(
             Payment.provider == draft.provider,
             Payment.provider_reference == draft.provider_reference))
+        if existing is None:
+            lock_document(ctx.session, invoice_id)
         payment = existing or record_payment(ctx.session, draft)
         if existing is None:
             match(ctx.session, payment.id, invoice_id)
@@ -257,6 +260,7 @@ def record_notified_payment(ctx: Context, verified: VerifiedWebhook) -> dict[str
     if notification.status != PaymentStatus.CAPTURED:
         ctx.session.flush()
         return {"status": authorization.status}
+    lock_document(ctx.session, authorization.invoice_id)
     invoice = ctx.session.get(Invoice, authorization.invoice_id)
     payment = record_payment(ctx.session, PaymentDraft(
         invoice.customer_id, notification.amount.value, notification.amount.currency,

@@ -172,3 +172,41 @@ def test_concurrent_shipments_and_payments_post_without_deadlock_or_gap(postgres
         assert session.scalar(sa.select(sa.func.count()).select_from(Invoice).where(
             Invoice.state == "paid")) == POSTERS
         assert verify_chains(session).ok
+
+
+def test_a_provider_payment_takes_its_invoice_before_the_bank_journals_number(
+        postgres_books, shop, place, ship):
+    """``receive_payment`` holds the invoice while it waits for the bank journal's number;
+    a provider's payment of the same invoice must wait for the invoice without holding
+    that number, or the two deadlock."""
+    from erp_finance.invoices import Invoice
+    from erp_finance.journals import JournalSequence
+    from erp_finance.payments import PaymentDraft
+    from erp_finance.providers import _record
+    from erp_sdk import Principal
+    from erp_sdk.testing import wait_for_lock_waiters
+
+    kernel = postgres_books
+    order = place([(shop["tea"], "2", "4.20", "0.19")])
+    ship(order["id"])
+    with kernel.transaction() as session:
+        invoice = session.scalar(sa.select(Invoice).where(Invoice.order_id == order["id"]))
+        bank = session.scalar(sa.select(Journal.id).where(Journal.code == "BNK"))
+    draft = PaymentDraft(invoice.customer_id, Decimal("1.00"), invoice.currency, TODAY,
+                         reference=invoice.number, provider="cod", provider_reference="r-1")
+    outcome: list[object] = []
+    with kernel.engine.connect() as holder:
+        holder.execute(sa.select(Invoice.id).where(Invoice.id == invoice.id)
+                       .with_for_update(key_share=True))
+        paying = threading.Thread(target=lambda: outcome.append(
+            _record(kernel, Principal.system(), draft, invoice.id)))
+        paying.start()
+        wait_for_lock_waiters(kernel)
+        with kernel.engine.connect() as other:  # the bank journal's number is free
+            other.execute(sa.select(JournalSequence.journal_id)
+                          .where(JournalSequence.journal_id == bank)
+                          .with_for_update(nowait=True)).all()
+            other.rollback()
+        holder.rollback()
+    paying.join(30)
+    assert outcome and outcome[0]["recorded"]

@@ -166,7 +166,11 @@ def _from_rollup(connection: sa.Connection, kernel: Kernel, principal: Principal
     """The statement over the first of the source's rollups (fewest keys first) that is
     built, up to date with this definition and able to answer the report; ``None``
     when none can."""
-    timed = query.time_grain is not None or query.date_from or query.date_to
+    # A rollup's buckets must fall on the report's days when the report cuts by time, and
+    # when it converts money too: each amount is converted at the rate of its local day.
+    converts = source.currency is not None and any(m.metric.unit is Unit.MONEY
+                                                   for m in metrics)
+    timed = query.time_grain is not None or query.date_from or query.date_to or converts
     specs = [spec for spec in rollups.rollup_tables(kernel, connection.dialect)
              if spec.source is source and (not timed or (
                  rollups.whole_hour_zone(query.zone.key) if spec.zone is None

@@ -96,3 +96,18 @@ def test_the_rates_day_is_the_amounts_day_in_the_reports_time_zone(kernel, admin
     assert Decimal(paris["rows"][0]["orders.net_sales"]) == 50
     utc = admin.post(QUERY, json={"metrics": ["orders.net_sales"], "time_zone": "UTC"})
     assert utc.status_code == 422 and "2026-03-01" in utc.text
+
+
+def test_a_half_hour_zones_rates_are_read_by_the_amounts_own_day_even_with_rollups(
+        kernel, admin, shop):
+    """18:45 UTC on the 1st is 00:15 on the 2nd in Kolkata (UTC+5:30); its hour's bucket
+    starts at 23:30 on the 1st there, so an hourly rollup cannot tell the amount's day: a
+    report converting money in such a zone reads the order lines, with or without a time
+    grain."""
+    shop.order(at("2026-03-01 18:45"), "web", "Bo", [("TEA-1", "1", "100")], currency="CAD")
+    rate(kernel, "CAD", "EUR", "2026-03-01", Decimal("1"))
+    rate(kernel, "CAD", "EUR", "2026-03-02", Decimal("0.5"))
+    rollups.refresh_rollups(kernel)
+    kolkata = admin.post(QUERY, json={"metrics": ["orders.net_sales"],
+                                      "time_zone": "Asia/Kolkata"}).json()
+    assert Decimal(kolkata["rows"][0]["orders.net_sales"]) == 50
