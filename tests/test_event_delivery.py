@@ -367,3 +367,22 @@ def test_the_worker_purges_expired_keys_and_old_delivered_events(
             OutboxEvent.entity == "shop.order")).all() == [recent]
         assert connection.scalars(sa.select(IdempotencyRecord.key)).all() == ["live"]
         assert connection.scalars(sa.select(EventDelivery.event_id)).all() == [recent]
+
+
+def test_an_event_whose_sending_raises_fails_alone_and_holds_back_only_its_records_later_ones(
+        ) -> None:
+    from erp_core.events.delivery import OutboundEvent
+    from erp_core.worker.destinations import NOT_SENT, in_order
+
+    now = utcnow()
+    first, later, other = (OutboundEvent(i, "shop.order.e", "shop.order", record, {}, now)
+                           for i, record in ((1, 7), (2, 7), (3, 8)))
+
+    def send(event: OutboundEvent) -> str | None:
+        if event.id == 1:
+            raise ValueError("Port out of range 0-65535")
+        return None
+
+    outcomes = in_order([first, later, other], send)
+    assert outcomes[0] is not None and "ValueError" in outcomes[0]
+    assert outcomes[1:] == [NOT_SENT, None]

@@ -47,7 +47,10 @@ def in_order(events: Sequence[OutboundEvent], send: Callable[[OutboundEvent], Ou
         if record is not None and record in failed:
             outcomes.append(NOT_SENT)
             continue
-        outcome = send(event)
+        try:
+            outcome = send(event)
+        except Exception as exc:  # a failure of this event only, not of the ones after it
+            outcome = _short(exc)
         if outcome is not None and record is not None:
             failed.add(record)
         outcomes.append(outcome)
