@@ -136,6 +136,14 @@ class Migrator:
     def is_current(self, branch: Branch, connection: sa.Connection) -> bool:
         return set(self.current(branch, connection)) == set(self.heads(branch))
 
+    def downgrade(self, branch: Branch, connection: sa.Connection, revision: str) -> None:
+        """Undo a branch's revisions after ``revision``, the latest first, inside the
+        caller's transaction (``schema_transaction``): a database as it was before an
+        upgrade, for the tests of a data migration."""
+        from alembic import command
+
+        command.downgrade(self._config(branch, connection), revision)
+
     def upgrade(self, branch: Branch, connection: sa.Connection) -> None:
         """Bring a branch to its head inside the caller's transaction."""
         if branch.versions_path is None:

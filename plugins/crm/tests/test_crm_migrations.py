@@ -4,35 +4,20 @@ counts them (``refresh_behaviour``)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import sqlalchemy as sa
-from alembic.migration import MigrationContext
-from alembic.operations import Operations
 from crm_helpers import NOW, buy, customer
 
-import erp_crm
+from erp_core.migrations.runner import schema_transaction
 from erp_crm.behaviour import CategoryCount, refresh_behaviour
 from erp_crm.services import cancel_purchase, merge_customers
 from erp_sdk import Kernel
-
-VERSIONS = Path(erp_crm.__file__).parent / "migrations" / "versions"
 
 
 def back_to_crm0001(kernel: Kernel) -> None:
     """Undo every revision after crm0001 (the latest first) as their own downgrades do and
     leave the crm branch at crm0001, as a seller's database was before upgrading."""
-    later = sorted(VERSIONS.glob("crm*.py"), reverse=True)[:-1]
-    with kernel.engine.begin() as connection:
-        for path in later:
-            spec = importlib.util.spec_from_file_location(path.stem, path)
-            assert spec is not None and spec.loader is not None
-            revision = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(revision)
-            with Operations.context(MigrationContext.configure(connection)):
-                revision.downgrade()
-        connection.execute(sa.text("UPDATE alembic_version_crm SET version_num = 'crm0001'"))
+    with schema_transaction(kernel.engine) as connection:
+        kernel.migrator.downgrade(kernel.branch("crm"), connection, "crm0001")
 
 
 def tallies(kernel: Kernel) -> list[tuple[int, str, str, int]]:

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from supply_helpers import API, ok
 
 from erp_core.migrations.runner import schema_transaction
@@ -23,9 +22,8 @@ def test_a_receipts_rate_comes_through_the_upgrade_to_exact_rates(
     order = make_order(make_supplier("USD"), [(make_product(), "2", "10")])
     receipt = ok(erp_client.post(f"{API}/purchase-orders/{order['id']}/receive", json={
         "lines": [{"line_id": order["lines"][0]["id"], "quantity": "2"}]}), 201)
-    branch = erp_kernel.branch("supply")
     with schema_transaction(erp_kernel.engine) as connection:  # back to the old column
-        command.downgrade(erp_kernel.migrator._config(branch, connection), "sup0003")
+        erp_kernel.migrator.downgrade(erp_kernel.branch("supply"), connection, "sup0003")
     with erp_kernel.engine.connect() as connection:
         old = connection.scalar(sa.text("SELECT exchange_rate FROM supply_receipt"))
     assert Decimal(str(old)) == Decimal("0.92345678")
